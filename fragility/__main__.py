@@ -1,0 +1,3 @@
+from fragility.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Arguments and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from fragility.data import DATASETS, DEFAULT_DATASET, DataBundle
+from fragility.errors import ConfigError
+
+
+def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
+    if dataset:
+        p.add_argument(
+            "--dataset",
+            default=DEFAULT_DATASET,
+            metavar="NAME",
+            help=f"one of {', '.join(DATASETS)} (default: {DEFAULT_DATASET}, embedded)",
+        )
+        p.add_argument("--size", type=int, default=None, metavar="N", help="resize images to N x N")
+    p.add_argument(
+        "--data-dir", default=None, metavar="DIR", help="folder with the dataset's files"
+    )
+    p.add_argument("--download", action="store_true", help="let torchvision fetch the dataset")
+
+
+def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where to compute (default: auto)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def load_data(
+    args: argparse.Namespace, name: str | None = None, size: int | None = None
+) -> DataBundle:
+    from fragility import data
+
+    return data.load(
+        name or args.dataset,
+        root=args.data_dir,
+        download=args.download,
+        size=size if size is not None else getattr(args, "size", None),
+        seed=getattr(args, "seed", 0),
+    )
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """'0.05,0.1' -> (0.05, 0.1), for argparse `type=`."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, not {text!r}"
+        ) from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected finite numbers separated by commas, not {text!r}"
+        )
+    return values
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {v}")
+    return v
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f} %"
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    """A plain aligned text table."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)

@@ -1,0 +1,48 @@
+"""What a report section is: a title, a plain-language opening, blocks, and its numbers.
+
+Each analysis contributes one Section, built by a function in `fragility.report.sections`
+that takes the shared ReportContext. Sections are pure data; `fragility.report.writer` turns
+them into index.html, metrics.json and figures/*.png.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str  # plain text; the template escapes it
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    name: str  # file stem under figures/, unique in the report: "adversarial-curve-mlp"
+    png: bytes
+    caption: str
+    alt: str  # what the picture shows, for screen readers
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+Block = Paragraph | FigureBlock | Table
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str  # anchor and metrics.json key: "models", "adversarial", ...
+    title: str
+    intro: str  # the plain-language opening for a reader with no ML background
+    blocks: tuple[Block, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)  # every number shown, stable keys
+    seconds: float = 0.0
+
+    @property
+    def figures(self) -> tuple[FigureBlock, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, FigureBlock))

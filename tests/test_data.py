@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import torch
+from idx import fake_mnist, write_idx
+
+from fragility import data
+from fragility.errors import DataError
+
+
+def test_digits_shapes_split_and_range(digits):
+    assert digits.x_train.shape == (1347, 1, 8, 8)
+    assert digits.x_test.shape == (450, 1, 8, 8)
+    assert digits.x_train.dtype == torch.float32 and digits.y_train.dtype == torch.int64
+    assert float(digits.x_train.min()) == 0.0 and float(digits.x_train.max()) == 1.0
+    assert digits.class_names == tuple("0123456789")
+    # Stratified: each class's share of the test set is within one image of its overall share.
+    counts_test = torch.bincount(digits.y_test, minlength=10)
+    counts_all = torch.bincount(torch.cat([digits.y_train, digits.y_test]), minlength=10)
+    assert torch.all((counts_test - counts_all * 0.25).abs() <= 1)
+
+
+def test_digits_split_is_seeded(digits):
+    again = data.load("digits")
+    other = data.load("digits", seed=1)
+    assert torch.equal(again.x_train, digits.x_train) and again.hash == digits.hash
+    assert not torch.equal(other.y_test, digits.y_test) and other.hash != digits.hash
+
+
+def test_resize_keeps_range_and_antialiases():
+    bundle = data.load("digits", size=28)
+    assert bundle.x_train.shape[1:] == (1, 28, 28)
+    assert float(bundle.x_train.min()) >= 0.0 and float(bundle.x_train.max()) <= 1.0
+    # Down-sampling a one-pixel checkerboard with antialiasing averages it to grey.
+    board = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2
+    small = data.resize(board.float()[None, None], 8)
+    assert torch.allclose(small, torch.full_like(small, 0.5), atol=0.02)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_flat_idx_folder(tmp_path, gz):
+    arrays = fake_mnist(tmp_path, gz=gz)
+    bundle = data.load("mnist", root=tmp_path)
+    assert bundle.x_train.shape == (60, 1, 28, 28) and bundle.x_test.shape == (20, 1, 28, 28)
+    expected = torch.from_numpy(arrays["train-images-idx3-ubyte"]).float() / 255
+    assert torch.equal(bundle.x_train[:, 0], expected)
+    assert bundle.y_test.tolist() == list(np.arange(20) % 10)
+    assert bundle.source == str(tmp_path)
+
+
+def test_torchvision_layout_goes_through_torchvision(tmp_path):
+    arrays = fake_mnist(tmp_path / "FashionMNIST" / "raw")
+    bundle = data.load("fashion-mnist", root=tmp_path)
+    assert bundle.class_names[0] == "T-shirt/top"
+    expected = torch.from_numpy(arrays["t10k-images-idx3-ubyte"]).float() / 255
+    assert torch.equal(bundle.x_test[:, 0], expected)
+    assert bundle.source.endswith("FashionMNIST/raw")
+
+
+def test_emnist_images_are_transposed_upright(tmp_path):
+    names = tuple(
+        f"emnist-digits-{s}-{k}-idx{d}-ubyte"
+        for s in ("train", "test")
+        for k, d in (("images", 3), ("labels", 1))
+    )
+    arrays = fake_mnist(tmp_path, names=names, gz=True)
+    bundle = data.load("emnist-digits", root=tmp_path)
+    raw = torch.from_numpy(arrays[names[0]]).float() / 255
+    assert torch.equal(bundle.x_train[:, 0], raw.transpose(1, 2))
+
+
+def test_same_files_same_hash_and_size_changes_it(tmp_path):
+    fake_mnist(tmp_path)
+    a, b = data.load("mnist", root=tmp_path), data.load("mnist", root=tmp_path)
+    assert a.hash == b.hash
+    assert data.load("mnist", root=tmp_path, size=16).hash != a.hash
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    fake_mnist(tmp_path, gz=True)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[:-100]))
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte\.gz is truncated.*fetch the file again"
+    ):
+        data.load("mnist", root=tmp_path)
+
+
+def test_truncated_file_in_torchvision_layout_is_a_clear_error(tmp_path):
+    folder = tmp_path / "MNIST" / "raw"
+    fake_mnist(folder)
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(
+        (folder / "t10k-labels-idx1-ubyte").read_bytes()[:10]
+    )
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte"):
+        data.load("mnist", root=tmp_path)
+
+
+def test_wrong_magic(tmp_path):
+    fake_mnist(tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(DataError, match=r"not an IDX file.*wrong magic"):
+        data.load("mnist", root=tmp_path)
+
+
+def test_labels_from_another_dataset(tmp_path):
+    fake_mnist(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.full(60, 42, dtype=np.uint8))
+    with pytest.raises(DataError, match="labels run from 42 to 42"):
+        data.load("mnist", root=tmp_path)
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataError, match=r"kmnist not found in .*--download"):
+        data.load("kmnist", root=tmp_path)
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
+        data.load("fashion-mnist", root=tmp_path)
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(DataError, match="known datasets: digits, mnist, fashion-mnist"):
+        data.load("cifar")
+
+
+def test_bad_size():
+    with pytest.raises(DataError, match="--size 2 is out of range"):
+        data.load("digits", size=2)
+
+
+def test_read_idx_roundtrip_dtypes(tmp_path):
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "x", a)
+    assert np.array_equal(data.read_idx(tmp_path / "x"), a)
