@@ -1,1 +1,1 @@
-"""Scripted scenario runs: the Tempe 2018 crash as a classification-flicker and tracking simulation."""
+"""Scripted scenario runs: the Tempe 2018 crash as a flicker-and-tracking simulation."""

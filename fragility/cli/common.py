@@ -97,3 +97,52 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
 def require(cond: bool, message: str) -> None:
     if not cond:
         raise ConfigError(message)
+
+
+def add_checkpoint_args(p: argparse.ArgumentParser) -> None:
+    """--checkpoint DIR plus the data options to find the dataset it was trained on."""
+    p.add_argument(
+        "--checkpoint", required=True, metavar="DIR", help="a folder from fragility train"
+    )
+    add_data_args(p, dataset=False)
+
+
+def load_checkpoint_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]:
+    """Load --checkpoint and the dataset recorded in its metrics.json (same name, size and
+    split), warning on stderr if the data's content hash differs from the one it was trained on.
+    """
+    from fragility import data, train
+
+    device = train.resolve_device(getattr(args, "device", "cpu"))
+    ck = train.load(args.checkpoint, device=device)
+    info = ck.dataset
+    if not info.get("name"):
+        raise ConfigError(
+            f"{args.checkpoint}/metrics.json does not say which dataset the model was trained on; "
+            "retrain it with fragility train"
+        )
+    bundle = data.load(
+        info["name"],
+        root=args.data_dir,
+        download=args.download,
+        size=info.get("size"),
+        seed=int(ck.metrics.get("train_config", {}).get("seed", 0)),
+    )
+    if info.get("hash") and info["hash"] != bundle.hash:
+        print(
+            f"fragility: warning: {bundle.name} here (hash {bundle.hash}) differs from the data "
+            f"the model was trained on (hash {info['hash']})",
+            file=sys.stderr,
+        )
+    return ck, bundle
+
+
+def write_outputs(out: str, json_name: str, payload: Any, figures: dict[str, Any]) -> None:
+    """Write OUT/json_name and OUT/<name>.png for each matplotlib figure, atomically."""
+    from fragility._io import atomic_dir, to_json
+    from fragility.figures import to_png
+
+    with atomic_dir(out) as tmp:
+        (tmp / json_name).write_text(to_json(payload))
+        for name, fig in figures.items():
+            (tmp / f"{name}.png").write_bytes(to_png(fig))

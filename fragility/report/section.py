@@ -7,8 +7,14 @@ them into index.html, metrics.json and figures/*.png.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import torch
+
+from fragility.data import DataBundle
+from fragility.train import Trained
 
 
 @dataclass(frozen=True)
@@ -46,3 +52,23 @@ class Section:
     @property
     def figures(self) -> tuple[FigureBlock, ...]:
         return tuple(b for b in self.blocks if isinstance(b, FigureBlock))
+
+
+@dataclass(frozen=True, eq=False)
+class ReportContext:
+    """What every section builder gets: the data, the trained models and the run's settings.
+
+    Section builders are `build(ctx: ReportContext) -> Section` functions in
+    `fragility.report.sections.<slug>`; they call the analyses and `fragility.figures`, and
+    never write files. Their `metrics` must be the same for the same seed (no timings there:
+    `Section.seconds` and the manifest carry time).
+    """
+
+    data: DataBundle
+    classifiers: Mapping[str, Trained]  # "mlp", "cnn", ... in the order asked for
+    autoencoder: Trained | None
+    seed: int = 0
+    quick: bool = False  # smaller budgets: a smoke run of the whole report in seconds
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    progress: bool = False
+    other_data: DataBundle | None = None  # another dataset at hand (out-of-distribution tests)
