@@ -29,29 +29,24 @@ def training_curves(results: Mapping[str, TrainResult]) -> Figure:
     return fig
 
 
-def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], title: str) -> Figure:
-    """Counts of true class (rows) against predicted class (columns)."""
+def confusion_matrices(matrices: Mapping[str, np.ndarray], class_names: Sequence[str]) -> Figure:
+    """Counts of true class (rows) against predicted class (columns), one panel per model."""
     k = len(class_names)
-    fig = new_figure(0.45 * k + 1.6, 0.45 * k + 1.2)
-    ax = fig.subplots()
-    ax.imshow(matrix, cmap="Blues")
-    peak = matrix.max() if matrix.size else 0
-    for i in range(k):
-        for j in range(k):
-            v = int(matrix[i, j])
-            if v:
-                ax.text(
-                    j,
-                    i,
-                    str(v),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if v > peak / 2 else "black",
-                )
-    ax.set_xticks(
-        range(k), class_names, rotation=90 if max(map(len, class_names)) > 2 else 0, fontsize=7
-    )
-    ax.set_yticks(range(k), class_names, fontsize=7)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
+    n = len(matrices)
+    side = 0.28 * k + 1.2
+    fig = new_figure(side * n, side)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    rotate = 90 if max(map(len, class_names)) > 2 else 0
+    for ax, (title, matrix) in zip(axes, matrices.items(), strict=True):
+        ax.imshow(matrix, cmap="Blues")
+        peak = matrix.max() if matrix.size else 0
+        for i in range(k):
+            for j in range(k):
+                v = int(matrix[i, j])
+                if v:
+                    colour = "white" if v > peak / 2 else "black"
+                    ax.text(j, i, str(v), ha="center", va="center", fontsize=6, color=colour)
+        ax.set_xticks(range(k), class_names, rotation=rotate, fontsize=7)
+        ax.set_yticks(range(k), class_names, fontsize=7)
+        ax.set(xlabel="predicted", ylabel="true", title=title)
     return fig

@@ -41,6 +41,16 @@ Block = Paragraph | FigureBlock | Table
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """One of our numbers beside a published one, for the report's last section."""
+
+    quantity: str  # "FGSM error at eps 0.25, seed MLP"
+    ours: str  # "97.1 %"
+    published: str  # "99.9 % (shallow softmax)"
+    source: str  # "Goodfellow et al. 2015, MNIST"
+
+
+@dataclass(frozen=True)
 class Section:
     slug: str  # anchor and metrics.json key: "models", "adversarial", ...
     title: str
@@ -48,6 +58,8 @@ class Section:
     blocks: tuple[Block, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)  # every number shown, stable keys
     seconds: float = 0.0
+    findings: tuple[str, ...] = ()  # one-line headline findings for the summary
+    comparisons: tuple[Comparison, ...] = ()  # our numbers beside the published ones
 
     @property
     def figures(self) -> tuple[FigureBlock, ...]:

@@ -1,0 +1,64 @@
+"""fragility report: train or reuse the models and write the failure report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from fragility.cli.common import add_data_args, add_run_args, show_progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the failure report (HTML for people, JSON for scripts)",
+        description="Train (or reuse from the cache) the models and write index.html, "
+        "metrics.json, manifest.json and figures/ into --out.",
+    )
+    add_data_args(p)
+    p.add_argument(
+        "--models",
+        default="mlp,cnn",
+        metavar="LIST",
+        help="classifiers to study (default: mlp,cnn)",
+    )
+    p.add_argument("--quick", action="store_true", help="smaller budgets: a fast smoke run")
+    p.add_argument(
+        "--pdf", action="store_true", help="also print report.pdf with headless Chromium"
+    )
+    p.add_argument("--sections", default=None, metavar="LIST", help="only these sections")
+    p.add_argument("--no-cache", action="store_true", help="retrain the models")
+    add_run_args(p)
+    p.add_argument("--out", default=None, metavar="DIR", help="default: reports/DATASET")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fragility.report.build import ReportConfig, build
+    from fragility.report.writer import write
+
+    start = time.perf_counter()
+    config = ReportConfig(
+        dataset=args.dataset,
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        size=args.size,
+        data_dir=args.data_dir,
+        download=args.download,
+        seed=args.seed,
+        quick=args.quick,
+        device=args.device,
+        sections=tuple(args.sections.split(",")) if args.sections else None,
+        cache=not args.no_cache,
+    )
+    out = args.out or f"reports/{args.dataset}"
+    report = build(config, progress=show_progress(args), command=["fragility", *sys.argv[1:]])
+    write(report, out, pdf=args.pdf)
+    print(report.title)
+    for line in report.summary:
+        print(f"  - {line}")
+    print(
+        f"wrote {out}/index.html ({len(report.sections)} sections) in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    return 0

@@ -1,0 +1,73 @@
+"""Section 6: accuracy under each MNIST-C style corruption (Mu & Gilmer 2019)."""
+
+from __future__ import annotations
+
+from fragility.corruptions import CORRUPTIONS, corrupt, corruption_accuracy
+from fragility.figures import to_png
+from fragility.figures.corruptions import accuracy_bars, example_strip
+from fragility.report.section import Comparison, FigureBlock, ReportContext, Section, Table
+
+SLUG = "corruptions"
+TITLE = "Corruptions"
+N_QUICK = 300
+
+
+def build(ctx: ReportContext) -> Section:
+    data = ctx.data
+    n = min(len(data.x_test), N_QUICK if ctx.quick else 2000)
+    x, y = data.x_test[:n], data.y_test[:n]
+    corrupted = {name: corrupt(x, name, ctx.seed) for name in CORRUPTIONS}
+    results = {
+        name: corruption_accuracy(t.model, x, y, seed=ctx.seed, corrupted=corrupted)
+        for name, t in ctx.classifiers.items()
+    }
+    models = list(results)
+    rows = tuple(
+        (c, *(f"{100 * results[m].accuracy[c]:.1f} %" for m in models)) for c in CORRUPTIONS
+    )
+    rows = (("(clean)", *(f"{100 * results[m].clean_accuracy:.1f} %" for m in models)), *rows)
+    worst = {m: min(results[m].accuracy, key=results[m].accuracy.get) for m in models}
+    first = models[0]
+    r = results[first]
+    intro = (
+        "People read a digit through noise, blur, a tilt or a scribble across it. We applied 15 "
+        "such changes (after the MNIST-C benchmark) to "
+        f"{n} test images and asked the models again. The {first} falls from "
+        f"{100 * r.clean_accuracy:.1f} % on clean images to {100 * r.mean_accuracy:.1f} % on "
+        f"average, and to {100 * r.accuracy[worst[first]]:.1f} % under {worst[first]}: changes "
+        "that do not fool a person fool the network."
+    )
+    strip = FigureBlock(
+        "corruptions-examples",
+        to_png(example_strip(x[:3], {c: v[:3] for c, v in corrupted.items()})),
+        "Three test images, clean and under each corruption.",
+        "Example strip: the same images under each corruption",
+    )
+    bars = FigureBlock(
+        "corruptions-accuracy",
+        to_png(accuracy_bars(results)),
+        "Test accuracy under each corruption; the dashed lines mark clean accuracy.",
+        "Bar chart of accuracy per corruption and model",
+    )
+    table = Table(f"Accuracy on {n} test images per corruption", ("corruption", *models), rows)
+    return Section(
+        slug=SLUG,
+        title=TITLE,
+        intro=intro,
+        blocks=(strip, bars, table),
+        metrics={m: results[m].to_dict() for m in models},
+        findings=tuple(
+            f"{m}: {100 * results[m].clean_accuracy:.1f} % clean, "
+            f"{100 * results[m].accuracy[worst[m]]:.1f} % under {worst[m]}"
+            for m in models
+        ),
+        comparisons=(
+            Comparison(
+                "corruptions tested",
+                f"{len(CORRUPTIONS)}",
+                "15 (shot and impulse noise, glass and motion blur, shear, scale, rotate, "
+                "brightness, translate, stripe, fog, spatter, dotted line, zigzag, canny edges)",
+                "Mu & Gilmer 2019, MNIST-C",
+            ),
+        ),
+    )

@@ -1,0 +1,145 @@
+"""Section 2: confidently wrong on real data: the surest mistakes and how calibrated the
+confidence is (reliability diagram and ECE, Guo et al. 2017, 15 equal-width bins)."""
+
+from __future__ import annotations
+
+from fragility.figures import to_png
+from fragility.figures.calibration import confident_mistakes, reliability_diagram
+from fragility.metrics import auroc, calibration, confidence, most_confident_mistakes
+from fragility.report.section import (
+    Comparison,
+    FigureBlock,
+    Paragraph,
+    ReportContext,
+    Section,
+    Table,
+)
+from fragility.train import predict
+
+SLUG = "mistakes"
+TITLE = "Confidently wrong on real data"
+N_SHOWN = 10
+
+
+def build(ctx: ReportContext) -> Section:
+    data = ctx.data
+    names = data.class_names
+    metrics, rows, galleries, cals = {}, [], [], {}
+    for name, t in ctx.classifiers.items():
+        logits = predict(t.model, data.x_test)
+        conf, pred = confidence(logits)
+        wrong = pred != data.y_test
+        cal = calibration(logits, data.y_test, n_bins=15)
+        cals[name] = cal
+        worst = most_confident_mistakes(logits, data.y_test, N_SHOWN)
+        # How well confidence alone tells right answers from wrong ones (Hendrycks & Gimpel).
+        detect = auroc(conf, ~wrong) if 0 < int(wrong.sum()) < len(wrong) else None
+        n_wrong = int(wrong.sum())
+        sure_wrong = int((wrong & (conf > 0.9)).sum())
+        metrics[name] = {
+            "errors": n_wrong,
+            "errors_above_90pct_confidence": sure_wrong,
+            "mean_confidence_when_wrong": float(conf[wrong].mean()) if n_wrong else None,
+            "mean_confidence_when_right": float(conf[~wrong].mean()),
+            "ece_15_bins": cal.ece,
+            "misclassification_auroc": detect,
+            "calibration": cal.to_dict(),
+            "most_confident_mistakes": [
+                {
+                    "index": int(i),
+                    "true": names[int(data.y_test[i])],
+                    "predicted": names[int(pred[i])],
+                    "confidence": float(conf[i]),
+                }
+                for i in worst
+            ],
+        }
+        rows.append(
+            (
+                name,
+                f"{n_wrong} of {len(wrong)}",
+                f"{sure_wrong}",
+                f"{100 * metrics[name]['mean_confidence_when_wrong']:.1f} %" if n_wrong else "n/a",
+                f"{100 * cal.ece:.2f} %",
+                f"{100 * detect:.1f} %" if detect is not None else "n/a",
+            )
+        )
+        if len(worst):
+            fig = confident_mistakes(
+                data.x_test[worst],
+                [names[int(data.y_test[i])] for i in worst],
+                [names[int(pred[i])] for i in worst],
+                [float(conf[i]) for i in worst],
+                f"{name}: its {len(worst)} most confident mistakes",
+            )
+            galleries.append(
+                FigureBlock(
+                    f"mistakes-gallery-{name}",
+                    to_png(fig),
+                    f"The {name}'s most confident wrong answers on real test images, most "
+                    "confident first: what it said, how sure it was, and the true label.",
+                    f"Gallery of the {name}'s most confident mistakes",
+                )
+            )
+    table = Table(
+        "Mistakes and calibration on the test set",
+        (
+            "model",
+            "wrong",
+            "wrong at > 90 % confidence",
+            "mean confidence when wrong",
+            "ECE (15 bins)",
+            "confidence separates right from wrong (AUROC)",
+        ),
+        tuple(rows),
+    )
+    diagram = FigureBlock(
+        "mistakes-reliability",
+        to_png(reliability_diagram(cals)),
+        "Reliability diagram: test images grouped by the model's confidence; in a calibrated "
+        "model each bar reaches the diagonal (of the answers given with 80 % confidence, 80 % "
+        "are right). Orange shows the gap.",
+        "Reliability diagram per model",
+    )
+    first = next(iter(ctx.classifiers))
+    m = metrics[first]
+    intro = (
+        "A network's answer comes with a confidence, a number between 0 and 100 % that people "
+        "read as 'how sure it is'. Here we look at the test images it got wrong. The "
+        f"{first} made {m['errors']} mistakes out of {len(data.x_test)}, and "
+        f"{m['errors_above_90pct_confidence']} of them with more than 90 % confidence. "
+        "We also check calibration: among answers given with, say, 80 % confidence, are 80 % "
+        f"right? The gap, averaged over confidence levels (ECE), is {100 * m['ece_15_bins']:.1f} "
+        "percentage points. A confident answer is not a correct one."
+    )
+    comparisons = [
+        Comparison(
+            f"misclassification detection by max softmax, {n}",
+            f"{100 * metrics[n]['misclassification_auroc']:.1f} % AUROC",
+            "97 % AUROC (MNIST, 3-layer MLP)",
+            "Hendrycks & Gimpel 2017",
+        )
+        for n in ctx.classifiers
+        if metrics[n]["misclassification_auroc"] is not None
+    ]
+    return Section(
+        slug=SLUG,
+        title=TITLE,
+        intro=intro,
+        blocks=(
+            table,
+            diagram,
+            *galleries,
+            Paragraph(
+                "ECE: expected calibration error, the test-set-weighted mean of |accuracy - "
+                "confidence| over 15 equal-width confidence bins (Guo et al. 2017)."
+            ),
+        ),
+        metrics=metrics,
+        findings=tuple(
+            f"{n}: {metrics[n]['errors_above_90pct_confidence']} test mistakes made with > 90 % "
+            f"confidence; ECE {100 * metrics[n]['ece_15_bins']:.1f} %"
+            for n in ctx.classifiers
+        ),
+        comparisons=tuple(comparisons),
+    )
