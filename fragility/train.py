@@ -25,7 +25,7 @@ from torch import nn
 import fragility
 from fragility._io import atomic_dir, to_json
 from fragility.data import DataBundle
-from fragility.errors import CheckpointError, ConfigError
+from fragility.errors import CheckpointError, ConfigError, FragilityError
 from fragility.models import ModelSpec, build, is_classifier, parameter_counts
 
 OPTIMIZERS = ("adam", "sgd")
@@ -456,6 +456,6 @@ def train(
     if folder is not None:
         try:
             save(folder, model, spec, metrics)
-        except OSError:
+        except (OSError, FragilityError):
             folder = None  # an unwritable cache must not cost the user the trained model
     return Trained(model, spec, config, result, metrics, False, folder)

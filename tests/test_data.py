@@ -135,3 +135,53 @@ def test_read_idx_roundtrip_dtypes(tmp_path):
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
     write_idx(tmp_path / "x", a)
     assert np.array_equal(data.read_idx(tmp_path / "x"), a)
+
+
+def test_usps_goes_through_torchvision(tmp_path):
+    import bz2
+
+    def libsvm(n: int, seed: int) -> bytes:
+        rng = np.random.default_rng(seed)
+        lines = []
+        for i in range(n):
+            values = rng.uniform(-1, 1, 256)
+            feats = " ".join(f"{j + 1}:{v:.6f}" for j, v in enumerate(values))
+            lines.append(f"{i % 10 + 1} {feats}")
+        return ("\n".join(lines) + "\n").encode()
+
+    (tmp_path / "usps.bz2").write_bytes(bz2.compress(libsvm(30, 0)))
+    (tmp_path / "usps.t.bz2").write_bytes(bz2.compress(libsvm(10, 1)))
+    bundle = data.load("usps", root=tmp_path)
+    assert bundle.x_train.shape == (30, 1, 16, 16) and bundle.x_test.shape == (10, 1, 16, 16)
+    assert bundle.y_train[:3].tolist() == [0, 1, 2]  # USPS labels 1..10 become 0..9
+    assert float(bundle.x_train.min()) >= 0 and float(bundle.x_train.max()) <= 1
+
+
+def test_download_asks_torchvision_to_download(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    calls = []
+
+    class FakeKMNIST:
+        def __init__(self, root, train=True, download=False):
+            calls.append((root, train, download))
+            n = 12 if train else 4
+            self.data = torch.zeros(n, 28, 28, dtype=torch.uint8)
+            self.targets = torch.arange(n) % 10
+
+    monkeypatch.setattr(torchvision.datasets, "KMNIST", FakeKMNIST)
+    bundle = data.load("kmnist", root=tmp_path, download=True)
+    assert calls == [(str(tmp_path), True, True), (str(tmp_path), False, True)]
+    assert bundle.x_train.shape == (12, 1, 28, 28) and bundle.class_names[1] == "ki"
+
+
+def test_torchvision_failure_is_a_data_error(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Offline:
+        def __init__(self, *a, **k):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nno network")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(DataError, match=r"torchvision could not load mnist .*Error downloading"):
+        data.load("mnist", root=tmp_path, download=True)
