@@ -648,7 +648,7 @@ def time_gradients(
     widths: Sequence[int] = (2, 3, 4),
     depths: Sequence[int] = tuple(range(1, 13)),
     *,
-    max_path_sum_multiply_adds: int = 200_000,
+    max_path_sum_multiply_adds: int = 1_000_000,
     repeats: int = 3,
     seed: int = 0,
 ) -> tuple[GradientTiming, ...]:
@@ -701,7 +701,7 @@ def autograd_two_neuron(
     z = torch.sigmoid(params["w2"] * y + params.get("b2", zero))
     loss = 0.5 * (d - z) ** 2
     loss.backward()
-    return {f"dL_d{k}": float(p.grad) for k, p in params.items()}
+    return {f"dL_d{k}": p.grad.item() for k, p in params.items()}
 
 
 def autograd_mlp(
@@ -819,7 +819,19 @@ def walkthrough(
         name="2x2 net, swap task",
     )
     return Walkthrough(
-        f, g, lecture_performance_slope(f), auto, diff,
-        net, xin, dout, by_hand, backprop, auto22, diff22,
-        (curve2, curve22), cost_table(), seed,
-    )  # fmt: skip
+        forward=f,
+        gradient=g,
+        lecture_dP_dz=lecture_performance_slope(f),
+        autograd=auto,
+        autograd_max_abs_difference=diff,
+        two_by_two_net=net,
+        two_by_two_input=xin,
+        two_by_two_desired=dout,
+        two_by_two_by_hand=by_hand,
+        two_by_two_backprop=backprop,
+        two_by_two_autograd=auto22,
+        two_by_two_max_abs_difference=diff22,
+        curves=(curve2, curve22),
+        cost=cost_table(),
+        seed=seed,
+    )

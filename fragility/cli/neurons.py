@@ -23,12 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "descent; count paths against backprop's multiply-adds.",
     )
     for name, what in (("x", "the input"), ("d", "the desired output, in [0, 1]")):
-        p.add_argument(f"--{name}", type=float, default=DEFAULT_EXAMPLE[name], help=what)
+        p.add_argument(
+            f"--{name}",
+            type=float,
+            default=DEFAULT_EXAMPLE[name],
+            help=f"{what} (default: %(default)g)",
+        )
     for name in ("w1", "w2"):
-        p.add_argument(f"--{name}", type=float, default=DEFAULT_EXAMPLE[name], help="a weight")
+        p.add_argument(
+            f"--{name}",
+            type=float,
+            default=DEFAULT_EXAMPLE[name],
+            help="a weight (default: %(default)g)",
+        )
     for name in ("b1", "b2"):
         p.add_argument(f"--{name}", type=float, default=None, help="a bias (default: none)")
-    p.add_argument("--seed", type=int, default=0, help="initial weights of the 2x2 net")
+    p.add_argument(
+        "--seed", type=int, default=0, help="initial weights of the 2x2 net (default: 0)"
+    )
     p.add_argument("--json", action="store_true", help="print the numbers as JSON instead")
     p.add_argument(
         "--out",
