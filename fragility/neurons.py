@@ -1,7 +1,7 @@
 """Two neurons make a net: the lecture's hand-derived backpropagation, in numpy.
 
-The smallest net that is a net (Winston, MIT 6.034, "Neural nets"; Rumelhart, Hinton and
-Williams 1986, "Learning representations by back-propagating errors")::
+The lecture's smallest net that is a net, trained by backpropagation (Rumelhart, Hinton and
+Williams 1986, "Learning representations by back-propagating errors", Nature 323)::
 
     x -> P1 = w1 x (+ b1) -> y = sigmoid(P1) -> P2 = w2 y (+ b2) -> z = sigmoid(P2)
     L = 1/2 (d - z)^2
