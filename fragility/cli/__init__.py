@@ -15,7 +15,7 @@ from fragility.errors import FragilityError
 
 # Subcommand modules, each with register(subparsers). Imported lazily so `fragility --help`
 # and the light commands start fast.
-COMMANDS = ("report", "train", "data")
+COMMANDS = ("report", "train", "data", "neurons")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FragilityError as exc:
         print(f"fragility: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head, say: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("fragility: interrupted; earlier outputs were left as they were", file=sys.stderr)
         return 130
