@@ -81,7 +81,7 @@ def default_config(
         cfg = (
             TrainConfig(epochs=30, batch_size=32, lr=2e-3)
             if small
-            else TrainConfig(epochs=4, batch_size=64, lr=2e-3)
+            else TrainConfig(epochs=6, batch_size=64, lr=2e-3)
         )
     else:
         cfg = (
