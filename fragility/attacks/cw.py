@@ -33,8 +33,8 @@ class CarliniWagnerL2(MinimalAttack):
     """
 
     steps: int = 100
-    binary_search_steps: int = 6
-    lr: float = 0.05
+    binary_search_steps: int = 5
+    lr: float = 0.1
     initial_const: float = 1.0
     confidence: float = 0.0
     abort_early: bool = True
