@@ -451,3 +451,69 @@ def test_bad_arguments_say_what_to_do(trained_mlp, test_images, call, error, mes
     x, y = test_images
     with pytest.raises(error, match=message):
         call(trained_mlp.model, x[:4], y[:4])
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line
+
+
+@pytest.fixture(scope="module")
+def mlp_checkpoint(tmp_path_factory, digits):
+    from fragility import models, train
+
+    spec = models.default_spec("mlp", digits.input_shape, digits.num_classes)
+    trained = train.train(spec, digits, train.default_config(spec, digits))
+    return train.save(tmp_path_factory.mktemp("ck") / "mlp", trained.model, spec, trained.metrics)
+
+
+def test_cli_attack_end_to_end(mlp_checkpoint, tmp_path, capsys):
+    from fragility.cli import main
+
+    out = tmp_path / "pgd"
+    argv = ["attack", "--checkpoint", str(mlp_checkpoint), "--attack", "pgd", "--steps", "10"]
+    argv += ["--eps", "0.05,0.1,0.3", "--n", "100", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "25.5" in printed and "PGD-10 Linf on mlp 64-16-16-10 sigmoid" in printed
+    report = json.loads((out / "attack.json").read_text())
+    assert report["n"] == 100 and report["epsilons"] == [0.0, 0.05, 0.1, 0.3]
+    assert report["robust_accuracy"][0] == report["clean_accuracy"] >= 0.9
+    assert report["robust_accuracy"][-1] < 0.1
+    assert report["settings"]["steps"] == 10 and report["seconds"] > 0
+    for name in ("accuracy.png", "gallery.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Same seed, same numbers.
+    assert main([*argv[:-1], str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "attack.json").read_text())
+    assert again["robust_accuracy"] == report["robust_accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--attack", "cw", "--norm", "linf"], "cw is an L2 attack"),
+        (["--attack", "deepfool", "--targeted"], "deepfool is untargeted"),
+        (["--eps", "-0.1"], "non-negative"),
+    ],
+)
+def test_cli_attack_user_errors_exit_2(mlp_checkpoint, tmp_path, capsys, extra, message):
+    from fragility.cli import main
+
+    argv = ["attack", "--checkpoint", str(mlp_checkpoint), "--n", "10", "--quiet"]
+    assert main([*argv, *extra, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fragility: error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_attack_bad_argument_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    argv = ["attack", "--checkpoint", str(tmp_path), "--attack", "boom", "--out", "x"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "fragility", *argv],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "invalid choice: 'boom'" in bad.stderr
