@@ -517,3 +517,40 @@ def test_cli_attack_bad_argument_exit_2(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and "invalid choice: 'boom'" in bad.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The report section
+
+
+def test_report_section_quick(digits, trained_mlp, trained_cnn):
+    from fragility.report.section import FigureBlock, ReportContext, Table
+    from fragility.report.sections import adversarial
+
+    ctx = ReportContext(
+        data=digits,
+        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
+        autoencoder=None,
+        quick=True,
+    )
+    section = adversarial.build(ctx)
+    assert (section.slug, section.title) == ("adversarial", "Adversarial examples")
+    m = section.metrics
+    assert m["n_images"] == 100 and m["epsilons"][2] == 0.1 and m["grey_levels"][2] == 25.5
+    cnn = m["models"]["cnn"]
+    assert cnn["pgd_accuracy"][0] == cnn["clean_accuracy"] > 0.95
+    assert all(p <= f for p, f in zip(cnn["pgd_accuracy"], cnn["fgsm_accuracy"], strict=True))
+    # The intro quotes the numbers it is about.
+    assert f"{100 * cnn['pgd_accuracy'][2]:.1f} %" in section.intro and "26 of 255" in section.intro
+    names = [f.name for f in section.figures]
+    assert names == [
+        "adversarial-curves",
+        "adversarial-gallery-mlp",
+        "adversarial-gallery-cnn",
+        "adversarial-transfer",
+    ]
+    assert all(f.png[:4] == b"\x89PNG" and f.alt for f in section.figures)
+    assert any(isinstance(b, Table) for b in section.blocks)
+    assert not any(isinstance(b, FigureBlock) and not b.caption for b in section.blocks)
+    assert "Madry et al." in section.blocks[-1].text
+    assert json.loads(to_json(m)) == json.loads(to_json(adversarial.build(ctx).metrics))

@@ -146,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
         f"{seconds:.1f} s -> {args.out}"
     )
     figures = {
-        "accuracy": figs.accuracy_curves({curve.attack: curve}, f"{ck.spec.name} on {bundle.name}"),
+        "accuracy": figs.accuracy_curves(
+            {ck.spec.name: {curve.attack: curve}}, f"{ck.spec.name} on {bundle.name}"
+        ),
         "gallery": figs.gallery(shown, clean_logits, example, labels, bundle.class_names),
     }
     write_outputs(args.out, "attack.json", payload, figures)

@@ -14,15 +14,26 @@ if TYPE_CHECKING:
     from fragility.attacks import AttackResult, RobustAccuracy, Transfer
 
 
-def accuracy_curves(curves: Mapping[str, RobustAccuracy], title: str) -> Figure:
-    """Robust accuracy (%) against epsilon, one line per named curve; Linf curves get a top
-    axis in grey levels of 255."""
+def accuracy_curves(curves: Mapping[str, Mapping[str, RobustAccuracy]], title: str) -> Figure:
+    """Robust accuracy (%) against epsilon: one colour per model (outer key), one line style
+    per attack (inner key). Linf curves get a top axis in grey levels of 255."""
     fig = new_figure(5.4, 3.4)
     ax = fig.subplots()
     norms = set()
-    for label, c in curves.items():
-        ax.plot(c.epsilons, [100 * a for a in c.accuracy], marker="o", ms=3, label=label)
-        norms.add(c.norm)
+    styles: dict[str, str] = {}
+    for i, (model, by_attack) in enumerate(curves.items()):
+        for attack, c in by_attack.items():
+            style = styles.setdefault(attack, ("-", "--", ":", "-.")[len(styles) % 4])
+            ax.plot(
+                c.epsilons,
+                [100 * a for a in c.accuracy],
+                style,
+                color=f"C{i}",
+                marker="o",
+                ms=2.5,
+                label=f"{model} {attack}" if len(curves) > 1 else attack,
+            )
+            norms.add(c.norm)
     norm = norms.pop() if len(norms) == 1 else "mixed"
     ax.set(
         xlabel=f"epsilon ({'Linf' if norm == 'linf' else 'L2' if norm == 'l2' else 'norm'})",
