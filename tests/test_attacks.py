@@ -28,7 +28,7 @@ from fragility.attacks import (
     robust_accuracy,
     transfer_matrix,
 )
-from fragility.attacks.core import batched_logits
+from fragility.attacks.core import batched_logits, linf_box
 from fragility.errors import ConfigError, InputError
 from fragility.train import evaluate
 
@@ -103,6 +103,16 @@ def test_projections_and_normalisations_by_hand():
     g = torch.tensor([[3.0, -4.0], [0.0, 0.0]]).view(2, 1, 1, 2)
     assert torch.equal(normalize_linf(g).flatten(1), torch.tensor([[1.0, -1.0], [0.0, 0.0]]))
     assert torch.allclose(normalize_l2(g).flatten(1), torch.tensor([[0.6, -0.8], [0.0, 0.0]]))
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(0, 2**31), st.floats(0.0, 0.6))
+def test_the_linf_box_is_the_ball_cut_to_the_unit_cube(seed, eps):
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.rand(3, 1, 4, 4, generator=g).round()  # many pixels on the edges 0 and 1
+    x = x0 + torch.randn(3, 1, 4, 4, generator=g)
+    lo, hi = linf_box(x0, torch.full((3,), eps))
+    assert torch.allclose(torch.clamp(x, lo, hi), project_linf(x, x0, eps).clamp(0, 1), atol=1e-7)
 
 
 def test_epsilon_in_grey_levels():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,11 +64,10 @@ def describe_epsilon(epsilon: float, norm: str = "linf") -> str:
 # Pure helpers: norms, projections, gradient normalisation
 
 
-def _per_image(value: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor | float:
-    """A scalar stays a scalar; an (N,) tensor becomes (N, 1, ..., 1) to broadcast over `like`."""
-    if isinstance(value, torch.Tensor):
-        return value.reshape(-1, *([1] * (like.dim() - 1)))
-    return value
+def _column(value: float | torch.Tensor) -> float | torch.Tensor:
+    """A scalar stays a scalar; an (N,) tensor becomes (N, 1) to broadcast over flat images.
+    (Broadcasting over (N, D) is several times faster on the CPU than over (N, 1, 1, 1).)"""
+    return value.reshape(-1, 1) if isinstance(value, torch.Tensor) else value
 
 
 def perturbation_norms(delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,17 +77,30 @@ def perturbation_norms(delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def project_linf(x: torch.Tensor, x0: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
-    """Nearest point to `x` in the Linf ball of radius eps around x0: clip x - x0 to [-eps, eps]."""
-    e = _per_image(eps, x)
-    return x0 + torch.clamp(x - x0, min=-e, max=e)
+    """Nearest point to `x` in the Linf ball of radius eps (a number or one per image) around
+    x0: each pixel clipped to [x0 - eps, x0 + eps]."""
+    e = _column(eps)
+    flat, flat0 = x.flatten(1), x0.flatten(1)
+    return torch.clamp(flat, flat0 - e, flat0 + e).view_as(x)
+
+
+def linf_box(x0: torch.Tensor, eps: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Linf ball around x0 cut to [0, 1], as per-pixel bounds (lo, hi), each shaped like x0.
+
+    Clamping to them is `project_linf` followed by clipping to [0, 1] (the ball and the unit
+    cube are both boxes), in one pass instead of four.
+    """
+    e = _column(eps)
+    flat0 = x0.flatten(1)
+    return (flat0 - e).clamp(min=0.0).view_as(x0), (flat0 + e).clamp(max=1.0).view_as(x0)
 
 
 def project_l2(x: torch.Tensor, x0: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
     """Nearest point to `x` in the L2 ball around x0: scale x - x0 by min(1, eps / ||x - x0||)."""
-    delta = x - x0
-    norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12)
-    factor = (eps / norms).clamp(max=1.0)
-    return x0 + delta * _per_image(factor, x)
+    delta = (x - x0).flatten(1)
+    norms = delta.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    factor = (_column(eps) / norms).clamp(max=1.0)
+    return x0 + (delta * factor).view_as(x)
 
 
 def normalize_linf(g: torch.Tensor) -> torch.Tensor:
@@ -97,11 +110,10 @@ def normalize_linf(g: torch.Tensor) -> torch.Tensor:
 
 def normalize_l2(g: torch.Tensor) -> torch.Tensor:
     """The steepest-ascent direction under L2: g / ||g||_2 per image (0 stays 0)."""
-    norms = g.flatten(1).norm(dim=1).clamp_min(1e-12)
-    return g / _per_image(norms, g)
+    flat = g.flatten(1)
+    return (flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)).view_as(g)
 
 
-PROJECT = {"linf": project_linf, "l2": project_l2}
 NORMALIZE = {"linf": normalize_linf, "l2": normalize_l2}
 
 
@@ -151,10 +163,12 @@ def _splitmix64(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def image_seed(seed: int, image: int, restart: int = 0) -> int:
-    """A seed for one image's random numbers: the same whatever else is in its batch."""
+def image_seed(seed: int, image: int, restart: int = 0, epsilon: float = 0.0) -> int:
+    """A seed for one image's random numbers in one run (restart, epsilon): the same whatever
+    else is in its batch, and whether the run is part of a sweep or not."""
     h = 0
-    for part in (seed, image, restart):
+    bits = int.from_bytes(struct.pack("<d", float(epsilon)), "little")
+    for part in (seed, image, restart, bits):
         h = _splitmix64(h ^ (part & _MASK64))
     return h >> 1  # torch seeds are taken below 2**63 here to stay clear of sign issues
 
