@@ -2,8 +2,9 @@
 
 One loop, in the shape of foolbox 3's gradient descent: value and gradient of the objective,
 normalise the gradient (sign for Linf, unit length for L2), step, project back into the
-epsilon ball, clip to [0, 1]. What differs between norms are the pure helpers
-`normalize_*` and `project_*`; targeted or not is an argument.
+epsilon ball, clip to [0, 1]. What differs between norms are pure helpers: `normalize_linf`
+or `normalize_l2`, and the projection (`linf_box`, the Linf ball cut to [0, 1], or
+`project_l2`); targeted or not is an argument.
 
 The loop runs over a fixed number of batch rows ("slots"). An image leaves its slot as soon
 as it is fooled (an adversarial found is final) or its budget is spent, and the next image
@@ -241,12 +242,15 @@ class _Descent:
         self.cur[dev_rows] = start
         self.t[rows] = 0
 
-    def _step(self, grad: torch.Tensor) -> torch.Tensor:
-        """x + alpha * normalize(grad), projected into the ball and [0, 1], for every slot."""
-        moved = self.cur + (self.alpha * NORMALIZE[self.attack.norm](grad).flatten(1)).view_as(grad)
+    def _step(self, grad: torch.Tensor) -> None:
+        """x <- x + alpha * normalize(grad), projected into the ball and [0, 1], for every slot.
+        In place: a new (m, D) tensor per operation costs more than the arithmetic here."""
+        direction = NORMALIZE[self.attack.norm](grad).flatten(1)
+        self.cur.flatten(1).addcmul_(self.alpha, direction)
         if self.attack.norm == "linf":
-            return torch.clamp(moved, self.lo, self.hi)
-        return project_l2(moved, self.orig, self.eps).clamp(0.0, 1.0)
+            self.cur.clamp_(self.lo, self.hi)
+        else:
+            self.cur = project_l2(self.cur, self.orig, self.eps).clamp_(0.0, 1.0)
 
     def _iterate(self, early_stop: bool) -> int:
         """One evaluation of all slots and one step of the runs that go on. Returns how many
@@ -263,24 +267,17 @@ class _Descent:
         self.hit |= new_hit
         ends = active & ((self.t == a.steps) | (self.hit & early_stop))
         going = active & ~ends
-        # Rows are independent, so every slot takes the step; only the runs going on keep it.
-        moved = self._step(grad)
-        if bool(going.all()):
-            self.cur = moved
-        else:
-            keep = going.to(self.dev)[:, None]
-            self.cur = torch.where(keep, moved.flatten(1), self.cur.flatten(1)).view_as(moved)
-        self.t[going] += 1
-        self.steps.index_add_(0, self.img[going], torch.ones(int(going.sum()), dtype=torch.long))
-        return self._next_runs(ends, logits, early_stop)
-
-    def _next_runs(self, ends: torch.Tensor, logits: torch.Tensor, early_stop: bool) -> int:
-        """Slots whose run ended: next restart, next epsilon, or leave."""
-        restart = ends & (self.r + 1 < self.attack.restarts) & ~(self.hit & early_stop)
+        # Where each ended run goes next: another restart, the next epsilon, or out.
+        restart = ends & (self.r + 1 < a.restarts) & ~(self.hit & early_stop)
         limit = self.limit[self.img.clamp(min=0)]
         next_eps = ends & ~restart & ~self.hit & (self.k + 1 < limit)
         leave = ends & ~restart & ~next_eps
         self._keep(leave & ~self.hit, logits, fooled=False)
+        # Rows are independent, so every slot takes the step: those whose run ended are
+        # restarted below or emptied, and an empty slot's content reaches no other row.
+        self._step(grad)
+        self.t[going] += 1
+        self.steps.index_add_(0, self.img[going], torch.ones(int(going.sum()), dtype=torch.long))
         self.r[restart] += 1
         self.k[next_eps] += 1
         self.r[next_eps] = 0
