@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from _harness import markdown_table, timed, write_part
 
 from fragility import data, models, train
-from fragility.train import predict
 from fragility.attacks import PGD, robust_accuracy
 from fragility.attacks.core import attack_mode
 from fragility.attacks.gradient import _Descent
+from fragility.train import predict
 
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 STEPS, STEP = 40, 0.01
