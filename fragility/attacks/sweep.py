@@ -11,6 +11,8 @@ gives. The sweep computes exactly that with less work:
 
 Exactly, not approximately: per-image random starts and fixed-shape batches (see
 `fragility.attacks.core`) make each image's attack the same bits whatever else is batched.
+That holds bitwise on the CPU; on a GPU it also needs deterministic kernels
+(`torch.use_deterministic_algorithms(True)`), since some cuDNN backward passes are not.
 """
 
 from __future__ import annotations
