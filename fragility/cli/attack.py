@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from fragility.attacks import grey_levels, robust_accuracy
+    from fragility.attacks import robust_accuracy
     from fragility.errors import ConfigError
     from fragility.figures import attacks as figs
     from fragility.models import is_classifier
@@ -130,21 +130,7 @@ def run(args: argparse.Namespace) -> int:
         "settings": dataclasses.asdict(attack),
         "seconds": seconds,
     }
-    rows = [
-        [f"{e:g}", f"{grey_levels(e):.1f}" if norm == "linf" else "", pct(a), pct(s)]
-        for e, a, s in zip(curve.epsilons, curve.accuracy, summary["success_rate"], strict=True)
-    ]
-    print(table(rows, ["epsilon", "grey levels of 255", "accuracy", "fooled (of correct)"]))
-    median = summary[f"{norm}_of_first_adversarial"]["median"]
-    print(
-        f"{curve.attack} on {ck.spec.name}, {curve.n} {bundle.name} test images: clean "
-        f"{pct(curve.clean_accuracy)}; median {norm} perturbation "
-        f"{'n/a' if median is None else f'{median:.3f}'}"
-        + (f" ({grey_levels(median):.1f} grey levels)" if median and norm == "linf" else "")
-        + f"; {int(curve.steps.sum()):,} gradient steps, "
-        f"{pct(summary['work_fraction'])} of attacking every image at every epsilon; "
-        f"{seconds:.1f} s -> {args.out}"
-    )
+    _print_summary(curve, summary, f"{ck.spec.name}, {curve.n} {bundle.name}", seconds, args.out)
     figures = {
         "accuracy": figs.accuracy_curves(
             {ck.spec.name: {curve.attack: curve}}, f"{ck.spec.name} on {bundle.name}"
@@ -153,6 +139,27 @@ def run(args: argparse.Namespace) -> int:
     }
     write_outputs(args.out, "attack.json", payload, figures)
     return 0
+
+
+def _print_summary(curve, summary: dict, what: str, seconds: float, out: str) -> None:
+    from fragility.attacks import grey_levels
+
+    linf = curve.norm == "linf"
+    rows = [
+        [f"{e:g}", f"{grey_levels(e):.1f}" if linf else "", pct(a), pct(s)]
+        for e, a, s in zip(curve.epsilons, curve.accuracy, summary["success_rate"], strict=True)
+    ]
+    print(table(rows, ["epsilon", "grey levels of 255", "accuracy", "fooled (of correct)"]))
+    median = summary[f"{curve.norm}_of_first_adversarial"]["median"]
+    size = "n/a" if median is None else f"{median:.3f}"
+    if median and linf:
+        size += f" ({grey_levels(median):.1f} grey levels)"
+    print(
+        f"{curve.attack} on {what} test images: clean {pct(curve.clean_accuracy)}; median "
+        f"{curve.norm} size of the first adversarial found {size}; "
+        f"{int(curve.steps.sum()):,} gradient steps, {pct(summary['work_fraction'])} of "
+        f"attacking every image at every epsilon; {seconds:.1f} s -> {out}"
+    )
 
 
 def _gallery_run(model, x, y, target, attack, curve, args):
