@@ -63,11 +63,12 @@ def _median(v: torch.Tensor) -> float | None:
     return float(v.median()) if len(v) else None
 
 
-def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], seed: int) -> dict[str, Any]:
+def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext) -> dict:
+    seed = ctx.seed
     pgd = PGD(steps=b["pgd_steps"])
     curves = {
-        "FGSM": robust_accuracy(model, x, y, fgsm(), FINE, seed=seed),
-        pgd.name: robust_accuracy(model, x, y, pgd, GRID, seed=seed),
+        "FGSM": robust_accuracy(model, x, y, fgsm(), FINE, seed=seed, progress=ctx.progress),
+        pgd.name: robust_accuracy(model, x, y, pgd, GRID, seed=seed, progress=ctx.progress),
     }
     fg = curves["FGSM"]
     correct = fg.broken_at > 0
@@ -120,7 +121,7 @@ def build(ctx: ReportContext) -> Section:
     data = ctx.data
     b = _budget(ctx.quick, len(data.x_test))
     x, y = data.x_test[: b["n"]], data.y_test[: b["n"]]
-    results = {name: _analyse(t.model, x, y, b, ctx.seed) for name, t in ctx.classifiers.items()}
+    results = {name: _analyse(t.model, x, y, b, ctx) for name, t in ctx.classifiers.items()}
     transfer = None
     if len(ctx.classifiers) > 1:
         models = {name: t.model for name, t in ctx.classifiers.items()}
