@@ -466,3 +466,49 @@ def test_cli_bad_argument_exits_2(capsys):
         main(["garbage", "--checkpoint", "x", "--target", "1.5", "--out", "y"])
     assert exc.value.code == 2
     assert "strictly between 0 and 1" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The report section
+
+
+def _context(digits, trained_mlp, trained_cnn, autoencoder):
+    from fragility.report.section import ReportContext
+
+    return ReportContext(
+        data=digits,
+        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
+        autoencoder=autoencoder,
+        quick=True,
+    )
+
+
+def test_report_section(digits, trained_mlp, trained_cnn, trained_autoencoder):
+    from fragility._io import to_json
+    from fragility.report.sections import garbage as section
+
+    ctx = _context(digits, trained_mlp, trained_cnn, trained_autoencoder)
+    s = section.build(ctx)
+    assert (s.slug, s.title) == ("garbage", "Confident garbage") == (section.SLUG, section.TITLE)
+    assert [f.name for f in s.figures] == [
+        "garbage-families",
+        "garbage-fooling",
+        "garbage-evolution",
+    ]
+    assert all(f.png.startswith(b"\x89PNG") for f in s.figures)
+    cnn = s.metrics["models"]["cnn"]
+    assert cnn["fooling"]["ascent"]["classes_reached"] == 10
+    assert cnn["ood"]["ascent"]["auroc_autoencoder"] > 0.9
+    assert s.metrics["models"]["mlp"]["ceiling"] is not None and cnn["ceiling"] is None
+    assert "Quick run" in s.intro and "99.99 %" in s.intro
+    assert section.build(ctx).metrics == s.metrics  # same seed, same numbers
+    to_json(s.metrics)  # JSON without NaN
+
+
+def test_report_section_without_autoencoder(digits, trained_mlp, trained_cnn):
+    from fragility.report.sections import garbage as section
+
+    s = section.build(_context(digits, trained_mlp, trained_cnn, None))
+    assert s.metrics["settings"]["autoencoder"] is False
+    assert all(o["auroc_autoencoder"] is None for o in s.metrics["models"]["cnn"]["ood"].values())
+    assert any("No autoencoder" in b.text for b in s.blocks if hasattr(b, "text"))

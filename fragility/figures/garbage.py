@@ -10,6 +10,8 @@ from matplotlib.figure import Figure
 
 from fragility.figures import as_image, new_figure
 
+FRAME = (0.62, 0.68, 0.78)  # the frame around each gallery image
+
 
 def confidence_label(p: float) -> str:
     """99.99 % style, with enough digits to tell 99.99 % from 99.9 % and from 100 %."""
@@ -34,29 +36,33 @@ def mosaic(
     columns = max(len(v) for v in rows.values())
     first = next(iter(rows.values()))[0]
     h, w = int(first.shape[-2]), int(first.shape[-1])
-    pad_x, pad_y = max(1, w // 8), max(1, h // 8) + (h // 2 if captions else 0)
-    canvas = np.ones(((h + pad_y) * len(names), (w + pad_x) * columns))
+    # Each image sits in a thin blue-grey frame, so all-white and all-black images show.
+    pitch_x = w + 2 + max(1, w // 8)
+    pitch_y = h + 2 + max(1, h // 8) + (h // 2 if captions else 0)
+    canvas = np.ones((pitch_y * len(names), pitch_x * columns, 3))
     for r, name in enumerate(names):
         for c, img in enumerate(rows[name]):
-            y, x = r * (h + pad_y), c * (w + pad_x)
-            canvas[y : y + h, x : x + w] = as_image(img.mean(0) if img.dim() == 3 else img)
+            y, x = r * pitch_y, c * pitch_x
+            canvas[y : y + h + 2, x : x + w + 2] = FRAME
+            grey = as_image(img.mean(0) if img.dim() == 3 else img)
+            canvas[y + 1 : y + h + 1, x + 1 : x + w + 1] = grey[..., None]
     width = cell * columns
     fig = new_figure(
         width + 0.8, width * canvas.shape[0] / canvas.shape[1] + (0.5 if title else 0.2)
     )
     ax = fig.subplots()
-    ax.imshow(canvas, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.imshow(canvas, interpolation="nearest")
     ax.set_xticks([])
     ax.tick_params(length=0)
-    ax.set_yticks([(r * (h + pad_y)) + h / 2 for r in range(len(names))], names, fontsize=8)
+    ax.set_yticks([r * pitch_y + h / 2 + 0.5 for r in range(len(names))], names, fontsize=8)
     for side in ax.spines.values():
         side.set_visible(False)
     if captions:
         for r, name in enumerate(names):
             for c, text in enumerate(captions.get(name, ())):
                 ax.text(
-                    c * (w + pad_x) + w / 2 - 0.5,
-                    r * (h + pad_y) + h - 0.5 + pad_y * 0.1,
+                    c * pitch_x + w / 2 + 0.5,
+                    r * pitch_y + h + 2,
                     text,
                     ha="center",
                     va="top",

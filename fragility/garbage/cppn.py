@@ -206,35 +206,39 @@ class CPPNEncoding:
 
 
 def _random_pick(candidates: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """For each row of a (P, ...) boolean array, one True position chosen uniformly at random.
+    """For each row of a (R, ...) boolean array, one True position chosen uniformly at random.
 
-    Returns (has_any (P,), flat index (P,)): a random score per candidate, argmax per row.
+    Returns (has_any (R,), flat index (R,)): a random score per candidate, argmax per row.
     """
     flat = candidates.reshape(len(candidates), -1)
     scores = np.where(flat, rng.random(flat.shape), -1.0)
-    pick = scores.argmax(1)
-    return flat.any(1), pick
+    return flat.any(1), scores.argmax(1)
 
 
 def _perturb_weights(
     b: CPPNBatch, p: float, sigma: float, limit: float, rng: np.random.Generator
 ) -> CPPNBatch:
-    moved = b.linked & (rng.random(b.linked.shape) < p)
-    step = rng.normal(0.0, sigma, b.weight.shape).astype(np.float32)
-    weight = np.clip(b.weight + np.where(moved, step, 0.0).astype(np.float32), -limit, limit)
-    weight = np.where(b.linked, weight, 0.0).astype(np.float32)
+    links = np.flatnonzero(b.linked)  # draw only for links that exist, not for every slot pair
+    moved = links[rng.random(len(links)) < p]
+    weight = b.weight.copy()
+    flat = weight.reshape(-1)
+    flat[moved] = np.clip(flat[moved] + rng.normal(0.0, sigma, len(moved)), -limit, limit)
     return dataclasses.replace(b, weight=weight)
 
 
 def _add_link(b: CPPNBatch, rows: np.ndarray, rng: np.random.Generator) -> CPPNBatch:
-    # candidate[p, j, i]: i -> j keeps the feed-forward order and is not there yet
-    forward = b.depth[:, None, :] < b.depth[:, :, None]
-    candidate = forward & b.used[:, :, None] & b.used[:, None, :] & ~b.linked
-    has, pick = _random_pick(candidate, rng)
-    rows = np.flatnonzero(rows & has)
+    rows = np.flatnonzero(rows)
     if not len(rows):
         return b
-    j, i = np.divmod(pick[rows], b.capacity)
+    depth, used = b.depth[rows], b.used[rows]
+    # candidate[r, j, i]: i -> j keeps the feed-forward order and is not there yet
+    forward = depth[:, None, :] < depth[:, :, None]
+    candidate = forward & used[:, :, None] & used[:, None, :] & ~b.linked[rows]
+    has, pick = _random_pick(candidate, rng)
+    rows, pick = rows[has], pick[has]
+    if not len(rows):
+        return b
+    j, i = np.divmod(pick, b.capacity)
     out = b.copy()
     out.linked[rows, j, i] = True
     out.weight[rows, j, i] = rng.normal(0.0, 1.0, len(rows))
@@ -244,11 +248,11 @@ def _add_link(b: CPPNBatch, rows: np.ndarray, rng: np.random.Generator) -> CPPNB
 def _add_node(b: CPPNBatch, rows: np.ndarray, rng: np.random.Generator) -> CPPNBatch:
     first_hidden = N_IN + b.n_outputs
     free = ~b.used[:, first_hidden:]
-    has_link, pick = _random_pick(b.linked, rng)
-    rows = np.flatnonzero(rows & has_link & free.any(1))
+    rows = np.flatnonzero(rows & free.any(1) & b.linked.any((1, 2)))
     if not len(rows):
         return b
-    j, i = np.divmod(pick[rows], b.capacity)
+    _, pick = _random_pick(b.linked[rows], rng)
+    j, i = np.divmod(pick, b.capacity)
     s = first_hidden + free[rows].argmax(1)  # the first free hidden slot
     out = b.copy()
     out.used[rows, s] = True
@@ -266,12 +270,12 @@ def _add_node(b: CPPNBatch, rows: np.ndarray, rng: np.random.Generator) -> CPPNB
 def _change_activation(b: CPPNBatch, rows: np.ndarray, rng: np.random.Generator) -> CPPNBatch:
     hidden = b.used.copy()
     hidden[:, : N_IN + b.n_outputs] = False
-    has, s = _random_pick(hidden, rng)
-    rows = np.flatnonzero(rows & has)
+    rows = np.flatnonzero(rows & hidden.any(1))
     if not len(rows):
         return b
+    _, s = _random_pick(hidden[rows], rng)
     out = b.copy()
-    out.activation[rows, s[rows]] = rng.integers(0, len(ACTIVATIONS), len(rows))
+    out.activation[rows, s] = rng.integers(0, len(ACTIVATIONS), len(rows))
     return out
 
 
@@ -315,14 +319,16 @@ def _topological_layout(genomes: CPPNBatch) -> tuple[np.ndarray, ...]:
 
     Then step t reads the prefix of earlier values and writes one slice, and the networks that
     still have a node at step t are a prefix of the population: slices, no gathers.
-    Returns (rank (P,), weight (P, M, M), activation (P, M), n_nodes (P,)) in that layout.
+    Returns (rank (P,), weight (P, S, S), activation (P, S), n_nodes (P,)) in that layout,
+    S being the most nodes any network has.
     """
     n_nodes = genomes.used.sum(1)
     rank = np.argsort(-n_nodes, kind="stable")  # most nodes first
-    node_order = np.argsort(genomes.depth[rank], axis=1, kind="stable")  # (P, M)
-    w = np.take_along_axis(genomes.weight[rank], node_order[:, :, None], axis=1)
-    w = np.take_along_axis(w, node_order[:, None, :], axis=2)
-    act = np.take_along_axis(genomes.activation[rank], node_order, axis=1)
+    steps = int(n_nodes.max())  # unused slots sort last and are never computed
+    node_order = np.argsort(genomes.depth[rank], axis=1, kind="stable")[:, :steps]  # (P, S)
+    rows = rank[:, None, None]
+    w = genomes.weight[rows, node_order[:, :, None], node_order[:, None, :]]  # (P, S, S)
+    act = genomes.activation[rank[:, None], node_order]
     return rank, w, act, n_nodes[rank]
 
 
@@ -338,7 +344,7 @@ def evaluate_at(
     p, c, g = len(genomes), genomes.n_outputs, points.shape[0]
     rank, w_np, act_np, n_nodes = _topological_layout(genomes)
     steps = int(n_nodes.max())
-    weight = torch.from_numpy(w_np[:, :steps, :steps]).to(device)
+    weight = torch.from_numpy(w_np).to(device)
     values = torch.zeros(p, steps, g, device=device)
     values[:, :N_IN] = points.T.to(device=device, dtype=torch.float32)
     for t in range(N_IN, steps):
