@@ -140,18 +140,12 @@ def ascent(
     (uniform noise drawn with `seed`). classes: default every class of the model, one image
     each. Images that reach the target stop moving; the rest keep climbing.
     """
+    _check(target, step_size, max_steps, eps, recon_weight, autoencoder)
     x0, cls = _starts(model, classes, start, shape, seed)
-    if not 0.0 < target < 1.0:
-        raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
-    if not step_size > 0 or max_steps < 0:
-        raise ConfigError("step_size must be positive and max_steps non-negative")
-    if eps is not None and not eps > 0:
-        raise ConfigError(f"eps must be positive, not {eps}")
-    if recon_weight and autoencoder is None:
-        raise ConfigError("recon_weight needs an autoencoder")
     device = model_device(model)
     n, log_target = len(cls), math.log(target)
-    x = x0.to(device).clone()
+    x0_dev = x0.to(device)
+    x = x0_dev.clone()
     cls_dev = cls.to(device)
     steps = np.full(n, max_steps)
     reached_s: list[float | None] = [None] * n
@@ -169,12 +163,11 @@ def ascent(
             if step == max_steps or not bool(keep.any()):
                 break
             objective = lp
-            if recon_weight:
-                assert autoencoder is not None
+            if autoencoder is not None and recon_weight:
                 objective = objective + recon_weight * _recon_error(autoencoder, xa).double()
             (grad,) = torch.autograd.grad(objective[keep].sum(), xa)
             moved = xa.detach()[keep] + step_size * grad[keep].sign()
-            x[active[keep]] = _project(moved, x0.to(device)[active[keep]], eps)
+            x[active[keep]] = _project(moved, x0_dev[active[keep]], eps)
             active = active[keep]
             if bar is not None:
                 bar.update(1)
@@ -199,6 +192,24 @@ def ascent(
         recon_weight=recon_weight,
         seconds=seconds,
     )
+
+
+def _check(
+    target: float,
+    step_size: float,
+    max_steps: int,
+    eps: float | None,
+    recon_weight: float,
+    autoencoder: nn.Module | None,
+) -> None:
+    if not 0.0 < target < 1.0:
+        raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
+    if not step_size > 0 or max_steps < 0:
+        raise ConfigError("step_size must be positive and max_steps non-negative")
+    if eps is not None and not eps > 0:
+        raise ConfigError(f"eps must be positive, not {eps}")
+    if recon_weight and autoencoder is None:
+        raise ConfigError("recon_weight needs an autoencoder")
 
 
 def _starts(

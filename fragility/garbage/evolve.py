@@ -1,12 +1,12 @@
 """Fooling images by evolution, from the model's outputs only (Nguyen, Yosinski & Clune 2015).
 
 MAP-Elites over classes: the archive holds one elite per class, the image with the highest
-probability for that class found so far. Each generation every elite has children
-(population / classes each, by mutation), the whole population goes through the model in one
-batched forward pass, and a child replaces the elite of *any* class it scores higher on than
-that elite (not only its parent's class). The fitness of class k is log p_k(x) in float64,
-which keeps ranking elites whose probability rounds to 1. No gradients are used: the model is
-a black box that returns logits.
+probability for that class found so far. Each generation the elites have children by
+mutation (by default only the elites still below the target, round robin), the whole
+population goes through the model in one batched forward pass, and a child replaces the elite
+of *any* class it scores higher on than that elite (not only its parent's class). The fitness
+of class k is log p_k(x) in float64, which keeps ranking elites whose probability rounds to 1.
+No gradients are used: the model is a black box that returns logits.
 
 Two encodings (fragility.garbage.evolve.DirectEncoding, fragility.garbage.cppn.CPPNEncoding)
 plug into the same loop through five functions: initial, mutate, render, take, concat.
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from fragility.errors import ConfigError
-from fragility.garbage._model import check_shape, log_probs, model_device
+from fragility.garbage._model import check_shape, log_probs, model_device, num_outputs
 
 
 class Encoding(Protocol):
@@ -220,78 +220,60 @@ def evolve(
 ) -> EvolutionResult:
     """Evolve one fooling image per class by MAP-Elites (Nguyen et al. 2015).
 
-    population: children per generation (a multiple of the number of classes is best: each
-    elite gets population // K children, the remainder go to the first classes).
+    population: children per generation, shared round robin among the parent elites.
     classes: the archive's cells (default: every output of the model).
     stop_at_target: stop once every class's elite reaches `target`.
+    focus: only elites still below the target have children (all of them once every class
+    is there); focus=False breeds from every elite, as in the paper. Any child can still
+    become the elite of any class.
     collect_above: keep every child whose probability for some cell's class reaches this,
     up to collect_max images (the retraining experiment's garbage class).
     Same seed, same images (on the CPU).
     """
-    from fragility.garbage._model import num_outputs
-
     shape = check_shape(shape)
-    if generations < 0:
-        raise ConfigError(f"generations must be non-negative, not {generations}")
-    if not 0.0 < target < 1.0:
-        raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
-    k_all = num_outputs(model, shape)
-    cells = np.arange(k_all) if classes is None else np.asarray(list(classes), dtype=np.int64)
-    if len(cells) == 0 or cells.min() < 0 or cells.max() >= k_all:
-        raise ConfigError(f"classes must be outputs of the model (0 to {k_all - 1})")
-    k = len(cells)
-    if population < k:
-        raise ConfigError(f"population must be at least the number of classes ({k})")
+    cells = _cells(model, shape, classes, generations, target, population)
+    k, log_target = len(cells), math.log(target)
     rng = np.random.default_rng(seed)
     device = model_device(model)
-    log_target = math.log(target)
-
     start = time.perf_counter()
     genomes = encoding.initial(population, shape, rng)
-    fitness = _fitness(model, encoding, genomes, shape, device, cells)  # (P, K)
+    fitness = _fitness(model, encoding.render(genomes, shape, device), cells)  # (P, K)
     best = fitness.argmax(0)
-    archive = encoding.take(genomes, best)
-    archive_fit = fitness[best, np.arange(k)]
+    archive, archive_fit = encoding.take(genomes, best), fitness[best, np.arange(k)]
     history = [archive_fit.copy()]
-    reached_gen: list[int | None] = [0 if f >= log_target else None for f in archive_fit]
-    reached_s: list[float | None] = [
-        time.perf_counter() - start if g is not None else None for g in reached_gen
-    ]
+    reached_gen: list[int | None] = [None] * k
+    reached_s: list[float | None] = [None] * k
+    _mark(reached_gen, reached_s, archive_fit >= log_target, 0, time.perf_counter() - start)
     collected: list[torch.Tensor] = []
     bar = _bar(generations, encoding.name, progress)
     for gen in range(1, generations + 1):
         if stop_at_target and all(g is not None for g in reached_gen):
             break
-        children = encoding.mutate(
-            encoding.take(archive, _parents(reached_gen, population, focus)), gen, rng
-        )
+        parents = encoding.take(archive, _parents(reached_gen, population, focus))
+        children = encoding.mutate(parents, gen, rng)
         images = encoding.render(children, shape, device)
-        fitness = _fitness_of_images(model, images, cells)
+        fitness = _fitness(model, images, cells)
         if collect_above is not None and sum(len(c) for c in collected) < collect_max:
             keep = fitness.max(1) >= math.log(collect_above)
             collected.append(images[torch.from_numpy(keep).to(images.device)].cpu())
-        winner = fitness.argmax(0)  # the best child per cell
+        # MAP-Elites: the best child per cell replaces that cell's elite if it is better.
+        winner = fitness.argmax(0)
         winner_fit = fitness[winner, np.arange(k)]
         improved = winner_fit > archive_fit
         pick = np.where(improved, k + winner, np.arange(k))
         archive = encoding.take(encoding.concat(archive, children), pick)
         archive_fit = np.where(improved, winner_fit, archive_fit)
         history.append(archive_fit.copy())
-        now = time.perf_counter() - start
-        for c in np.flatnonzero(archive_fit >= log_target):
-            if reached_gen[c] is None:
-                reached_gen[c], reached_s[c] = gen, now
+        _mark(reached_gen, reached_s, archive_fit >= log_target, gen, time.perf_counter() - start)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(worst=f"{100 * math.exp(archive_fit.min()):.3f}%")
     if bar is not None:
         bar.close()
-    elites = encoding.render(archive, shape, device).cpu()
-    kept = torch.cat(collected)[:collect_max] if collected else None
     return EvolutionResult(
         encoding=encoding.name,
         classes=tuple(int(c) for c in cells),
-        images=elites,
+        images=encoding.render(archive, shape, device).cpu(),
         genomes=archive,
         history_log_prob=np.stack(history),
         reached_generation=tuple(reached_gen),
@@ -300,8 +282,43 @@ def evolve(
         population=population,
         seed=seed,
         seconds=time.perf_counter() - start,
-        collected=kept,
+        collected=torch.cat(collected)[:collect_max] if collected else None,
     )
+
+
+def _cells(
+    model: nn.Module,
+    shape: tuple[int, int, int],
+    classes: Sequence[int] | None,
+    generations: int,
+    target: float,
+    population: int,
+) -> np.ndarray:
+    """Check the settings; return the archive's cells (model output indices)."""
+    if generations < 0:
+        raise ConfigError(f"generations must be non-negative, not {generations}")
+    if not 0.0 < target < 1.0:
+        raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
+    k_all = num_outputs(model, shape)
+    cells = np.arange(k_all) if classes is None else np.asarray(list(classes), dtype=np.int64)
+    if len(cells) == 0 or cells.min() < 0 or cells.max() >= k_all:
+        raise ConfigError(f"classes must be outputs of the model (0 to {k_all - 1})")
+    if population < len(cells):
+        raise ConfigError(f"population must be at least the number of classes ({len(cells)})")
+    return cells
+
+
+def _mark(
+    generation: list[int | None],
+    seconds: list[float | None],
+    at_target: np.ndarray,
+    gen: int,
+    now: float,
+) -> None:
+    """Record when each cell first reaches the target."""
+    for c in np.flatnonzero(at_target):
+        if generation[c] is None:
+            generation[c], seconds[c] = gen, now
 
 
 def _parents(reached: list[int | None], population: int, focus: bool) -> np.ndarray:
@@ -314,19 +331,9 @@ def _parents(reached: list[int | None], population: int, focus: bool) -> np.ndar
     return cells[np.arange(population) % len(cells)]
 
 
-def _fitness_of_images(model: nn.Module, images: torch.Tensor, cells: np.ndarray) -> np.ndarray:
+def _fitness(model: nn.Module, images: torch.Tensor, cells: np.ndarray) -> np.ndarray:
+    """log p(cell's class | image) in float64, (P, K)."""
     return log_probs(model, images, batch_size=max(1024, len(images)))[:, cells].numpy()
-
-
-def _fitness(
-    model: nn.Module,
-    encoding: Encoding,
-    genomes: Any,
-    shape: tuple[int, int, int],
-    device: torch.device,
-    cells: np.ndarray,
-) -> np.ndarray:
-    return _fitness_of_images(model, encoding.render(genomes, shape, device), cells)
 
 
 def _bar(total: int, name: str, progress: bool) -> Any:

@@ -21,7 +21,7 @@ from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
 from fragility.garbage.evolve import Encoding, EvolutionResult, evolve
 from fragility.models import ModelSpec
-from fragility.train import TrainConfig, Trained, default_config, predict, train
+from fragility.train import TrainConfig, Trained, default_config, model_device, predict, train
 
 GARBAGE = "garbage"
 
@@ -163,7 +163,8 @@ def retrain_with_garbage_class(
     bundle = with_garbage_class(data, garbage, seed=seed)
     new_spec = dataclasses.replace(spec, num_classes=k + 1)
     cfg = config or default_config(new_spec, bundle, seed=seed)
-    trained = train(new_spec, bundle, cfg, cache=cache, progress=progress)
+    device = model_device(model)
+    trained = train(new_spec, bundle, cfg, device=device, cache=cache, progress=progress)
     pred = predict(trained.model, bundle.x_test).argmax(1)
     real = bundle.y_test < k
     after = evolve(
