@@ -31,6 +31,16 @@ def probability(text: str) -> float:
     return v
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, not {v}")
+    return v
+
+
 def positive_float(text: str) -> float:
     try:
         v = float(text)
@@ -53,18 +63,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_checkpoint_args(p)
     p.add_argument("--method", default="all", metavar="NAME", help=METHOD_HELP + " (default: all)")
     p.add_argument(
-        "--target", type=probability, default=0.9999, help="confidence to reach (default: 0.9999)"
+        "--target",
+        type=probability,
+        default=0.9999,
+        metavar="P",
+        help="confidence to reach (default: 0.9999)",
     )
     p.add_argument(
-        "--generations", type=int, default=200, metavar="N", help="evolution generations (200)"
+        "--generations",
+        type=non_negative_int,
+        default=200,
+        metavar="N",
+        help="evolution: generations at most (default: 200)",
     )
     p.add_argument(
-        "--population", type=positive_int, default=500, metavar="N", help="children per generation"
+        "--population",
+        type=positive_int,
+        default=500,
+        metavar="N",
+        help="evolution: children per generation (default: 500)",
     )
     p.add_argument(
-        "--start", default="noise", choices=("noise", "blank", "grey"), help="ascent start image"
+        "--start",
+        default="noise",
+        choices=("noise", "blank", "grey"),
+        help="ascent: the start image (default: noise)",
     )
-    p.add_argument("--steps", type=int, default=1000, metavar="N", help="ascent steps at most")
+    p.add_argument(
+        "--steps",
+        type=non_negative_int,
+        default=1000,
+        metavar="N",
+        help="ascent: steps at most (default: 1000)",
+    )
     p.add_argument(
         "--eps", type=positive_float, default=None, help="ascent: max-norm bound from the start"
     )
@@ -76,7 +107,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ascent: reward (W > 0) or penalise (W < 0) the autoencoder's reconstruction error",
     )
     p.add_argument(
-        "--samples", type=positive_int, default=1000, metavar="N", help="survey images per family"
+        "--samples",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="survey: images per family (default: 1000)",
     )
     p.add_argument(
         "--autoencoder",
@@ -102,10 +137,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fragility.garbage.study import StudyConfig, parse_methods, run_study
 
-    if args.generations < 0 or args.steps < 0:
-        from fragility.errors import ConfigError
-
-        raise ConfigError("--generations and --steps must be zero or more")
     config = StudyConfig(
         methods=parse_methods(args.method),
         target=args.target,

@@ -10,7 +10,8 @@ limits keep the image unlike a digit: `eps` bounds the distance from the start i
 max norm (each step is projected back into the ball), and a positive `recon_weight` rewards
 the autoencoder A's reconstruction error e (an image A reconstructs well looks like the
 training data). A negative weight does the opposite and pulls the image towards what A
-reconstructs well: garbage made to slip past the autoencoder detector as well.
+reconstructs well, an adaptive attack on the autoencoder detector; on the digits it drags the
+image towards the data, so it may stop looking like garbage or miss the confidence target.
 
 Images the model cannot push to the target are reported as not reached with the best
 confidence found; `confidence_ceiling` proves for sigmoid or tanh MLPs when no input can.

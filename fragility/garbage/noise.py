@@ -183,7 +183,7 @@ class FamilyConfidence:
         """The k classes that took most of the family, as (class, share), largest first."""
         counts = np.asarray(self.stats.class_counts)
         order = np.argsort(-counts, kind="stable")[:k]
-        return tuple((int(c), counts[c] / self.stats.n) for c in order if counts[c] > 0)
+        return tuple((int(c), float(counts[c] / self.stats.n)) for c in order if counts[c] > 0)
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         def name(c: int) -> str:
