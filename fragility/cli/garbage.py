@@ -351,7 +351,8 @@ def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
         fooled = sum(g is not None for g in after.reached_generation)
         lines += [
             "",
-            f"retrained with a garbage class ({rt.garbage_images} evolved images): real test "
+            f"retrained with a garbage class ({rt.garbage_images} evolved images of "
+            f"{rt.garbage_requested} asked for): real test "
             f"accuracy {pct(rt.real_test_accuracy)}, held-out garbage caught "
             f"{pct(rt.heldout_caught)}; evolved again: {fooled}/{len(after.classes)} classes "
             f">= {100 * target:g}% "

@@ -98,7 +98,8 @@ def with_garbage_class(
 
 @dataclass(frozen=True, eq=False)
 class RetrainResult:
-    garbage_images: int  # fooling images added (train + held out)
+    garbage_requested: int  # fooling images asked for (one average class's worth by default)
+    garbage_images: int  # fooling images found and added (train + held out)
     heldout_images: int
     real_test_accuracy: float  # the retrained model on the real test images (K + 1 outputs)
     heldout_caught: float  # share of held-out fooling images it labels garbage
@@ -112,6 +113,7 @@ class RetrainResult:
 
     def to_dict(self, class_names: Any = None) -> dict[str, Any]:
         return {
+            "garbage_requested": self.garbage_requested,
             "garbage_images": self.garbage_images,
             "heldout_images": self.heldout_images,
             "real_test_accuracy": self.real_test_accuracy,
@@ -171,6 +173,7 @@ def retrain_with_garbage_class(
         trained.model, encoding, shape, classes=range(k), seed=seed, progress=progress, **settings
     )
     return RetrainResult(
+        garbage_requested=n,
         garbage_images=len(garbage),
         heldout_images=int((~real).sum()),
         real_test_accuracy=float((pred[real] == bundle.y_test[real]).float().mean()),
