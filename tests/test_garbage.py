@@ -208,6 +208,15 @@ def test_direct_evolution_fools_every_class(trained_cnn, digits):
     assert d["generations_to_all"] == r.generations and len(d["per_class"]) == 10
 
 
+def test_parents_go_to_classes_below_the_target():
+    from fragility.garbage.evolve import _parents
+
+    reached = [0, None, 3, None]
+    assert _parents(reached, 5, focus=True).tolist() == [1, 3, 1, 3, 1]
+    assert _parents(reached, 5, focus=False).tolist() == [0, 1, 2, 3, 0]
+    assert _parents([1, 2, 3, 4], 4, focus=True).tolist() == [0, 1, 2, 3]  # all there: everyone
+
+
 def test_same_seed_same_images(trained_cnn, digits):
     def run(seed: int) -> G.EvolutionResult:
         return G.evolve(
