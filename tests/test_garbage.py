@@ -263,6 +263,10 @@ def test_polynomial_mutation():
     child = enc.mutate(parents, 1, rng)
     assert float((child != parents).mean()) == pytest.approx(0.1, abs=0.01)
     assert child.min() >= 0.0 and child.max() <= 1.0
+    black = G.DirectEncoding(start="black").initial(3, (1, 8, 8), rng)
+    assert black.shape == (3, 1, 8, 8) and not black.any()
+    with pytest.raises(ConfigError, match="start"):
+        G.DirectEncoding(start="grey")
 
 
 def test_evolution_rejects_bad_settings(trained_cnn):

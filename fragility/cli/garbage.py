@@ -84,6 +84,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="evolution: children per generation (default: 500)",
     )
     p.add_argument(
+        "--evolve-start",
+        default="uniform",
+        choices=("uniform", "black"),
+        help="direct evolution: start from uniform noise (the paper's) or black images "
+        "(default: uniform)",
+    )
+    p.add_argument(
         "--start",
         default="noise",
         choices=("noise", "blank", "grey"),
@@ -147,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         recon_weight=args.recon_weight,
         generations=args.generations,
         population=args.population,
+        evolve_start=args.evolve_start,
         seed=args.seed,
     )
     ck, data = load_checkpoint_and_data(args)

@@ -47,11 +47,16 @@ class Encoding(Protocol):
     def concat(self, a: Any, b: Any) -> Any: ...
 
 
+DIRECT_STARTS = ("uniform", "black")
+
+
 @dataclass(frozen=True)
 class DirectEncoding:
     """The genome is the image: C*H*W numbers in [0, 1] (Nguyen et al.'s direct encoding).
 
-    Start: uniform noise. Mutation: each number is chosen with probability
+    Start: uniform noise (start="uniform", the paper's) or black images (start="black": a
+    sigmoid MLP saturates on noise and evolution from there can stall far below the target).
+    Mutation: each number is chosen with probability
     rate * 0.5 ** (generation // halve_every) (0.1 halved every 1000 generations in the paper)
     and moved by polynomial mutation with distribution index eta (15 in the paper):
     u ~ U(0, 1), delta = (2u)^(1/(eta+1)) - 1 if u < 1/2 else 1 - (2(1-u))^(1/(eta+1)),
@@ -61,6 +66,7 @@ class DirectEncoding:
     rate: float = 0.1
     halve_every: int = 1000
     eta: float = 15.0
+    start: str = "uniform"  # "uniform" | "black"
 
     name = "direct"
 
@@ -71,6 +77,8 @@ class DirectEncoding:
             raise ConfigError(f"halve_every must be at least 1, not {self.halve_every}")
         if not self.eta >= 0:
             raise ConfigError(f"eta must be non-negative, not {self.eta}")
+        if self.start not in DIRECT_STARTS:
+            raise ConfigError(f"start is one of {', '.join(DIRECT_STARTS)}, not {self.start!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"encoding": self.name, **dataclasses.asdict(self)}
@@ -79,6 +87,8 @@ class DirectEncoding:
         return self.rate * 0.5 ** (generation // self.halve_every)
 
     def initial(self, n: int, shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+        if self.start == "black":
+            return np.zeros((n, *shape), np.float32)
         return rng.random((n, *shape), dtype=np.float32)
 
     def mutate(self, parents: np.ndarray, generation: int, rng: np.random.Generator) -> np.ndarray:

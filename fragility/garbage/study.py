@@ -50,6 +50,7 @@ class StudyConfig:
     recon_weight: float = 0.0
     generations: int = 200
     population: int = 500
+    evolve_start: str = "uniform"  # the direct encoding's start: "uniform" | "black"
     retrain_generations: int | None = None  # default: generations
     reference_images: int = 200  # real test images measured beside the garbage
     seed: int = 0
@@ -63,6 +64,7 @@ class StudyConfig:
             )
         if not 0.0 < self.target < 1.0:
             raise ConfigError(f"target confidence must lie in (0, 1), not {self.target}")
+        DirectEncoding(start=self.evolve_start)  # validates it
         if self.ascent_start not in STARTS:
             raise ConfigError(f"unknown start {self.ascent_start!r}; choose {', '.join(STARTS)}")
         if min(self.samples, self.population, self.reference_images) < 1:
@@ -162,9 +164,8 @@ def run_study(
         )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
-        parts["direct"] = evolve(
-            model, DirectEncoding(), shape, seed=seed, progress=progress, **evo
-        )
+        direct = DirectEncoding(start=cfg.evolve_start)
+        parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
     if "evolve-cppn" in cfg.methods:
         parts["cppn"] = evolve(model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo)
     if "retrain" in cfg.methods:
@@ -173,7 +174,7 @@ def run_study(
             spec,
             data,
             model,
-            DirectEncoding(),
+            DirectEncoding(start=cfg.evolve_start),
             target=cfg.target,
             generations=cfg.retrain_generations or cfg.generations,
             population=cfg.population,
