@@ -11,6 +11,8 @@ One module per way of making or judging garbage:
 - `detect`: distance to the training data, autoencoder reconstruction error, transfer to
   another model, and the max-softmax out-of-distribution baseline (Hendrycks & Gimpel 2017).
 - `retrain`: Nguyen et al.'s extra "garbage" class, and evolution against the retrained model.
+- `study`: all of the above on one classifier with one set of settings (the command and the
+  report section call it).
 
 Everything is pure (tensors and frozen dataclasses in and out) and seeded.
 """
@@ -30,9 +32,11 @@ from fragility.garbage.detect import (
 from fragility.garbage.evolve import DirectEncoding, EvolutionResult, evolve
 from fragility.garbage.noise import FAMILIES, FamilyConfidence, Survey, noise_families, survey
 from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
+from fragility.garbage.study import METHODS, StudyConfig, StudyResult, run_study
 
 __all__ = [
     "FAMILIES",
+    "METHODS",
     "AscentResult",
     "CPPNBatch",
     "CPPNEncoding",
@@ -41,6 +45,8 @@ __all__ = [
     "FamilyConfidence",
     "OODRow",
     "RetrainResult",
+    "StudyConfig",
+    "StudyResult",
     "Survey",
     "Transfer",
     "Unrecognisability",
@@ -53,6 +59,7 @@ __all__ = [
     "reconstruction_error",
     "render",
     "retrain_with_garbage_class",
+    "run_study",
     "start_images",
     "survey",
     "transfer",
