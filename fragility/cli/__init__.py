@@ -15,7 +15,7 @@ from fragility.errors import FragilityError
 
 # Subcommand modules, each with register(subparsers). Imported lazily so `fragility --help`
 # and the light commands start fast.
-COMMANDS = ("report", "train", "data", "attack", "neurons")
+COMMANDS = ("report", "train", "data", "attack", "garbage", "neurons")
 
 
 def build_parser() -> argparse.ArgumentParser:

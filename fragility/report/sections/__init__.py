@@ -3,4 +3,4 @@
 ORDER is the order of the report; a section is listed only once its analysis is built.
 """
 
-ORDER = ("models", "mistakes", "adversarial", "corruptions", "appendix")
+ORDER = ("models", "mistakes", "adversarial", "garbage", "corruptions", "appendix")

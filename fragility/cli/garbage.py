@@ -1,0 +1,374 @@
+"""fragility garbage: images no human would call a digit, labelled with 99.99 % confidence."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fragility.cli.common import (
+    add_checkpoint_args,
+    add_run_args,
+    load_checkpoint_and_data,
+    pct,
+    positive_int,
+    show_progress,
+    table,
+    write_outputs,
+)
+
+METHOD_HELP = "survey, ascent, evolve-direct, evolve-cppn, retrain or all; several with commas"
+
+
+def probability(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, not {text!r}") from None
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a probability strictly between 0 and 1, not {v}"
+        )
+    return v
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected zero or more, not {v}")
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {v}")
+    return v
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "garbage",
+        help="confident garbage: noise survey, gradient ascent, evolved fooling images",
+        description="Show that the model is confident about garbage: how it labels noise, "
+        "blanks, strokes and shuffled pixels; fooling images for every class by gradient "
+        "ascent and by evolution (direct and CPPN encodings, Nguyen et al. 2015); how far "
+        "they are from real data; and whether max-softmax or an autoencoder detects them.",
+    )
+    add_checkpoint_args(p)
+    p.add_argument("--method", default="all", metavar="NAME", help=METHOD_HELP + " (default: all)")
+    p.add_argument(
+        "--target",
+        type=probability,
+        default=0.9999,
+        metavar="P",
+        help="confidence to reach (default: 0.9999)",
+    )
+    p.add_argument(
+        "--generations",
+        type=non_negative_int,
+        default=200,
+        metavar="N",
+        help="evolution: generations at most (default: 200)",
+    )
+    p.add_argument(
+        "--population",
+        type=positive_int,
+        default=500,
+        metavar="N",
+        help="evolution: children per generation (default: 500)",
+    )
+    p.add_argument(
+        "--evolve-start",
+        default="uniform",
+        choices=("uniform", "black"),
+        help="direct evolution: start from uniform noise (the paper's) or black images "
+        "(default: uniform)",
+    )
+    p.add_argument(
+        "--start",
+        default="noise",
+        choices=("noise", "blank", "grey"),
+        help="ascent: the start image (default: noise)",
+    )
+    p.add_argument(
+        "--steps",
+        type=non_negative_int,
+        default=1000,
+        metavar="N",
+        help="ascent: steps at most (default: 1000)",
+    )
+    p.add_argument(
+        "--eps", type=positive_float, default=None, help="ascent: max-norm bound from the start"
+    )
+    p.add_argument(
+        "--recon-weight",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="ascent: reward (W > 0) or penalise (W < 0) the autoencoder's reconstruction error",
+    )
+    p.add_argument(
+        "--samples",
+        type=positive_int,
+        default=1000,
+        metavar="N",
+        help="survey: images per family (default: 1000)",
+    )
+    p.add_argument(
+        "--autoencoder",
+        default=None,
+        metavar="DIR",
+        help="autoencoder checkpoint (default: train the default one on the same data, cached)",
+    )
+    p.add_argument(
+        "--transfer", default=None, metavar="DIR", help="another classifier to test transfer on"
+    )
+    p.add_argument(
+        "--other-dataset",
+        default="auto",
+        metavar="NAME",
+        help="dataset for the other-data family: a name, none, or auto (fashion-mnist for "
+        "digits where found, digits otherwise)",
+    )
+    add_run_args(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fragility.garbage.study import StudyConfig, parse_methods, run_study
+
+    config = StudyConfig(
+        methods=parse_methods(args.method),
+        target=args.target,
+        samples=args.samples,
+        ascent_start=args.start,
+        ascent_steps=args.steps,
+        eps=args.eps,
+        recon_weight=args.recon_weight,
+        generations=args.generations,
+        population=args.population,
+        evolve_start=args.evolve_start,
+        seed=args.seed,
+    )
+    ck, data = load_checkpoint_and_data(args)
+    _require_classifier(ck, args.checkpoint)
+    progress = show_progress(args)
+    autoencoder = _autoencoder(args, data, progress)
+    other_model = _other_classifier(args, data)
+    other = _other_images(args, data)
+    result = run_study(
+        ck.model,
+        data,
+        config,
+        autoencoder=autoencoder,
+        other_model=other_model,
+        other_images=other,
+        spec=ck.spec,
+        progress=progress,
+    )
+    payload = {
+        "model": ck.spec.name,
+        "checkpoint": str(args.checkpoint),
+        "dataset": data.to_dict(),
+        "autoencoder": args.autoencoder or "default (trained on the same data, cached)",
+        "transfer_model": args.transfer,
+        **result.to_dict(),
+    }
+    write_outputs(args.out, "garbage.json", payload, _figures(result, ck.spec.name))
+    print(summary(result, ck.spec.name, data.name, args.out))
+    return 0
+
+
+def _require_classifier(ck: Any, path: str) -> None:
+    from fragility.errors import CheckpointError
+    from fragility.models import is_classifier
+
+    if not is_classifier(ck.spec):
+        raise CheckpointError(
+            f"{path} holds an autoencoder; pass a classifier as --checkpoint and the "
+            "autoencoder as --autoencoder"
+        )
+
+
+def _autoencoder(args: argparse.Namespace, data: Any, progress: bool) -> Any:
+    from fragility import train
+    from fragility.errors import CheckpointError
+    from fragility.models import default_spec, is_classifier
+
+    device = train.resolve_device(args.device)
+    if args.autoencoder is not None:
+        ck = train.load(args.autoencoder, device=device)
+        if is_classifier(ck.spec) or tuple(ck.spec.input_shape) != data.input_shape:
+            raise CheckpointError(
+                f"{args.autoencoder} is not an autoencoder for {data.input_shape} images; "
+                f"train one with: fragility train --model autoencoder --dataset {data.name}"
+            )
+        return ck.model
+    spec = default_spec("autoencoder", data.input_shape)
+    config = train.default_config(spec, data, seed=args.seed)
+    return train.train(spec, data, config, device=device, progress=progress).model
+
+
+def _other_classifier(args: argparse.Namespace, data: Any) -> Any:
+    from fragility import train
+    from fragility.errors import CheckpointError
+
+    if args.transfer is None:
+        return None
+    ck = train.load(args.transfer, device=train.resolve_device(args.device))
+    if tuple(ck.spec.input_shape) != data.input_shape or ck.spec.kind == "autoencoder":
+        raise CheckpointError(
+            f"{args.transfer} is not a classifier of {data.input_shape} images; --transfer "
+            "needs a model trained on the same data"
+        )
+    return ck.model
+
+
+def _other_images(args: argparse.Namespace, data: Any) -> Any:
+    from fragility import data as datasets
+
+    name = args.other_dataset
+    if name == "none":
+        return None
+    if name == "auto":
+        if data.name == "digits":
+            if datasets.locate("fashion-mnist", args.data_dir) is None:
+                return None
+            name = "fashion-mnist"
+        else:
+            name = "digits"
+    if name == data.name:
+        from fragility.errors import ConfigError
+
+        raise ConfigError(f"--other-dataset must differ from the model's dataset ({data.name})")
+    return datasets.load(name, root=args.data_dir).x_test
+
+
+def _figures(result: Any, model_name: str) -> dict[str, Any]:
+    from fragility.figures import garbage as fg
+
+    names = result.class_names
+    figs: dict[str, Any] = {}
+    fooling = result.fooling()
+    if fooling:
+        figs["fooling"] = fg.fooling_gallery(
+            fooling, names, f"{model_name}: fooling images and the model's confidence"
+        )
+    if result.cppn is not None:
+        from fragility.garbage.cppn import render
+
+        big = render(result.cppn.genomes, 64)
+        figs["cppn-64px"] = fg.fooling_gallery(
+            {"cppn, 64x64": (big, result.cppn.classes, result.cppn.confidence)},
+            names,
+            "the evolved CPPNs rendered at 64x64 (confidence at the model's size)",
+        )
+    curves = {
+        name: (r.curve("worst"), r.curve("median"))
+        for name, r in (("direct", result.direct), ("cppn", result.cppn))
+        if r is not None
+    }
+    if curves:
+        figs["evolution"] = fg.evolution_curves(
+            curves, result.config.target, f"{model_name}: evolution (MAP-Elites)"
+        )
+    if result.survey is not None:
+        shares = {r.family: r.stats.share_above for r in result.survey.rows}
+        figs["survey"] = fg.survey_chart(shares, f"{model_name}: confidence on non-digits")
+    if result.ood:
+        aurocs = {
+            r.family: {"max-softmax": r.auroc_max_softmax, "autoencoder": r.auroc_autoencoder}
+            for r in result.ood
+        }
+        figs["detectors"] = fg.detector_chart(aurocs, f"{model_name}: out-of-distribution AUROC")
+    return figs
+
+
+def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
+    """The lines the command prints: one table per part that ran."""
+    from fragility.figures.garbage import confidence_label as conf
+
+    lines = [f"{model_name} on {dataset}: confident garbage -> {out}"]
+    if result.ceiling is not None:
+        hardest = int(result.ceiling.argmin())
+        lines.append(
+            f"  proved: no input gets above {conf(float(result.ceiling.max()))} for any class, "
+            f"nor above {conf(float(result.ceiling[hardest]))} for "
+            f"{result.class_names[hardest]} (its last hidden layer is bounded)"
+        )
+    if result.survey is not None:
+        rows = [
+            [
+                r.family,
+                *(pct(r.stats.share_above[t]) for t in result.survey.thresholds),
+                pct(r.stats.mean_confidence),
+                ", ".join(f"{result.class_names[c]} {100 * s:.0f}%" for c, s in r.top_classes(2)),
+            ]
+            for r in result.survey.rows
+        ]
+        header = ["family", *(f"p>{t:g}" for t in result.survey.thresholds), "mean", "taken by"]
+        lines += ["", table(rows, header)]
+    made = []
+    target = result.config.target
+    if result.ascent is not None:
+        a = result.ascent
+        made.append(
+            [
+                "gradient ascent",
+                f"{sum(a.reached)}/{len(a.reached)}",
+                conf(float(a.confidence.min())),
+                f"{max(a.steps)} steps",
+                f"{a.seconds:.2f} s",
+            ]
+        )
+    for name, r in (("evolution, direct", result.direct), ("evolution, CPPN", result.cppn)):
+        if r is not None:
+            made.append(
+                [
+                    name,
+                    f"{sum(g is not None for g in r.reached_generation)}/{len(r.classes)}",
+                    conf(float(r.confidence.min())),
+                    f"{r.generations_to_all or r.generations} generations",
+                    f"{r.seconds:.2f} s",
+                ]
+            )
+    if made:
+        header = ["method", f"classes >= {100 * target:g}%", "worst class", "took", "time"]
+        lines += ["", table(made, header)]
+    if result.ood:
+        rows = [
+            [
+                r.family,
+                f"{r.auroc_max_softmax:.3f}",
+                "n/a" if r.auroc_autoencoder is None else f"{r.auroc_autoencoder:.3f}",
+                ", ".join(r.evades) or "-",
+            ]
+            for r in result.ood
+        ]
+        lines += ["", table(rows, ["garbage", "AUROC max-softmax", "AUROC autoencoder", "evades"])]
+    if result.retrain is not None:
+        rt = result.retrain
+        after = rt.after
+        fooled = sum(g is not None for g in after.reached_generation)
+        lines += [
+            "",
+            f"retrained with a garbage class ({rt.garbage_images} evolved images of "
+            f"{rt.garbage_requested} asked for): real test "
+            f"accuracy {pct(rt.real_test_accuracy)}, held-out garbage caught "
+            f"{pct(rt.heldout_caught)}; evolved again: {fooled}/{len(after.classes)} classes "
+            f">= {100 * target:g}% "
+            + (
+                f"in {after.generations_to_all} generations"
+                if after.all_reached
+                else f"within {after.generations} generations"
+            )
+            + (f" (before: {rt.before.generations_to_all})" if rt.before.all_reached else ""),
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""Inputs that are not digits, and how sure the model is about them (the noise survey).
+
+Families, each (N, C, H, W) in [0, 1]:
+
+- uniform: every pixel U(0, 1) (Hendrycks & Gimpel 2017's "Uniform").
+- gaussian: every pixel N(0, 1), clipped to [0, 1], so half the pixels are black, 16 % white
+  and the rest spread between (Goodfellow et al. 2015's rubbish class draws N(0, I); the
+  contract of this toolkit is images in [0, 1]). The survey also reports the unclipped draw,
+  which models accept though it breaks the contract: `gaussian-unclipped`.
+- black, white: one blank image each (their shares are 0 or 1).
+- salt-and-pepper: a mid-grey image with each pixel set to black or white (equally likely)
+  with probability `density` (0.5).
+- strokes: 1 to 4 random straight pen strokes, anti-aliased, on black: the raw material of
+  handwriting, in no order a human would write.
+- shuffled: test images with their pixels randomly permuted, one permutation per image:
+  the same grey levels as real data, no shape.
+- other-data: images of another dataset resized to the model's input (Fashion-MNIST for a
+  digits model, digits for a Fashion-MNIST one), when one is at hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fragility.data import resize
+from fragility.errors import ConfigError
+from fragility.garbage._model import check_images, check_shape
+from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
+from fragility.train import predict
+
+FAMILIES = (
+    "uniform",
+    "gaussian",
+    "black",
+    "white",
+    "salt-and-pepper",
+    "strokes",
+    "shuffled",
+    "other-data",
+)
+DESCRIPTIONS = {
+    "test": "real test images (reference)",
+    "uniform": "pixels uniform on [0, 1]",
+    "gaussian": "pixels N(0, 1) clipped to [0, 1]",
+    "gaussian-unclipped": "pixels N(0, 1), not clipped (outside [0, 1])",
+    "black": "one all-black image",
+    "white": "one all-white image",
+    "salt-and-pepper": "grey with half the pixels set black or white",
+    "strokes": "1 to 4 random pen strokes on black",
+    "shuffled": "test images with their pixels shuffled",
+    "other-data": "another dataset's images, resized",
+}
+
+
+def uniform_noise(n: int, shape: tuple[int, int, int], gen: torch.Generator) -> torch.Tensor:
+    return torch.rand((n, *shape), generator=gen)
+
+
+def gaussian_noise(
+    n: int, shape: tuple[int, int, int], gen: torch.Generator, *, clip: bool = True
+) -> torch.Tensor:
+    """N(0, 1) pixels as in Goodfellow et al.'s rubbish-class test; clipped to [0, 1] unless
+    clip=False (then the images break the [0, 1] contract, as the paper's did)."""
+    x = torch.randn((n, *shape), generator=gen)
+    return x.clamp(0.0, 1.0) if clip else x
+
+
+def blank(value: float, shape: tuple[int, int, int]) -> torch.Tensor:
+    return torch.full((1, *shape), float(value))
+
+
+def salt_and_pepper(
+    n: int, shape: tuple[int, int, int], gen: torch.Generator, density: float = 0.5
+) -> torch.Tensor:
+    if not 0.0 <= density <= 1.0:
+        raise ConfigError(f"salt-and-pepper density must lie in [0, 1], not {density}")
+    hit = torch.rand((n, *shape), generator=gen) < density
+    salt = torch.rand((n, *shape), generator=gen) < 0.5
+    return torch.where(hit, salt.float(), torch.full((n, *shape), 0.5))
+
+
+def random_strokes(
+    n: int,
+    shape: tuple[int, int, int],
+    gen: torch.Generator,
+    max_strokes: int = 4,
+    width: float | None = None,
+) -> torch.Tensor:
+    """1 to max_strokes straight segments per image with random end points, drawn white on
+    black with a soft edge: intensity max over strokes of clip(1 - (dist - w/2) / 1px, 0, 1).
+    width: the pen in pixels (default: an eighth of the image side, at least 1)."""
+    c, h, w = shape
+    width = max(1.0, w / 8.0) if width is None else float(width)
+    ends = torch.rand((n, max_strokes, 2, 2), generator=gen) * torch.tensor([w, h])  # (x, y)
+    count = torch.randint(1, max_strokes + 1, (n,), generator=gen)
+    ys, xs = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+    pix = torch.stack([xs, ys], -1).reshape(1, 1, h * w, 2)  # (1, 1, HW, 2) pixel centres
+    a, b = ends[:, :, None, 0], ends[:, :, None, 1]  # (N, S, 1, 2)
+    ab = b - a
+    t = (((pix - a) * ab).sum(-1) / ab.pow(2).sum(-1).clamp_min(1e-9)).clamp(0.0, 1.0)
+    dist = (pix - (a + t[..., None] * ab)).norm(dim=-1)  # (N, S, HW) distance to the segment
+    ink = (1.0 - (dist - width / 2.0)).clamp(0.0, 1.0)
+    ink = ink * (torch.arange(max_strokes)[None, :, None] < count[:, None, None])
+    img = ink.amax(1).reshape(n, 1, h, w)
+    return img.expand(n, c, h, w).contiguous()
+
+
+def shuffle_pixels(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Each image's pixels (per channel position) permuted by its own random permutation."""
+    flat = images.flatten(2)  # (N, C, HW)
+    order = torch.rand(flat.shape[0], flat.shape[2], generator=gen).argsort(1)
+    out = torch.gather(flat, 2, order[:, None, :].expand_as(flat))
+    return out.reshape(images.shape)
+
+
+def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
+    """Another dataset's images at the model's (C, H, W): resized, channels averaged or
+    repeated."""
+    c, h, w = shape
+    if h != w:
+        raise ConfigError(f"other-data images can only be fitted to square inputs, not {h}x{w}")
+    x = resize(images, h)
+    if x.shape[1] != c:
+        x = x.mean(1, keepdim=True).expand(-1, c, -1, -1).contiguous()
+    return x
+
+
+def noise_families(
+    n: int,
+    shape: tuple[int, int, int],
+    *,
+    seed: int = 0,
+    test_images: torch.Tensor | None = None,
+    other_images: torch.Tensor | None = None,
+    unclipped: bool = False,
+) -> dict[str, torch.Tensor]:
+    """The survey's families (module docstring), n images each (one for black and white).
+
+    `shuffled` needs test_images, `other-data` needs other_images (the first n are used);
+    without them those families are left out. unclipped=True adds `gaussian-unclipped`,
+    the only family outside [0, 1].
+    """
+    shape = check_shape(shape)
+    if n < 1:
+        raise ConfigError(f"need at least one image per family, not {n}")
+    gen = torch.Generator().manual_seed(seed)
+    fams = {
+        "uniform": uniform_noise(n, shape, gen),
+        "gaussian": gaussian_noise(n, shape, gen),
+        "black": blank(0.0, shape),
+        "white": blank(1.0, shape),
+        "salt-and-pepper": salt_and_pepper(n, shape, gen),
+        "strokes": random_strokes(n, shape, gen),
+    }
+    if test_images is not None:
+        check_images(test_images, "test images")
+        pick = torch.randperm(len(test_images), generator=gen)[:n]
+        fams["shuffled"] = shuffle_pixels(test_images[pick], gen)
+    if other_images is not None:
+        check_images(other_images, "other-data images")
+        fams["other-data"] = fit_to_shape(other_images[:n], shape)
+    if unclipped:
+        fams["gaussian-unclipped"] = gaussian_noise(n, shape, gen, clip=False)
+    return fams
+
+
+@dataclass(frozen=True)
+class FamilyConfidence:
+    """How the model labels one family: shares above thresholds, mean confidence, classes."""
+
+    family: str
+    description: str
+    in_range: bool  # all images in [0, 1]
+    stats: ConfidenceStats
+
+    def top_classes(self, k: int = 3) -> tuple[tuple[int, float], ...]:
+        """The k classes that took most of the family, as (class, share), largest first."""
+        counts = np.asarray(self.stats.class_counts)
+        order = np.argsort(-counts, kind="stable")[:k]
+        return tuple((int(c), float(counts[c] / self.stats.n)) for c in order if counts[c] > 0)
+
+    def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+        def name(c: int) -> str:
+            return class_names[c] if class_names and c < len(class_names) else str(c)
+
+        return {
+            "family": self.family,
+            "description": self.description,
+            "in_range": self.in_range,
+            **self.stats.to_dict(),
+            "top_classes": [
+                {"class": c, "name": name(c), "share": s} for c, s in self.top_classes()
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Survey:
+    rows: tuple[FamilyConfidence, ...]
+    thresholds: tuple[float, ...]
+
+    def row(self, family: str) -> FamilyConfidence:
+        for r in self.rows:
+            if r.family == family:
+                return r
+        raise KeyError(family)
+
+    def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+        return {
+            "thresholds": list(self.thresholds),
+            "families": [r.to_dict(class_names) for r in self.rows],
+        }
+
+
+def survey(
+    model: nn.Module,
+    families: Mapping[str, torch.Tensor],
+    *,
+    thresholds: Sequence[float] = THRESHOLDS,
+    descriptions: Mapping[str, str] | None = None,
+) -> Survey:
+    """Confidence statistics (fragility.metrics.confidence_stats) of `model` on each family."""
+    rows = []
+    for name, x in families.items():
+        check_images(x, f"family {name!r}", in_range=False)
+        logits = predict(model, x)
+        in_range = bool(x.numel() == 0 or (x.min() >= 0 and x.max() <= 1))
+        desc = (descriptions or DESCRIPTIONS).get(name, name)
+        rows.append(FamilyConfidence(name, desc, in_range, confidence_stats(logits, thresholds)))
+    return Survey(tuple(rows), tuple(float(t) for t in thresholds))

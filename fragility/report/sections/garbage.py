@@ -1,0 +1,589 @@
+"""Report section: confident garbage (noise survey, fooling images, detectors, the papers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from fragility.figures import garbage as fg
+from fragility.figures import to_png
+from fragility.garbage.noise import DESCRIPTIONS, noise_families
+from fragility.garbage.study import StudyConfig, StudyResult, run_study
+from fragility.report.section import (
+    Comparison,
+    FigureBlock,
+    Paragraph,
+    ReportContext,
+    Section,
+    Table,
+)
+
+SLUG = "garbage"
+TITLE = "Confident garbage"
+
+METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn")
+FULL = {"samples": 1000, "generations": 200, "population": 500, "ascent_steps": 300}
+QUICK = {"samples": 300, "generations": 40, "population": 200, "ascent_steps": 150}
+ROW_NAMES = {"ascent": "ascent", "evolved-direct": "direct", "evolved-cppn": "CPPN"}
+KIND_NAMES = {
+    "ascent": "gradient ascent",
+    "evolved-direct": "evolution, direct encoding",
+    "evolved-cppn": "evolution, CPPN encoding",
+}
+
+# From the published-figures sheet; each with its source and setting.
+PUBLISHED = {
+    "goodfellow_rubbish": {
+        "source": "Goodfellow, Shlens & Szegedy 2015 (ICLR), rubbish-class appendix",
+        "setting": "MNIST; 10,000 samples of N(0, I); an error when max p > 0.5",
+        "share_above_0.5": {
+            "maxout": 0.9835,
+            "sigmoid output": 0.68,
+            "softmax regression": 0.598,
+            "RBF network": 0.0,
+        },
+        "mean_confidence": {"maxout": 0.928, "sigmoid output": 0.879, "softmax regression": 0.708},
+    },
+    "hendrycks_gimpel": {
+        "source": "Hendrycks & Gimpel 2017 (ICLR), max-softmax baseline",
+        "setting": "MNIST 3-layer MLP; test set vs noise",
+        "auroc": {"gaussian": 0.90, "uniform": 0.99},
+        "mean_confidence": {"gaussian": 0.91, "uniform": 0.83},
+    },
+    "nguyen": {
+        "source": "Nguyen, Yosinski & Clune 2015 (CVPR)",
+        "setting": "MNIST LeNet; direct encoding, MAP-Elites",
+        "generations_to_all": 50,  # "in under 50 generations", every class at >= 99.99 %
+    },
+}
+
+
+def build(ctx: ReportContext) -> Section:
+    start = time.perf_counter()
+    config = StudyConfig(methods=METHODS, seed=ctx.seed, **(QUICK if ctx.quick else FULL))
+    results = _studies(ctx, config)
+    metrics = _metrics(ctx, config, results)
+    blocks = [
+        *_survey_blocks(ctx, config, metrics),
+        *_fooling_blocks(ctx, results, metrics),
+        *_detector_blocks(ctx, metrics),
+        *_published_blocks(metrics),
+    ]
+    return Section(
+        slug=SLUG,
+        title=TITLE,
+        intro=_intro(ctx, metrics),
+        blocks=tuple(blocks),
+        metrics=metrics,
+        seconds=time.perf_counter() - start,
+        findings=_findings(metrics),
+        comparisons=tuple(_comparisons(metrics)),
+    )
+
+
+def _findings(m: dict[str, Any]) -> tuple[str, ...]:
+    out = []
+    for name, mm in m["models"].items():
+        parts = []
+        u = mm["survey"].get("uniform")
+        if u is not None:
+            share = _pct(u["share_above_0.9"], 0)
+            parts.append(f"{share} of uniform noise called a class at > 90 %")
+        for kind, f in mm["fooling"].items():
+            parts.append(
+                f"{KIND_NAMES.get(kind, kind)}: {f['classes_reached']} classes at "
+                f">= {_conf(m['settings']['target'])} (worst {_conf(f['worst_confidence'])})"
+            )
+        out.append(f"{name}: " + "; ".join(parts))
+    return tuple(out)
+
+
+def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
+    names = list(ctx.classifiers)
+    ae = ctx.autoencoder.model if ctx.autoencoder is not None else None
+    other_images = ctx.other_data.x_test if ctx.other_data is not None else None
+    results = {}
+    for i, name in enumerate(names):
+        other = ctx.classifiers[names[(i + 1) % len(names)]].model if len(names) > 1 else None
+        results[name] = run_study(
+            ctx.classifiers[name].model,
+            ctx.data,
+            config,
+            autoencoder=ae,
+            other_model=other,
+            other_images=other_images,
+            progress=ctx.progress,
+        )
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: every number the section shows, under stable keys
+
+
+def _metrics(
+    ctx: ReportContext, config: StudyConfig, results: Mapping[str, StudyResult]
+) -> dict[str, Any]:
+    names = list(results)
+    return {
+        "settings": {
+            "quick": ctx.quick,
+            "seed": ctx.seed,
+            "target": config.target,
+            "samples": config.samples,
+            "generations": config.generations,
+            "population": config.population,
+            "ascent_steps": config.ascent_steps,
+            "autoencoder": ctx.autoencoder is not None,
+            "other_data": ctx.other_data.name if ctx.other_data is not None else None,
+        },
+        "models": {
+            name: _model_metrics(r, names[(i + 1) % len(names)] if len(names) > 1 else None)
+            for i, (name, r) in enumerate(results.items())
+        },
+        "published": PUBLISHED,
+    }
+
+
+def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
+    assert r.survey is not None
+    survey = {}
+    for row in r.survey.rows:
+        top = row.top_classes(1)
+        survey[row.family] = {
+            "n": row.stats.n,
+            **{f"share_above_{t:g}": v for t, v in row.stats.share_above.items()},
+            "mean_confidence": row.stats.mean_confidence,
+            "top_class": r.class_names[top[0][0]] if top else None,
+            "top_share": top[0][1] if top else None,
+        }
+    fooling = {}
+    for kind, (_, _, conf) in r.fooling().items():
+        entry = {
+            "classes_reached": int((conf >= r.config.target).sum()),
+            "worst_confidence": float(conf.min()),
+            "median_confidence": float(np.median(conf)),
+            "confidence": [float(c) for c in conf],
+        }
+        if kind == "ascent" and r.ascent is not None:
+            entry["steps"] = max(r.ascent.steps)
+        evo = {"evolved-direct": r.direct, "evolved-cppn": r.cppn}.get(kind)
+        if evo is not None:
+            entry["generations_to_all"] = evo.generations_to_all
+            entry["generations_run"] = evo.generations
+        fooling[kind] = entry
+    ood = {
+        row.family: {
+            "auroc_max_softmax": row.auroc_max_softmax,
+            "auroc_autoencoder": row.auroc_autoencoder,
+            "mean_confidence": row.mean_confidence,
+            "better": row.better_detector,
+            "evades": list(row.evades),
+        }
+        for row in r.ood
+    }
+    distance = {
+        u.name: {
+            "nearest_train_rms": float(u.nearest_train_rms.mean()),
+            "recon_error": None if u.recon_error is None else float(u.recon_error.mean()),
+        }
+        for u in r.unrecognisability
+    }
+    transfer = {
+        kind: {
+            "other": other,
+            "same_class": t.same_class,
+            "mean_confidence": float(t.confidence.mean()),
+        }
+        for kind, t in r.transfer.items()
+    }
+    return {
+        "ceiling": None if r.ceiling is None else [float(c) for c in r.ceiling],
+        "survey": survey,
+        "fooling": fooling,
+        "ood": ood,
+        "distance": distance,
+        "transfer": transfer,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Words and pictures
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f} %"
+
+
+def _conf(x: float | None) -> str:
+    return "n/a" if x is None else fg.confidence_label(x)
+
+
+def _auroc(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _things(ctx: ReportContext) -> str:
+    return "digits" if "digit" in ctx.data.description.lower() else f"{ctx.data.name} images"
+
+
+def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
+    models = m["models"]
+    target = _conf(m["settings"]["target"])
+    things = _things(ctx)
+    other = m["settings"]["other_data"]
+    parts = [
+        f"A network trained on {ctx.data.name} always answers with one of its "
+        f"{ctx.data.num_classes} classes, and with a confidence. We showed the networks "
+        f"trained here things that are not {things} at all: random noise, blank pages, random "
+        "pen strokes and shuffled pixels" + (f", and images from {other}." if other else ".")
+    ]
+    for name, mm in models.items():
+        u = mm["survey"].get("uniform")
+        if u is not None:
+            parts.append(
+                f"The {name} calls {_pct(u['share_above_0.9'], 0)} of random-noise images "
+                f"one of its classes with more than 90 % confidence."
+            )
+    for name, mm in models.items():
+        f = mm["fooling"]
+        reached = {k: v["classes_reached"] for k, v in f.items()}
+        k = ctx.data.num_classes
+        if reached.get("ascent") == k:
+            parts.append(
+                f"Nudging pixels in the direction that raises its confidence (gradient ascent) "
+                f"turned noise into images the {name} labels as each of the {k} classes with at "
+                f"least {target}, in at most {f['ascent']['steps']} small steps."
+            )
+        direct = f.get("evolved-direct")
+        if direct is not None and direct["generations_to_all"] is not None:
+            parts.append(
+                "Blind trial and error that only reads the answers (evolution, as Nguyen, "
+                f"Yosinski and Clune did in 2015) got there in {direct['generations_to_all']} "
+                "generations."
+            )
+        if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
+            best = max(v["worst_confidence"] for v in f.values())
+            parts.append(
+                f"The {name} cannot be pushed to {target} at all: its last hidden layer caps every "
+                f"class below {_conf(max(mm['ceiling']))} (a proof, not a failed search); still, "
+                f"it labels garbage with {_conf(best)} or more for every class."
+            )
+    first = next(iter(models.values()))
+    ascent_ood = first["ood"].get("ascent")
+    if ascent_ood is not None:
+        text = (
+            "The usual warning light, the network's own confidence (Hendrycks and Gimpel 2017), "
+            f"{'does not flag' if ascent_ood['auroc_max_softmax'] <= 0.5 else 'barely flags'} "
+            f"these fooling images (AUROC {_auroc(ascent_ood['auroc_max_softmax'])}, where 0.5 is "
+            "a coin toss)"
+        )
+        if ascent_ood["auroc_autoencoder"] is not None:
+            text += (
+                "; a second network trained only to redraw the training images (an autoencoder) "
+                "finds them by how badly it redraws them (AUROC "
+                f"{_auroc(ascent_ood['auroc_autoencoder'])})"
+            )
+        parts.append(text + ". High confidence is not understanding.")
+    if m["settings"]["quick"]:
+        parts.append(
+            f"(Quick run: {m['settings']['generations']} generations of "
+            f"{m['settings']['population']} and {m['settings']['samples']} images per noise "
+            "family; the full report uses more.)"
+        )
+    return " ".join(parts)
+
+
+def _survey_blocks(
+    ctx: ReportContext, config: StudyConfig, m: dict[str, Any]
+) -> list[Paragraph | FigureBlock | Table]:
+    shape = ctx.data.input_shape
+    other = ctx.other_data.x_test if ctx.other_data is not None else None
+    fams = noise_families(
+        6, shape, seed=config.seed, test_images=ctx.data.x_test, other_images=other
+    )
+    fig = fg.family_samples(fams)
+    blocks: list[Paragraph | FigureBlock | Table] = [
+        Paragraph(
+            "The noise survey: for each family of non-images, the share the model labels with "
+            "a maximum probability above 50 %, 90 % and 99 %, the mean of that maximum, and the "
+            "class that takes most of them. Gaussian noise is N(0, 1) per pixel as in "
+            "Goodfellow et al.'s rubbish-class test, clipped to [0, 1]; the unclipped draw "
+            "(outside the images' range, as in the paper) is listed too. The first row is the "
+            "real test set, for reference."
+        ),
+        FigureBlock(
+            "garbage-families",
+            to_png(fig),
+            "Samples of each noise family, as the models see them.",
+            "Rows of small images: uniform noise, clipped Gaussian noise, a black and a white "
+            "image, salt-and-pepper noise, random strokes, shuffled test images"
+            + (", images of another dataset" if other is not None else "")
+            + ".",
+        ),
+    ]
+    for name, mm in m["models"].items():
+        rows = tuple(
+            (
+                family,
+                DESCRIPTIONS.get(family, family),
+                _pct(s["share_above_0.5"]),
+                _pct(s["share_above_0.9"]),
+                _pct(s["share_above_0.99"]),
+                _pct(s["mean_confidence"]),
+                f"{s['top_class']} ({_pct(s['top_share'], 0)})",
+            )
+            for family, s in mm["survey"].items()
+        )
+        blocks.append(
+            Table(
+                f"{name}: how confidently it labels things that are not {_things(ctx)} "
+                f"({m['settings']['samples']} images per family).",
+                ("family", "what", "max p > 0.5", "> 0.9", "> 0.99", "mean max p", "mostly"),
+                rows,
+            )
+        )
+    return blocks
+
+
+def _fooling_blocks(
+    ctx: ReportContext, results: Mapping[str, StudyResult], m: dict[str, Any]
+) -> list[Paragraph | FigureBlock | Table]:
+    names = ctx.data.class_names
+    s = m["settings"]
+    rows = {
+        f"{model}: {ROW_NAMES[kind]}": data
+        for model, r in results.items()
+        for kind, data in r.fooling().items()
+    }
+    gallery = fg.fooling_gallery(rows, names, "Fooling images and the model's confidence")
+    curves = {
+        f"{model} {enc}": (e.curve("worst"), e.curve("median"))
+        for model, r in results.items()
+        for enc, e in (("direct", r.direct), ("CPPN", r.cppn))
+        if e is not None
+    }
+    evolution = fg.evolution_curves(curves, s["target"], "Evolution: the archive per generation")
+    table_rows = []
+    for model, mm in m["models"].items():
+        for kind, f in mm["fooling"].items():
+            if kind == "ascent":
+                effort = f"{f['steps']} steps at most"
+            elif f["generations_to_all"] is not None:
+                effort = f"all by generation {f['generations_to_all']}"
+            else:
+                effort = f"not all in {f['generations_run']} generations"
+            table_rows.append(
+                (
+                    model,
+                    KIND_NAMES[kind],
+                    f"{f['classes_reached']}/{len(f['confidence'])}",
+                    _conf(f["worst_confidence"]),
+                    _conf(f["median_confidence"]),
+                    effort,
+                )
+            )
+    blocks: list[Paragraph | FigureBlock | Table] = [
+        Paragraph(
+            "Fooling images, one per class, made three ways. Gradient ascent starts from uniform "
+            "noise and moves every pixel by 0.01 per step in the direction that raises log "
+            "p(class), until p reaches the target. Evolution uses only the model's answers: "
+            "MAP-Elites keeps the best image per class and breeds "
+            f"{s['population']} children per generation from those still below the target, in "
+            "one batched pass through the model. The direct encoding mutates pixels (10 % of "
+            "them per child, polynomial mutation, as Nguyen et al.); the CPPN encoding evolves "
+            "small networks that draw an image from the pixel coordinates, which gives regular "
+            "patterns such as stripes and blobs."
+        ),
+        FigureBlock(
+            "garbage-fooling",
+            to_png(gallery),
+            f"Fooling images for every class and the probability the model gives that class "
+            f"(target {_conf(s['target'])}).",
+            "Rows of small noise-like or striped images, one per class and method, each "
+            "captioned with a class name and a confidence close to 100 %.",
+        ),
+        Table(
+            f"How far each method got: classes at or above {_conf(s['target'])}, the worst and "
+            "median class, and the effort.",
+            ("model", "method", "classes reached", "worst class", "median class", "effort"),
+            tuple(table_rows),
+        ),
+        FigureBlock(
+            "garbage-evolution",
+            to_png(evolution),
+            "The evolving archive: the worst and the median class's probability per "
+            "generation, on a scale where each step is another 9 after the decimal point.",
+            "Rising curves of confidence against generation for each model and encoding, "
+            "with a dotted line at the target.",
+        ),
+    ]
+    for model, mm in m["models"].items():
+        if mm["ceiling"] is not None:
+            c = mm["ceiling"]
+            hardest = int(np.argmin(c))
+            blocks.append(
+                Paragraph(
+                    f"Why the {model} stops short: its output layer reads a last hidden layer of "
+                    "units that each lie between fixed bounds (sigmoid: 0 and 1), so its "
+                    "confidence in class k can be no higher than the best over that box, a "
+                    "concave problem solved exactly. The ceiling is "
+                    f"{_conf(max(c))} for its easiest class and {_conf(c[hardest])} for "
+                    f"{names[hardest]}; no input, however garbled, goes higher."
+                )
+            )
+    return blocks
+
+
+def _detector_blocks(ctx: ReportContext, m: dict[str, Any]) -> list[Paragraph | Table]:
+    has_ae = m["settings"]["autoencoder"]
+    blocks: list[Paragraph | Table] = [
+        Paragraph(
+            "Can the garbage be caught? The baseline detector of Hendrycks and Gimpel (2017) "
+            "flags an input when the model's maximum probability is low; the second detector "
+            "flags it when an autoencoder trained on the same data redraws it badly "
+            "(reconstruction error). AUROC is the chance that a random real test image looks "
+            "more normal to the detector than a random garbage image: 1 catches everything, "
+            "0.5 is a coin toss, below 0.5 the detector trusts the garbage more than real data."
+            + (
+                ""
+                if has_ae
+                else " No autoencoder was given to this report, so only the max-softmax "
+                "detector is shown and the distance table has no reconstruction errors."
+            )
+        )
+    ]
+    for model, mm in m["models"].items():
+        rows = tuple(
+            (
+                family,
+                _conf(o["mean_confidence"]),
+                _auroc(o["auroc_max_softmax"]),
+                _auroc(o["auroc_autoencoder"]),
+                ", ".join(o["evades"]) or "-",
+            )
+            for family, o in mm["ood"].items()
+        )
+        blocks.append(
+            Table(
+                f"{model}: telling its test images from each kind of garbage.",
+                ("garbage", "mean max p", "AUROC max-softmax", "AUROC autoencoder", "evades"),
+                rows,
+            )
+        )
+    dist_rows = []
+    for model, mm in m["models"].items():
+        for kind, d in mm["distance"].items():
+            t = mm["transfer"].get(kind)
+            dist_rows.append(
+                (
+                    model,
+                    kind,
+                    f"{d['nearest_train_rms']:.3f}",
+                    "n/a" if d["recon_error"] is None else f"{d['recon_error']:.4f}",
+                    "-" if t is None else f"{_pct(t['same_class'], 0)} ({t['other']})",
+                    "-" if t is None else _pct(t["mean_confidence"]),
+                )
+            )
+    blocks.append(
+        Table(
+            "How unlike the data they are: root-mean-square pixel distance to the nearest "
+            "training image and the autoencoder's reconstruction error (means), beside real test "
+            "images and uniform noise; and whether the fooling images fool the other model "
+            "(share it gives the same class, its mean probability for that class).",
+            (
+                "model",
+                "images",
+                "to nearest training image",
+                "reconstruction error",
+                "same class on other model",
+                "other model's p",
+            ),
+            tuple(dist_rows),
+        )
+    )
+    return blocks
+
+
+def _comparisons(m: dict[str, Any]) -> list[Comparison]:
+    pub = m["published"]
+    g, h, n = pub["goodfellow_rubbish"], pub["hendrycks_gimpel"], pub["nguyen"]
+    models = m["models"]
+    goodfellow, hendrycks, nguyen = [], [], []
+    for name, mm in models.items():
+        raw, clipped = mm["survey"].get("gaussian-unclipped"), mm["survey"].get("gaussian")
+        if raw is not None and clipped is not None:
+            goodfellow.append(
+                f"{name} {_pct(raw['share_above_0.5'])} (mean {_pct(raw['mean_confidence'])}), "
+                f"clipped to [0, 1] {_pct(clipped['share_above_0.5'])}"
+            )
+        ood = mm["ood"]
+        if "gaussian-unclipped" in ood and "uniform" in ood:
+            hendrycks.append(
+                f"{name}: Gaussian {_auroc(ood['gaussian-unclipped']['auroc_max_softmax'])} "
+                f"({_pct(ood['gaussian-unclipped']['mean_confidence'], 0)}), uniform "
+                f"{_auroc(ood['uniform']['auroc_max_softmax'])} "
+                f"({_pct(ood['uniform']['mean_confidence'], 0)})"
+            )
+        direct = mm["fooling"].get("evolved-direct")
+        if direct is not None:
+            if direct["generations_to_all"] is not None:
+                got = f"all by generation {direct['generations_to_all']}"
+            else:
+                got = f"{direct['classes_reached']} classes in {direct['generations_run']}"
+                if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
+                    got += f" (out of reach: ceiling {_conf(max(mm['ceiling']))})"
+            nguyen.append(f"{name}: {got}")
+    rows = []
+    if goodfellow:
+        rows.append(
+            Comparison(
+                f"share of N(0, I) noise called a digit with p > 0.5 ({g['setting']})",
+                "; ".join(goodfellow),
+                "maxout 98.35 % (mean 92.8 %), sigmoid output 68 % (87.9 %), softmax "
+                "regression 59.8 % (70.8 %), RBF network 0 %",
+                g["source"],
+            )
+        )
+    if hendrycks:
+        rows.append(
+            Comparison(
+                f"max-softmax AUROC, test set vs noise (mean max p) ({h['setting']})",
+                "; ".join(hendrycks),
+                "Gaussian 0.90 (91 %), uniform 0.99 (83 %)",
+                h["source"],
+            )
+        )
+    if nguyen:
+        rows.append(
+            Comparison(
+                f"generations until every class is at >= 99.99 % ({n['setting']})",
+                "; ".join(nguyen) + f" ({m['settings']['population']} children per generation)",
+                f"under {n['generations_to_all']}",
+                n["source"],
+            )
+        )
+    return rows
+
+
+def _published_blocks(m: dict[str, Any]) -> list[Paragraph | Table]:
+    rows = tuple((f"{c.source}; {c.quantity}", c.published, c.ours) for c in _comparisons(m))
+    return [
+        Paragraph(
+            "Against the papers. The settings differ (their MNIST is 28x28 with tens of "
+            f"thousands of training images; this run uses {m['settings']['samples']} noise "
+            "images per family and the models of this report), so read the comparison as "
+            "orders of magnitude. Nguyen et al. also retrained their network with the fooling "
+            "images as an extra class and could still fool it; that experiment retrains a "
+            "model, which does not fit this report's time budget: run "
+            "fragility garbage --method retrain to repeat it."
+        ),
+        Table(
+            "Published figures beside this run's.",
+            ("source and setting", "published", "here"),
+            rows,
+        ),
+    ]
