@@ -1,0 +1,1 @@
+"""One module per report section, each with SLUG, TITLE and build(ctx) -> Section."""
