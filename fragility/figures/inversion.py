@@ -60,7 +60,7 @@ def mosaic(
     gap = int(np.ceil(0.06 / px))
     step_y, step_x = h + band, w + gap
     canvas = np.ones((rows * step_y, cols * step_x - gap, 3))
-    left = 0.85 if row_labels is not None else 0.05
+    left = 1.0 if row_labels is not None else 0.05
     top = 0.35 if title else 0.05
     width_in = left + canvas.shape[1] * px + 0.05
     height_in = top + canvas.shape[0] * px + 0.05
