@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -236,3 +237,17 @@ def test_report_section(digits, trained_mlp):
     assert all(isinstance(f, FigureBlock) and f.png.startswith(b"\x89PNG") for f in s.figures)
     json.dumps(m)
     assert section.build(ctx).metrics == m  # same seed, same numbers (from the cache)
+
+
+def test_report_words_follow_the_dataset(digits):
+    other = ReportContext(
+        data=dataclasses.replace(digits, class_names=tuple("abcdefghij")),
+        classifiers={},
+        autoencoder=None,
+    )
+    text = "a test digit carries another digit's patch; clean test digits"
+    assert section._words(text, other) == (
+        "a test image carries another class's patch; clean test images"
+    )
+    same = ReportContext(data=digits, classifiers={}, autoencoder=None)
+    assert section._words(text, same) == text

@@ -4,6 +4,7 @@ the remedy (fragility.shortcut)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fragility import shortcut as sc
@@ -255,12 +256,39 @@ def build(ctx: ReportContext) -> Section:
     s = _study(ctx)
     m = _numbers(s)
     n = ctx.data.num_classes
+    blocks = (_table(m), Paragraph(_evidence(m)), *_figures(s, ctx))
     return Section(
         slug=SLUG,
         title=TITLE,
-        intro=_intro(m, n),
-        blocks=(_table(m), Paragraph(_evidence(m)), *_figures(s, ctx)),
+        intro=_words(_intro(m, n), ctx),
+        blocks=tuple(_reword(b, ctx) for b in blocks),
         metrics=m,
+    )
+
+
+_NOT_DIGITS = (("test digit", "test image"), ("digits", "images"), ("digit", "class"))
+
+
+def _words(text: str, ctx: ReportContext) -> str:
+    """The text speaks of digits; on another dataset, of images and classes."""
+    if ctx.data.class_names == tuple(str(i) for i in range(10)):
+        return text
+    for old, new in _NOT_DIGITS:
+        text = text.replace(old, new)
+    return text
+
+
+def _reword(block: Any, ctx: ReportContext) -> Any:
+    if isinstance(block, Paragraph):
+        return Paragraph(_words(block.text, ctx))
+    if isinstance(block, FigureBlock):
+        return dataclasses.replace(
+            block, caption=_words(block.caption, ctx), alt=_words(block.alt, ctx)
+        )
+    return dataclasses.replace(
+        block,
+        caption=_words(block.caption, ctx),
+        header=tuple(_words(h, ctx) for h in block.header),
     )
 
 
