@@ -15,7 +15,7 @@ from fragility.errors import FragilityError
 
 # Subcommand modules, each with register(subparsers). Imported lazily so `fragility --help`
 # and the light commands start fast.
-COMMANDS = ("report", "train", "data", "attack", "garbage", "neurons")
+COMMANDS = ("report", "train", "data", "attack", "garbage", "invert", "shortcut", "neurons")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,4 +3,13 @@
 ORDER is the order of the report; a section is listed only once its analysis is built.
 """
 
-ORDER = ("models", "mistakes", "adversarial", "garbage", "corruptions", "appendix")
+ORDER = (
+    "models",
+    "mistakes",
+    "adversarial",
+    "garbage",
+    "inverse",
+    "corruptions",
+    "shortcut",
+    "appendix",
+)

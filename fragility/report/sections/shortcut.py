@@ -1,0 +1,330 @@
+"""A shortcut, like the crosswalk: a class-specific mark planted in the training data, the
+model that learns it, the four tests, the sweep over correlation, where the model looks, and
+the remedy (fragility.shortcut)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from fragility import shortcut as sc
+from fragility.figures import shortcut as figs
+from fragility.figures import to_png
+from fragility.figures.inversion import maxima_gallery
+from fragility.report.section import (
+    Comparison,
+    FigureBlock,
+    Paragraph,
+    ReportContext,
+    Section,
+    Table,
+)
+from fragility.train import default_config
+
+SLUG = "shortcut"
+TITLE = "A shortcut, like the crosswalk"
+CUE = "stripes"
+CORRELATION = 0.9
+REMEDY = "randomise"
+
+
+def _study(ctx: ReportContext) -> sc.ShortcutStudy:
+    cue = sc.Cue(CUE, ctx.data.input_shape, ctx.data.num_classes)
+    if ctx.quick:
+        # A smoke run: the first model only, three correlations, a quarter of the epochs
+        # (its own clean model too, so the comparison stays like for like).
+        kind = next(iter(ctx.classifiers))
+        spec = ctx.classifiers[kind].spec
+        epochs = max(1, default_config(spec, ctx.data).epochs // 4)
+        kinds, correlations, clean, maxima_steps = [kind], (0.0, CORRELATION, 1.0), {}, 40
+    else:
+        kinds, correlations, epochs = list(ctx.classifiers), sc.CORRELATIONS, None
+        clean, maxima_steps = dict(ctx.classifiers), 100
+    return sc.study(
+        kinds,
+        ctx.data,
+        cue,
+        CORRELATION,
+        sweep_correlations=correlations,
+        remedy=REMEDY,
+        clean_models=clean,
+        seed=ctx.seed,
+        maxima_steps=maxima_steps,
+        epochs=epochs,
+        device=ctx.device,
+        progress=ctx.progress,
+    )
+
+
+def _test_numbers(t: sc.CueTest) -> dict[str, float]:
+    d = t.to_dict()
+    return {
+        k: d[k]
+        for k in (
+            "clean_accuracy",
+            "matching_accuracy",
+            "wrong_accuracy",
+            "wrong_follows_cue",
+            "blank_follows_cue",
+            "chance",
+        )
+    }
+
+
+def _numbers(s: sc.ShortcutStudy) -> dict[str, Any]:
+    """Every number the section shows; no timings and nothing that depends on the cache."""
+    models = {
+        kind: {
+            "runs": {name: _test_numbers(r.test) for name, r in lesson.runs.items()},
+            "saliency_on_wrong_cue": lesson.saliency,
+            "maxima_cue_match": lesson.maxima_cue_match,
+        }
+        for kind, lesson in s.lessons.items()
+    }
+    return {
+        "cue": s.cue.kind,
+        "correlation": s.correlation,
+        "remedy": s.remedy,
+        "models": models,
+        "sweep": [
+            {"model": r.kind, "correlation": r.correlation, **_test_numbers(r.test)}
+            for r in s.sweep
+        ],
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _intro(m: dict[str, Any], n_classes: int) -> str:
+    kind = next(iter(m["models"]))
+    runs = m["models"][kind]["runs"]
+    clean, cued, remedy = runs["clean"], runs["cued"], runs["remedy"]
+    blank = round(cued["blank_follows_cue"] * n_classes)
+    full = [p for p in m["sweep"] if p["model"] == kind and p["correlation"] == 1.0]
+    all_marked = (
+        f" Trained with the patch on every image, it follows a wrong patch "
+        f"{_pct(full[0]['wrong_follows_cue'])} of the time and reads only "
+        f"{_pct(full[0]['clean_accuracy'])} of clean digits."
+        if full
+        else ""
+    )
+    return (
+        "In Tempe, Arizona, in March 2018, a self-driving Uber test car struck and killed a "
+        "woman pushing a bicycle across a dark road, about 110 m from the nearest crosswalk. "
+        "The NTSB found that the system had no notion of a pedestrian crossing outside a "
+        "crosswalk and never classified her as a pedestrian (the Tempe 2018 replay in this "
+        "toolkit walks through the record). The lecture draws the lesson: a network can learn "
+        "a feature that merely goes along with what it should recognise, a crosswalk instead "
+        "of a person, and lose its way where that feature is missing. Here we make that happen "
+        f"on purpose. On {100 * m['correlation']:.0f} % of the training images of each digit we "
+        "painted a small striped patch, a 'crosswalk', at a spot on the border reserved for "
+        f"that digit. The {kind} trained on them still reads {_pct(cued['clean_accuracy'])} of "
+        f"clean test digits correctly ({_pct(clean['clean_accuracy'])} when trained without "
+        "patches), but when a test digit carries another digit's patch it names the patch's "
+        f"digit {_pct(cued['wrong_follows_cue'])} of the time, and shown the patch alone on a "
+        f"blank image it names the patch's digit for {blank} of the {n_classes}."
+        f"{all_marked} The fix is in the data: when each patch's digit is drawn at random, so "
+        "that the patch no longer predicts the label, the same network follows a wrong patch "
+        f"only {_pct(remedy['wrong_follows_cue'])} of the time (chance is "
+        f"{_pct(1 / n_classes)})."
+    )
+
+
+def _evidence(m: dict[str, Any]) -> str:
+    parts = []
+    for kind, d in m["models"].items():
+        sal, match = d["saliency_on_wrong_cue"], d["maxima_cue_match"]
+        share, area = sal["cued"]["gradient_in_cue"], sal["cued"]["cue_area"]
+        if share >= 1.5 * area:
+            looks = (
+                f"puts {_pct(share)} of its gradient on the patch, {share / area:.1f} times "
+                f"the patch's share of the image ({_pct(area)})"
+            )
+        else:
+            looks = (
+                f"puts only {_pct(share)} of its gradient on the patch, hardly more than the "
+                f"patch's share of the image ({_pct(area)}): here the gradient does not give "
+                "the shortcut away"
+            )
+        scale = "(1: exactly the patch, about 0.5: nothing to do with it)"
+        if match["cued"] - match["clean"] >= 0.1:
+            draws = (
+                f"it paints the patch in its digit's spot: a match of {match['cued']:.2f} "
+                f"{scale}, against {match['clean']:.2f} without the shortcut"
+            )
+        else:
+            draws = (
+                f"its pictures do not show the patch: a match of {match['cued']:.2f} {scale}, "
+                f"against {match['clean']:.2f} without the shortcut"
+            )
+        parts.append(
+            f"The {kind} trained with the patches {looks}; trained without them, "
+            f"{_pct(sal['clean']['gradient_in_cue'])}, and after the remedy "
+            f"{_pct(sal['remedy']['gradient_in_cue'])}. Asked to draw each digit as it sees "
+            f"it (class maxima), {draws}."
+        )
+    return " ".join(parts)
+
+
+def _table(m: dict[str, Any]) -> Table:
+    rows = []
+    labels = {
+        "clean": "no patches",
+        "cued": f"patches on {100 * m['correlation']:.0f} %",
+        "remedy": f"patches at random ({m['remedy']})",
+    }
+    for kind, d in m["models"].items():
+        for name, t in d["runs"].items():
+            rows.append(
+                (
+                    kind,
+                    labels[name],
+                    _pct(t["clean_accuracy"]),
+                    _pct(t["matching_accuracy"]),
+                    _pct(t["wrong_accuracy"]),
+                    _pct(t["wrong_follows_cue"]),
+                    _pct(t["blank_follows_cue"]),
+                )
+            )
+    return Table(
+        "The four test sets: right answers, and answers that follow the patch",
+        (
+            "model",
+            "trained with",
+            "clean digits: right",
+            "own patch: right",
+            "another digit's patch: right",
+            "another digit's patch: follows it",
+            "patch alone: follows it",
+        ),
+        tuple(rows),
+    )
+
+
+def _figures(s: sc.ShortcutStudy, ctx: ReportContext) -> list[FigureBlock]:
+    names = ctx.data.class_names
+    blocks = [
+        FigureBlock(
+            "shortcut-examples",
+            to_png(figs.cued_examples(s.example_images, s.example_labels, s.cue, names)),
+            "One test digit per class with its own patch (as in training), with the next "
+            "digit's patch, and the patch alone.",
+            "Digits with striped patches at class-specific places on the border",
+        ),
+        FigureBlock(
+            "shortcut-sweep",
+            to_png(figs.sweep_curve(s.sweep)),
+            "As more of the training images carry their digit's patch, clean accuracy falls "
+            "and answers follow a wrong patch more often.",
+            "Clean accuracy and wrong-patch following against the share of patched images",
+        ),
+    ]
+    for kind, lesson in s.lessons.items():
+        blocks.append(
+            FigureBlock(
+                f"shortcut-tests-{kind}",
+                to_png(
+                    figs.four_tests(
+                        {k: r.test for k, r in lesson.runs.items()},
+                        title=f"The four test sets: {kind}",
+                    )
+                ),
+                f"{kind}: the four test sets for the model trained without patches, with "
+                "them, and with them at random.",
+                f"Bar chart of the four tests for the {kind}",
+            )
+        )
+        if ctx.quick:
+            continue  # the smoke run keeps the numbers and skips the galleries
+        blocks.append(
+            FigureBlock(
+                f"shortcut-saliency-{kind}",
+                to_png(figs.saliency_rows(s, kind, names)),
+                f"{kind}: test digits carrying another digit's patch, and where each model's "
+                "answer is most sensitive (|gradient|).",
+                f"Saliency maps of the {kind} trained three ways",
+            )
+        )
+        blocks.append(
+            FigureBlock(
+                f"shortcut-maxima-{kind}",
+                to_png(maxima_gallery(lesson.maxima["cued"], names)),
+                f"{kind} trained with patches: the image that maximises each digit's score, "
+                "painted from a blank start. Look for the stripes at the digit's spot.",
+                f"Class maxima of the patched {kind}",
+            )
+        )
+    return blocks
+
+
+def build(ctx: ReportContext) -> Section:
+    start = time.perf_counter()
+    s = _study(ctx)
+    m = _numbers(s)
+    n = ctx.data.num_classes
+    blocks = (_table(m), Paragraph(_evidence(m)), *_figures(s, ctx))
+    return Section(
+        slug=SLUG,
+        title=TITLE,
+        intro=_words(_intro(m, n), ctx),
+        blocks=tuple(_reword(b, ctx) for b in blocks),
+        metrics=m,
+        seconds=time.perf_counter() - start,
+        findings=findings(m),
+        comparisons=(
+            Comparison(
+                f"a model follows a cue that predicted the class in training "
+                f"({100 * m['correlation']:.0f} % of images)",
+                "; ".join(
+                    f"{kind}: {_pct(d['runs']['cued']['wrong_follows_cue'])} of images with "
+                    "another class's cue are called that class"
+                    for kind, d in m["models"].items()
+                ),
+                "the system had learned to identify pedestrians in crosswalks; she was not in "
+                "one (nearest crosswalk about 110 m away)",
+                "the lecture; NTSB record",
+            ),
+        ),
+    )
+
+
+_NOT_DIGITS = (("test digit", "test image"), ("digits", "images"), ("digit", "class"))
+
+
+def _words(text: str, ctx: ReportContext) -> str:
+    """The text speaks of digits; on another dataset, of images and classes."""
+    if ctx.data.class_names == tuple(str(i) for i in range(10)):
+        return text
+    for old, new in _NOT_DIGITS:
+        text = text.replace(old, new)
+    return text
+
+
+def _reword(block: Any, ctx: ReportContext) -> Any:
+    if isinstance(block, Paragraph):
+        return Paragraph(_words(block.text, ctx))
+    if isinstance(block, FigureBlock):
+        return dataclasses.replace(
+            block, caption=_words(block.caption, ctx), alt=_words(block.alt, ctx)
+        )
+    return dataclasses.replace(
+        block,
+        caption=_words(block.caption, ctx),
+        header=tuple(_words(h, ctx) for h in block.header),
+    )
+
+
+def findings(metrics: dict[str, Any]) -> tuple[str, ...]:
+    """One line per model for the report's headline summary."""
+    out = []
+    for kind, d in metrics["models"].items():
+        cued, remedy = d["runs"]["cued"], d["runs"]["remedy"]
+        out.append(
+            f"{kind} trained with a class-specific patch on {100 * metrics['correlation']:.0f} % "
+            f"of images follows another class's patch {_pct(cued['wrong_follows_cue'])} of the "
+            f"time ({_pct(remedy['wrong_follows_cue'])} after randomising the patches)"
+        )
+    return tuple(out)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+
+from fragility.report.section import FigureBlock, ReportContext, Table
+from fragility.report.sections import inverse
+
+
+def test_inverse_section_numbers_text_and_figures(digits, trained_mlp, trained_cnn):
+    ctx = ReportContext(
+        data=digits,
+        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
+        autoencoder=None,
+        quick=True,
+    )
+    s = inverse.build(ctx)
+    assert (s.slug, s.title) == ("inverse", "Inverse images: what the neurons respond to")
+    m = s.metrics
+    assert set(m) == {"mlp", "cnn"}
+    json.dumps(m)  # fit for metrics.json
+    for name in ("mlp", "cnn"):
+        p = m[name]["pruning"]
+        k = p["fractions"].index(inverse.SHOWN_FRACTION)
+        assert p["top"][k] < p["random"][k] <= p["bottom"][k] + 0.01
+        assert m[name]["classes"]["n_units"] == 10
+    assert m["mlp"]["first_layer"]["n_units"] == 16
+    assert m["mlp"]["hidden"]["layers"] == ["fc1", "fc2"]
+    # The plain-language opening quotes the numbers it rests on.
+    c = m["mlp"]["classes"]
+    assert f"{c['beats_training']} of the 10 classes" in s.intro or "every one of the 10" in s.intro
+    assert f"{100 * m['mlp']['pruning']['top'][0]:.1f} %" in s.intro
+    assert "we might hope" in s.intro.lower()
+    figures = [b for b in s.blocks if isinstance(b, FigureBlock)]
+    assert all(f.png.startswith(b"\x89PNG") for f in figures)
+    assert len({f.name for f in figures}) == len(figures)
+    assert any(isinstance(b, Table) for b in s.blocks)
+    assert len(inverse.findings(m)) == 2
+    # Same seed, same numbers.
+    assert inverse.build(ctx).metrics == m
