@@ -41,7 +41,3 @@ def step(
             return state
     braking = t >= state.triggered_s + cfg.latency_s - 1e-9
     return replace(state, braking=braking) if braking != state.braking else state
-
-
-def brake_decel(state: AebState, cfg: AebSpec) -> float:
-    return cfg.decel_mps2 if state.braking else 0.0

@@ -243,9 +243,11 @@ def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -
                     v_ref, slope, v, spec.planner.comfort_decel_mps2, suv.resume_accel_mps2
                 )
             )
-        a_cmd = min(
-            base, -aeb.brake_decel(auto, spec.aeb), -vehicle_operator.brake_decel(op, spec.operator)
-        )
+        a_cmd = base  # the hardest braking anyone asks for wins; nobody braking, base holds
+        if auto.braking:
+            a_cmd = min(a_cmd, -spec.aeb.decel_mps2)
+        if op.braking:
+            a_cmd = min(a_cmd, -spec.operator.brake_decel_mps2)
         a_cmd = max(a_cmd, -suv.max_decel_mps2)
         rows.append(
             TraceRow(

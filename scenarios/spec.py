@@ -380,23 +380,24 @@ class ScenarioSpec:
             "path": self.path,
             "extends": list(self.extends),
             "changes": [
-                {"key": k, "base": _jsonable(a), "value": _jsonable(b)} for k, a, b in self.changes
+                {"key": k, "base": jsonable(a), "value": jsonable(b)} for k, a, b in self.changes
             ],
             "provenance": {k: p.to_dict() for k, p in sorted(self.provenance.items())},
             "sweep": self.sweep.to_dict() if self.sweep else None,
         }
         for s in SECTIONS:
-            out[s] = _jsonable(getattr(self, s))
+            out[s] = jsonable(getattr(self, s))
         return out
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """Spec values (dataclasses, tuples of pairs) as JSON-ready lists and dicts."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, tuple):
         if obj and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in obj):
-            return {k: _jsonable(v) for k, v in obj}
-        return [_jsonable(x) for x in obj]
+            return {k: jsonable(v) for k, v in obj}
+        return [jsonable(x) for x in obj]
     return obj
 
 
@@ -1062,7 +1063,7 @@ def _changes(spec: ScenarioSpec, layers: list[_Layer]) -> tuple:
     for key in FIELDS:
         a, b = base.value(key), spec.value(key)
         if a != b:
-            out.append((key, _jsonable(a), _jsonable(b)))
+            out.append((key, jsonable(a), jsonable(b)))
     return tuple(out)
 
 

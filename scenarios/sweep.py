@@ -368,10 +368,8 @@ def run_batch(
         slope = world.cruise_slope(spec, t, scale)
         cruise = world.cruise_accel(v_ref, slope, v, comfort, p("suv.resume_accel_mps2"))
         base = np.where(engaged, np.where(decel > 0, -decel, cruise), 0.0)
-        a_cmd = np.minimum(
-            np.minimum(base, -np.where(aeb_braking, p("aeb.decel_mps2"), 0.0)),
-            -np.where(op_braking, p("operator.brake_decel_mps2"), 0.0),
-        )
+        a_cmd = np.where(aeb_braking, np.minimum(base, -p("aeb.decel_mps2")), base)
+        a_cmd = np.where(op_braking, np.minimum(a_cmd, -p("operator.brake_decel_mps2")), a_cmd)
         a_cmd = np.maximum(a_cmd, -p("suv.max_decel_mps2"))
         # this step's row: first times and counts
         first_ads = active & np.isnan(ads_brake_t) & ads_braking

@@ -60,7 +60,3 @@ def step(
     if (took_over, braking) != (state.took_over, state.braking):
         state = replace(state, took_over=took_over, braking=braking)
     return state
-
-
-def brake_decel(state: OperatorState, cfg: OperatorSpec) -> float:
-    return cfg.brake_decel_mps2 if state.braking else 0.0

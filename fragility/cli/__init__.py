@@ -15,7 +15,7 @@ from fragility.errors import FragilityError
 
 # Subcommand modules, each with register(subparsers). Imported lazily so `fragility --help`
 # and the light commands start fast.
-COMMANDS = ("train", "data")
+COMMANDS = ("train", "data", "scenario")
 
 
 def build_parser() -> argparse.ArgumentParser:
