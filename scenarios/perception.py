@@ -9,7 +9,7 @@ Two modes:
 - `flicker` draws the class per frame from a Markov switching model: at each frame, with
   probability p = 1 - exp(-rate_hz * period_s), the class is redrawn from the confusion row c
   (so the transition matrix is (1 - p) I + p 1 c^T and c is its stationary distribution; the
-  class actually changes at rate rate_hz * (1 - sum c_k^2)).
+  class actually changes with probability p (1 - sum c_k^2) per frame).
 
 Randomness comes only from `draw` (an explicit numpy Generator); everything else is a pure
 function of the spec and the drawn numbers, for one run or for many at once.
@@ -17,7 +17,6 @@ function of the spec and the drawn numbers, for one run or for many at once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,7 +175,7 @@ def detect(
 
 
 def class_change_rate(spec: ScenarioSpec) -> float:
-    """Expected class changes per second under the flicker model: rate * (1 - sum c^2)."""
+    """Expected class changes per second under the flicker model: p (1 - sum c^2) / period."""
     row = confusion_row(spec)
     p = float(switch_probability(spec))
-    return -math.log(1 - p) / spec.perception.period_s * (1 - float(np.sum(row * row)))
+    return p * (1 - float(np.sum(row * row))) / spec.perception.period_s

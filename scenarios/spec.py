@@ -427,6 +427,10 @@ FIELDS: dict[str, dataclasses.Field] = {
     k: f for s, cls in SECTIONS.items() for k, f in _walk(cls, s)
 }
 SCALARS = {k: f for k, f in FIELDS.items() if f.metadata["kind"] in SCALAR_KINDS}
+# Keys whose value is a table but which a file replaces whole (a confusion row)
+_TABLE_VALUES = {
+    tuple(k.split(".")) for k, f in FIELDS.items() if f.metadata["kind"] == "confusion"
+}
 
 
 def _replace(obj: Any, parts: list[str], value: Any) -> Any:
@@ -591,7 +595,8 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
     def go(dst: dict, src: dict, key: tuple, layer: _Layer) -> None:
         for k, v in src.items():
             path = (*key, k)
-            if _is_leaf(v) or not isinstance(dst.get(k), dict) or _is_leaf(dst[k]):
+            leaf = _is_leaf(v) or path in _TABLE_VALUES
+            if leaf or not isinstance(dst.get(k), dict) or _is_leaf(dst[k]):
                 dst[k] = copy.deepcopy(v)  # later layers merge into it; keep the layer intact
                 mark(v, path, layer)
             else:

@@ -125,8 +125,8 @@ def advance(x, v, a, a_cmd, dt: float, jerk):
     gap = a_cmd - a
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = np.minimum(dt, np.abs(gap) / jerk)
-    t1 = np.where(gap == 0, 0.0, t1)
-    j = np.where(t1 > 0, np.sign(gap) * jerk, 0.0)
+        t1 = np.where(gap == 0, 0.0, t1)
+        j = np.where(t1 > 0, np.sign(gap) * jerk, 0.0)  # unlimited jerk: no ramp, j unused
     x1, v1, a1 = _segment(x, v, a, j, t1)
     stopped = (v1 == 0) & (t1 > 0) & (a1 == 0)
     a1 = np.where((t1 < dt) & ~stopped, a_cmd, a1)
