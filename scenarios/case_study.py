@@ -132,7 +132,8 @@ def _replay(base: RunResult, sensitivity: dict[float, RunResult]) -> Section:
             "The simulation is not an animation of the record. It places the car and the "
             "pedestrian on the road, feeds the record's sequence of classifications to a tracker "
             "that forgets an object's history whenever its class changes, predicts her path from "
-            "her class alone, and runs the 2018 planner: wait 1 s after judging a crash imminent, "
+            "her class's goal unless a history is long enough to show otherwise (1.5 s, an "
+            "assumption), and runs the 2018 planner: wait 1 s after judging a crash imminent, "
             "no hard braking, a gentle slowdown and an alert if the crash cannot be avoided. "
             "Out of that comes what the record says: first detection "
             f"{s.before_impact(s.first_detection_s):.1f} s "
@@ -255,12 +256,14 @@ def _decisions(base: RunResult, runs: list[RunResult], rows: list, mc: dict) -> 
                 "the 2018 design; the distance reaches zero (impact) in the runs that crash.",
             ),
             Paragraph(
-                "Two results are easy to miss. First, recognising her as a pedestrian does not "
-                f"help by itself ({by['recognised-pedestrian'].verdict}): the design assumed "
-                "pedestrians "
-                "cross only at crosswalks, so a pedestrian 110 m from one was predicted to stay "
-                "put. With jaywalker-aware goals as well, "
-                f"{by['recognised-pedestrian-jaywalkers'].verdict}. "
+                "Two results are easy to miss. First, what the classifier got wrong mattered "
+                "less than how often it changed its mind: a stable class, any class, lets the "
+                "tracker's history grow until her motion overrules the class's goal. Recognised "
+                "as a pedestrian throughout, the SUV stops "
+                f"{by['recognised-pedestrian'].margin_m:.1f} m short even though the design "
+                "assumed pedestrians cross only at crosswalks; with jaywalker-aware goals her "
+                "crossing is believed as soon as it is measured and it stops "
+                f"{by['recognised-pedestrian-jaywalkers'].margin_m:.1f} m short. "
                 "Second, the takeover that the record describes (taking the wheel disengaged the "
                 "ADS) also releases any braking the ADS was doing: lifting both braking "
                 f"restrictions gives {both:.1f} mph "
@@ -410,9 +413,10 @@ def _questions(by: dict, base: RunResult) -> Section:
         "Every change of class erased the track's history. Keeping it avoids the crash in this "
         f"model ({by['persistent-tracking'].verdict}). Is that a bug or a design decision, and "
         "whose job was it to notice?",
-        "A perfect classifier alone changes nothing here, because the goals assumed that "
-        "pedestrians cross only at crosswalks. Which assumptions about people are built into a "
-        "system's goals, and whom do they fail?",
+        "The goals assumed that pedestrians cross only at crosswalks, yet she was never classed "
+        "as a pedestrian, and any stable class would have let the tracker see her crossing. "
+        "Was the missing jaywalker a cause, or the flicker? Which assumptions about people are "
+        "built into a system's goals, and whom do they fail?",
         "The system relied on the operator but was not designed to alert her for emergency "
         "braking, and alerted her 0.2 s before impact. What can we fairly expect from a person "
         "who supervises automation for hours? An attentive operator in this model hits at "

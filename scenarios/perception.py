@@ -40,16 +40,14 @@ class Detection:
 
 @dataclass(frozen=True)
 class Draws:
-    """The random numbers of runs, shapes (runs, frames) and (runs, frames, 2).
+    """The random numbers of runs: one uniform per frame for the flicker (runs, frames) and two
+    normals per frame for position noise (runs, frames, 2); empty where not needed."""
 
-    Empty arrays where the scenario needs none (replay without noise)."""
-
-    switch_u: np.ndarray
-    class_u: np.ndarray
+    flicker_u: np.ndarray
     noise: np.ndarray
 
     def row(self, i: int) -> Draws:
-        return Draws(self.switch_u[i : i + 1], self.class_u[i : i + 1], self.noise[i : i + 1])
+        return Draws(self.flicker_u[i : i + 1], self.noise[i : i + 1])
 
 
 def first_detection_s(spec: ScenarioSpec) -> float:
@@ -78,14 +76,12 @@ def needs(spec: ScenarioSpec) -> tuple[bool, bool]:
 
 
 def draw(spec: ScenarioSpec, rng: np.random.Generator, runs: int) -> Draws:
-    """All perception randomness for `runs` runs, in a fixed order: switch, class, noise."""
+    """All perception randomness for `runs` runs, in a fixed order: flicker, then noise."""
     _, _, frames = frame_steps(spec)
     flicker, noisy = needs(spec)
-    shape = (runs, frames) if flicker else (runs, 0)
-    switch_u = rng.random(shape)
-    class_u = rng.random(shape)
+    flicker_u = rng.random((runs, frames if flicker else 0))
     noise = rng.standard_normal((runs, frames if noisy else 0, 2))
-    return Draws(switch_u, class_u, noise)
+    return Draws(flicker_u, noise)
 
 
 def replay_index(spec: ScenarioSpec, t: float) -> int:
@@ -108,26 +104,28 @@ def switch_probability(spec: ScenarioSpec, rate_hz=None):
     return 1.0 - np.exp(-np.asarray(rate, dtype=np.float64) * spec.perception.period_s)
 
 
-def flicker_classes(
-    switch_u: np.ndarray, class_u: np.ndarray, row: np.ndarray, p_switch
-) -> np.ndarray:
+def flicker_classes(u: np.ndarray, row: np.ndarray, p_switch) -> np.ndarray:
     """Class indices per frame (runs, frames) from the Markov switching model.
 
-    Frame 0 draws from the row; each later frame redraws with probability p_switch.
+    One uniform u per frame does both jobs: the frame redraws when u < p, and then u / p is
+    again uniform on [0, 1) and independent of that event, so it picks the class by inverting
+    the row's CDF. Frame 0 always draws, with u itself.
     """
+    if u.shape[1] == 0:
+        return np.zeros(u.shape, dtype=np.int8)
+    p = np.asarray(p_switch, dtype=np.float64).reshape(-1, 1)
+    redraw = u < p
+    redraw[:, 0] = True
+    with np.errstate(divide="ignore", invalid="ignore"):
+        class_u = np.where(redraw, u / p, 0.0)
+    class_u[:, 0] = u[:, 0]
     cdf = np.cumsum(row)
     cdf[-1] = 1.0 + 1e-12  # a u of 1 - eps never falls past the last class
-    drawn = np.searchsorted(cdf, class_u, side="right")
-    drawn = np.minimum(drawn, len(row) - 1)
-    if drawn.shape[1] == 0:
-        return drawn
-    p = np.asarray(p_switch, dtype=np.float64).reshape(-1, 1)
-    redraw = switch_u < p
-    redraw[:, 0] = True
+    drawn = np.minimum(np.searchsorted(cdf, class_u, side="right"), len(row) - 1)
     # The class at frame k is the one drawn at the last redraw at or before k.
-    frames = np.arange(drawn.shape[1])
+    frames = np.arange(u.shape[1])
     last = np.maximum.accumulate(np.where(redraw, frames, 0), axis=1)
-    return np.take_along_axis(drawn, last, axis=1)
+    return np.take_along_axis(drawn, last, axis=1).astype(np.int8)
 
 
 def class_sequence(spec: ScenarioSpec, draws: Draws | None) -> list[tuple[str, str]]:
@@ -145,7 +143,7 @@ def class_sequence(spec: ScenarioSpec, draws: Draws | None) -> list[tuple[str, s
         else:
             assert draws is not None, "flicker needs draws"
             idx = flicker_classes(
-                draws.switch_u[:1], draws.class_u[:1], confusion_row(spec), switch_probability(spec)
+                draws.flicker_u[:1], confusion_row(spec), switch_probability(spec)
             )[0]
         seq = [("lidar", CLASSES[i]) for i in idx]
     if per.classify_as:

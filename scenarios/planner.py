@@ -1,6 +1,8 @@
 """Prediction and planning: goals by class, the collision check, suppression and braking.
 
-Predicted path of the tracked object (one of five kinds):
+Predicted path of the tracked object (one of five kinds). The class's goal decides, unless the
+track's own history has shown, for at least `motion_trust_s` without a break, a motion that the
+goal does not expect; a reset history (2018: at every class change) starts that clock again.
 
 - `static`  : stays where it is. "other" has no goal (NTSB: static); a vehicle or bicycle with
               no history yet; a pedestrian away from a crosswalk when the design assumes
@@ -8,8 +10,9 @@ Predicted path of the tracked object (one of five kinds):
 - `lane`    : vehicle or bicycle follows its lane (north, +x) at the speed its history shows:
               the goal sets the direction, the history only the speed (record, 2.5 s: bicycle
               "travelling, in the left through lane").
-- `motion`  : the filter's constant-velocity extrapolation. Used whenever the velocity is known
-              under the persistent policy, and for a pedestrian who may cross.
+- `motion`  : the filter's constant-velocity extrapolation: once the history is long enough to
+              overrule the goal, or at once (velocity known) for a pedestrian whose goal is to
+              cross (jaywalker-aware, or near a crosswalk).
 - `reach`   : a pedestrian who may cross but whose velocity is not known yet: she may be
               anywhere within pedestrian_speed_mps of where she was seen, either way across.
 - `none`    : nothing tracked.
@@ -74,22 +77,26 @@ def predict(track: Track, t: float, spec: ScenarioSpec) -> Prediction:
     if track.id == 0:
         return Prediction()
     known = has_velocity(track, spec.tracking)
+    trusted = known and trusts_motion(
+        track.t_s - track.history_start_s, spec.planner.motion_trust_s
+    )
     dt = t - track.t_s
     pl = spec.planner
     kind, vx, vy, grow = STATIC, 0.0, 0.0, 0.0
-    if spec.tracking.policy == "persistent" and known:
+    crossing = track.cls == "pedestrian" and (
+        pl.jaywalkers or abs(track.x - spec.world.crosswalk_distance_m) <= pl.crosswalk_halfwidth_m
+    )
+    if crossing:  # the goal expects her to cross: her motion counts as soon as it is known
+        if known:
+            kind, vx, vy = MOTION, track.vx, track.vy
+        else:
+            kind, grow = REACH, pl.pedestrian_speed_mps
+    elif trusted:  # a long enough history overrules the goal
         kind, vx, vy = MOTION, track.vx, track.vy
     elif track.cls in ("vehicle", "bicycle"):
         speed = math.hypot(track.vx, track.vy) if track.frames >= 2 else 0.0
         if speed > 0:
             kind, vx = LANE, speed
-    elif track.cls == "pedestrian":
-        near = abs(track.x - spec.world.crosswalk_distance_m) <= pl.crosswalk_halfwidth_m
-        if pl.jaywalkers or near:
-            if known:
-                kind, vx, vy = MOTION, track.vx, track.vy
-            else:
-                kind, grow = REACH, pl.pedestrian_speed_mps
     return Prediction(
         kind,
         track.x + vx * dt,
@@ -101,6 +108,11 @@ def predict(track: Track, t: float, spec: ScenarioSpec) -> Prediction:
         track.half_x,
         track.half_y,
     )
+
+
+def trusts_motion(history_s, motion_trust_s):
+    """Whether a history this long overrules the class's goal (floats or arrays)."""
+    return history_s >= motion_trust_s - EPS_S
 
 
 def _constrain(lo, hi, c0, c1):

@@ -68,9 +68,11 @@ def num(
     *,
     lo_open: bool = False,
     sample: bool = True,
+    default: float | None = None,
 ) -> Any:
-    """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run."""
-    return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample)
+    """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run;
+    `default`: the value when a file (and the files it extends) leaves the key out."""
+    return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
 
 
 def whole(doc: str, lo: int, hi: int) -> Any:
@@ -123,7 +125,7 @@ class WorldSpec:
     """The road (x northbound along the lanes, y to the left, y = 0 at the right edge of the
     right through lane) and the simulation clock (t = 0 is the record's moment of impact)."""
 
-    step_s: float = num("simulation step (s)", 0.001, 0.1)
+    step_s: float = num("simulation step (s)", 0.001, 0.1, default=0.02)
     start_s: float = num("clock time at which the run starts (s)", -60, 0, sample=False)
     end_s: float = num("clock time at which the run stops at the latest (s)", -60, 60, sample=False)
     left_turn_lanes: int = whole("left-turn lanes, left of the through lanes", 0, 4)
@@ -229,6 +231,12 @@ class PlannerSpec:
     horizon_s: float = num("how far ahead paths are checked (s)", 0.1, 30)
     lateral_margin_m: float = num("clearance wanted beside an object (m)", 0, 3)
     standoff_m: float = num("where to stop, short of the conflict (m)", 0, 50)
+    motion_trust_s: float = num(
+        "uninterrupted history needed before motion that contradicts the class's goal is "
+        "trusted (s)",
+        0,
+        30,
+    )
     pedestrian_speed_mps: float = num(
         "speed a jaywalking pedestrian is assumed to reach (m/s)", 0, 10
     )
@@ -746,6 +754,9 @@ def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | N
         if name not in v:
             if f.metadata["kind"] == "records" and not f.metadata["required"]:
                 out[f.name] = ()
+                continue
+            if f.metadata.get("default") is not None:
+                out[f.name] = f.metadata["default"]
                 continue
             raise ctx.error(
                 (*key, name),

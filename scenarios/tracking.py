@@ -7,7 +7,8 @@ policies:
   id, a filter with no velocity, and its path falls back to the class's goal (NTSB Vehicle
   Automation Report: "its tracking history was no longer used to predict its trajectory").
 - `persistent`: one track across class changes; its filter keeps the history, so a velocity
-  estimate exists within a few frames whatever the classifier says.
+  estimate exists within a few frames whatever the classifier says, and once the history is
+  long enough (planner.motion_trust_s) that motion predicts the path.
 
 The filter is per axis, white-acceleration noise (Bar-Shalom; filterpy's
 `Q_discrete_white_noise(dim=2)`), with x and y sharing one 2x2 covariance [[pp, pv], [pv, vv]]:

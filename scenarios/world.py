@@ -100,12 +100,16 @@ def _quadratic_first_root(a2: np.ndarray, a1: np.ndarray, a0: np.ndarray) -> np.
 def _segment(x, v, a, j, T):
     """Constant jerk j for T seconds from (x, v, a), stopping (v = a = 0) if v reaches 0."""
     v_end = v + a * T + 0.5 * j * T * T
-    # v(t) can dip below 0 inside the segment only through its vertex t = -a / j (j > 0).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_vertex = np.where(j > 0, -a / j, -1.0)
-    inside = (t_vertex > 0) & (t_vertex < T)
-    v_vertex = v + a * t_vertex + 0.5 * j * t_vertex * t_vertex
-    stops = (T > 0) & ((v_end < 0) | (inside & (v_vertex < 0)))
+    stops = v_end < 0
+    rising = j > 0
+    if rising.any():
+        # v(t) can dip below 0 inside the segment only through its vertex t = -a / j (j > 0).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_vertex = np.where(rising, -a / j, -1.0)
+        inside = (t_vertex > 0) & (t_vertex < T)
+        v_vertex = v + a * t_vertex + 0.5 * j * t_vertex * t_vertex
+        stops = stops | (inside & (v_vertex < 0))
+    stops = stops & (T > 0)
     if not stops.any():  # the common case: nobody comes to rest in this segment
         return x + v * T + 0.5 * a * T * T + j * T * T * T / 6.0, v_end, a + j * T
     t = np.where(stops, np.minimum(_quadratic_first_root(0.5 * j, a, v), T), T)

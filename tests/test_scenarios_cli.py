@@ -53,7 +53,7 @@ def test_run_writes_summary_trace_and_figures(tmp_path, capsys):
 def test_run_of_a_counterfactual_and_explain(tmp_path, capsys):
     out = tmp_path / "cf"
     assert main(["scenario", "run", "persistent-tracking", "--out", str(out), "--no-gif"]) == 0
-    assert "avoided, 9.7 m to spare" in capsys.readouterr().out
+    assert "avoided, 4.6 m to spare" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["changes"] == [
         {"key": "tracking.policy", "was": "reset-on-reclassify", "now": "persistent"}
@@ -73,14 +73,14 @@ def test_compare_prints_the_counterfactual_table(capsys):
     out = capsys.readouterr().out
     assert "as it happened: hit at 39.1 mph" in out
     assert "only lowers the impact speed, to 34.4 mph" in out
-    assert "avoids the crash, stopping 9.7 m short" in out
+    assert "avoids the crash, stopping 4.6 m short" in out
 
 
 def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
     f = tmp_path / "tiny.toml"
     f.write_text(
         'extends = "tempe-2018"\n[perception]\nmode = "flicker"\n[sweep]\nruns = 16\n'
-        '[sweep.grid]\n"perception.flicker.rate_hz" = [0.0, 4.3]\n'
+        '[sweep.grid]\n"perception.flicker.rate_hz" = [0.0, 8.0]\n'
         '"tracking.policy" = ["reset-on-reclassify", "persistent"]\n'
     )
     out = tmp_path / "sw"
@@ -93,7 +93,10 @@ def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
         ]
         for c in data["cells"]
     }
-    assert probs[(4.3, "reset-on-reclassify")] == 1.0 and probs[(4.3, "persistent")] == 0.0
+    # No flicker: one history, her motion is trusted, no crash; heavy flicker: every run
+    # crashes unless the history is kept.
+    assert probs[(0.0, "reset-on-reclassify")] == 0.0 == probs[(8.0, "persistent")]
+    assert probs[(8.0, "reset-on-reclassify")] == 1.0
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (out / "runs.npz").exists()
 
 
@@ -131,7 +134,7 @@ def test_case_study_page(tmp_path, capsys):
     ):
         assert heading in page
     assert "[Q]" in page and "data:image/png;base64," in page and "<script" not in page
-    assert "stopping 9.7 m short" in page and "39.1 mph" in page
+    assert "stopping 4.6 m short" in page and "39.1 mph" in page
 
 
 def test_case_study_numbers_are_the_same_for_the_same_seed():

@@ -290,6 +290,11 @@ def test_fuzz_any_text_ends_in_a_spec_or_a_scenario_error(text):
     _check(text)
 
 
+def test_the_step_defaults_to_0_02_s():
+    text = "\n".join(line for line in TEMPE.splitlines() if not line.startswith("step_s"))
+    assert spec.loads(text, path="no-step.toml").world.step_s == 0.02
+
+
 def test_loads_resolves_extends_from_a_folder(tmp_path):
     (tmp_path / "mine.toml").write_text(TEMPE.replace('name = "tempe-2018"', 'name = "mine"'))
     s = spec.loads(
