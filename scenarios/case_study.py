@@ -236,7 +236,8 @@ def _decisions(base: RunResult, runs: list[RunResult], rows: list, mc: dict) -> 
         blocks=(
             Table(
                 "Counterfactuals against the as-it-happened run (times: seconds before the "
-                "record's moment of impact)",
+                "record's moment of impact; 'to spare': the closest gap between the SUV's front "
+                "and her while she was in its path)",
                 (
                     "counterfactual",
                     "the changed line",
@@ -259,11 +260,11 @@ def _decisions(base: RunResult, runs: list[RunResult], rows: list, mc: dict) -> 
                 "Two results are easy to miss. First, what the classifier got wrong mattered "
                 "less than how often it changed its mind: a stable class, any class, lets the "
                 "tracker's history grow until her motion overrules the class's goal. Recognised "
-                "as a pedestrian throughout, the SUV stops "
-                f"{by['recognised-pedestrian'].margin_m:.1f} m short even though the design "
+                "as a pedestrian throughout, the SUV misses her by "
+                f"{by['recognised-pedestrian'].margin_m:.1f} m even though the design "
                 "assumed pedestrians cross only at crosswalks; with jaywalker-aware goals her "
-                "crossing is believed as soon as it is measured and it stops "
-                f"{by['recognised-pedestrian-jaywalkers'].margin_m:.1f} m short. "
+                "crossing is believed as soon as it is measured and the margin grows to "
+                f"{by['recognised-pedestrian-jaywalkers'].margin_m:.1f} m. "
                 "Second, the takeover that the record describes (taking the wheel disengaged the "
                 "ADS) also releases any braking the ADS was doing: lifting both braking "
                 f"restrictions gives {both:.1f} mph "
@@ -503,9 +504,9 @@ def build(*, runs: int = 4096, seed: int = 0) -> CaseStudy:
         f"Replayed with the 2018 design, the simulation hits her at {s.impact_speed_mph:.1f} mph "
         f"(record: 39 mph), with the conflict first predicted "
         f"{s.before_impact(s.first_hazard_s):.1f} s before impact (record: 1.2 s).",
-        "Keeping the tracking history across class changes avoids the crash, stopping "
-        f"{by['persistent-tracking'].margin_m:.1f} m short; so does Volvo's own emergency "
-        f"braking, {by['volvo-aeb'].margin_m:.1f} m short (with assumed parameters).",
+        "Keeping the tracking history across class changes avoids the crash, with "
+        f"{by['persistent-tracking'].margin_m:.1f} m to spare; so does Volvo's own emergency "
+        f"braking, {by['volvo-aeb'].margin_m:.1f} m to spare (with assumed parameters).",
         "Lifting the braking restrictions alone only lowers the impact speed: "
         f"{by['no-suppression'].impact_speed_mph:.1f} mph without suppression, "
         f"{by['all-braking-fixes'].impact_speed_mph:.1f} mph with every braking fix.",

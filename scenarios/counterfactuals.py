@@ -40,7 +40,7 @@ class Comparison:
     collision: bool
     impact_speed_mph: float | None
     reduction_mph: float | None  # against the as-it-happened impact speed
-    margin_m: float | None  # distance to spare when avoided
+    margin_m: float | None  # when avoided: the closest gap while she was in the SUV's path
     hazard_before_s: float | None  # first predicted conflict, s before the record's impact
     brake_before_s: float | None  # first braking, s before the record's impact
     brake_by: str | None
@@ -85,7 +85,7 @@ def verdict(run: RunResult, base: RunResult) -> str:
     if not s.collision:
         if s.stopping_margin_m is None:
             return f"avoids the crash: she is across before the SUV arrives{note}"
-        return f"avoids the crash, stopping {s.stopping_margin_m:.1f} m short{note}"
+        return f"avoids the crash, {s.stopping_margin_m:.1f} m to spare{note}"
     if not b.collision:
         return f"hit at {s.impact_speed_mph:.1f} mph{note}"
     delta = b.impact_speed_mph - s.impact_speed_mph

@@ -73,7 +73,7 @@ def test_compare_prints_the_counterfactual_table(capsys):
     out = capsys.readouterr().out
     assert "as it happened: hit at 39.1 mph" in out
     assert "only lowers the impact speed, to 34.4 mph" in out
-    assert "avoids the crash, stopping 4.6 m short" in out
+    assert "avoids the crash, 4.6 m to spare" in out
 
 
 def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
@@ -134,7 +134,7 @@ def test_case_study_page(tmp_path, capsys):
     ):
         assert heading in page
     assert "[Q]" in page and "data:image/png;base64," in page and "<script" not in page
-    assert "stopping 4.6 m short" in page and "39.1 mph" in page
+    assert "4.6 m to spare" in page and "39.1 mph" in page
 
 
 def test_case_study_numbers_are_the_same_for_the_same_seed():
