@@ -96,7 +96,11 @@ def verdict(run: RunResult, base: RunResult) -> str:
         )
     if delta <= -SAME_MPH:
         return f"a harder impact, {s.impact_speed_mph:.1f} mph ({-delta:.1f} mph higher){note}"
-    how = f"{abs(delta):.1f} mph {'lower' if delta > 0 else 'higher'}"
+    how = (
+        "the same speed"
+        if abs(delta) < 0.05
+        else f"{abs(delta):.1f} mph {'lower' if delta > 0 else 'higher'}"
+    )
     return f"no real change: hit at {s.impact_speed_mph:.1f} mph ({how}){note}"
 
 
