@@ -15,7 +15,17 @@ from fragility.errors import FragilityError
 
 # Subcommand modules, each with register(subparsers). Imported lazily so `fragility --help`
 # and the light commands start fast.
-COMMANDS = ("report", "train", "data", "attack", "garbage", "invert", "shortcut", "neurons")
+COMMANDS = (
+    "report",
+    "train",
+    "data",
+    "attack",
+    "garbage",
+    "invert",
+    "shortcut",
+    "neurons",
+    "scenario",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,236 @@
+"""fragility scenario list | run | sweep | explain | compare | case-study: the Tempe 2018 replay.
+
+A scenario is a TOML file (or the name of a packaged one, such as tempe-2018); counterfactuals
+change one line of it. The `scenarios` package is imported here lazily, so the rest of the
+command line never pays for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from fragility.cli.common import positive_int, show_progress, table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scenario",
+        help="replay the Tempe 2018 crash and its counterfactuals",
+        description="Run the Tempe 2018 crash as a simulation of classification flicker and lost "
+        "tracking. FILE is a scenario .toml file or a packaged name (see `scenario list`).",
+    )
+    ssub = p.add_subparsers(dest="scenario_command", metavar="ACTION", required=True)
+
+    lp = ssub.add_parser("list", help="the packaged scenarios and what each changes")
+    lp.set_defaults(func=run_list)
+
+    rp = ssub.add_parser("run", help="run a scenario: summary.json, trace.json, figures")
+    rp.add_argument("file", metavar="FILE", help="scenario file or packaged name")
+    rp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    rp.add_argument("--seed", type=int, default=0, help="seed for flicker and noise (default 0)")
+    rp.add_argument("--no-gif", action="store_true", help="skip the animated GIF (saves ~3 s)")
+    rp.set_defaults(func=run_run)
+
+    sp = ssub.add_parser("sweep", help="run a scenario's [sweep]: sweep.json and heatmaps")
+    sp.add_argument("file", metavar="FILE", help="scenario file with a [sweep] table")
+    sp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    sp.add_argument(
+        "--runs",
+        type=positive_int,
+        default=None,
+        help="runs per cell (default: the file's sweep.runs)",
+    )
+    sp.add_argument("--seed", type=int, default=None, help="seed (default: the file's)")
+    sp.add_argument("--save-runs", action="store_true", help="also write every run to runs.npz")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=run_sweep)
+
+    ep = ssub.add_parser("explain", help="print a run's timeline, with certainties")
+    ep.add_argument("file", metavar="FILE", help="scenario file or packaged name")
+    ep.add_argument("--seed", type=int, default=0, help="seed for flicker and noise (default 0)")
+    ep.set_defaults(func=run_explain)
+
+    cp = ssub.add_parser("compare", help="the counterfactual table against tempe-2018")
+    cp.add_argument(
+        "files", nargs="*", metavar="FILE", help="scenarios (default: the packaged counterfactuals)"
+    )
+    cp.add_argument(
+        "--out", default=None, metavar="DIR", help="also write compare.json and speed.png here"
+    )
+    cp.set_defaults(func=run_compare)
+
+    kp = ssub.add_parser("case-study", help="write the ethics-course case study (index.html)")
+    kp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    kp.add_argument(
+        "--runs",
+        type=positive_int,
+        default=4096,
+        help="Monte Carlo runs for its flicker comparison (default 4096)",
+    )
+    kp.set_defaults(func=run_case_study)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from scenarios import counterfactuals, spec
+
+    rows = []
+    for name in spec.packaged_names():
+        s = spec.load(name)
+        if s.sweep is not None:
+            axes = " x ".join(k for k, _ in s.sweep.grid) or "Monte Carlo"
+            kind, what = "sweep", f"{axes}, {s.sweep.runs:,} run(s) per cell"
+        elif s.changes:
+            kind, what = "counterfactual", counterfactuals.change_text(s)
+        else:
+            kind, what = "scenario", s.title
+        rows.append([name, kind, what])
+    print(table(rows, ["name", "kind", "what it is or changes"]))
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from fragility._io import atomic_dir, to_json
+    from fragility.figures import to_png
+    from scenarios import figures, spec, tempe2018
+    from scenarios.simulate import simulate
+
+    s = spec.load(args.file)
+    result = simulate(s, seed=args.seed)
+    runs = {s.name: result}
+    if s.extends:  # the run it is a counterfactual of, for the speed plot
+        root = spec.load(s.extends[-1])
+        runs = {root.name: simulate(root, seed=args.seed), **runs}
+    summary = {
+        **result.summary.to_dict(),
+        "title": s.title,
+        "seed": args.seed,
+        "changes": [{"key": k, "was": a, "now": b} for k, a, b in s.changes],
+        "inputs": {
+            k: {"value": spec.jsonable(s.value(k)), **p.to_dict()}
+            for k, p in sorted(s.provenance.items())
+        },
+        "certainty_letters": tempe2018.CERTAINTY,
+    }
+    trace = {
+        "clock": "seconds relative to the record's moment of impact (t = 0)",
+        "step_s": s.world.step_s,
+        "steps": [r.to_dict() for r in result.trace],
+    }
+    with atomic_dir(args.out) as tmp:
+        (tmp / "summary.json").write_text(to_json(summary))
+        (tmp / "trace.json").write_text(to_json(trace))
+        (tmp / "timeline.png").write_bytes(to_png(figures.timeline_strip(result)))
+        (tmp / "birdseye.png").write_bytes(to_png(figures.birdseye(result)))
+        (tmp / "speed.png").write_bytes(to_png(figures.speed_distance(runs)))
+        if not args.no_gif:
+            (tmp / "birdseye.gif").write_bytes(figures.animation_gif(result))
+    sm = result.summary
+    print(f"{s.name}: {sm.outcome}")
+    print(_events_line(sm))
+    print(f"track resets {sm.continuity.resets}; speed profile: {sm.speed_profile}")
+    print(f"-> {args.out}")
+    return 0
+
+
+def _events_line(sm) -> str:
+    def at(t):
+        b = sm.before_impact(t)
+        return "never" if b is None else f"{b:.2f} s"
+
+    ref = "before impact" if sm.collision else "before the record's moment of impact"
+    return (
+        f"first detection {at(sm.first_detection_s)}, first predicted conflict "
+        f"{at(sm.first_hazard_s)}, braking {at(sm.brake_onset_s)}"
+        + (f" ({sm.brake_by})" if sm.brake_by else "")
+        + f" {ref}"
+    )
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from fragility._io import atomic_dir, to_json
+    from fragility.errors import ConfigError
+    from fragility.figures import to_png
+    from scenarios import figures, spec
+    from scenarios.sweep import sweep
+
+    s = spec.load(args.file)
+    if s.sweep is None:
+        raise ConfigError(
+            f"{args.file} has no [sweep] table; add one (see `fragility scenario "
+            "list` for sweep files) or use `fragility scenario run`"
+        )
+    t0 = time.perf_counter()
+    result = sweep(s, runs=args.runs, seed=args.seed, progress=show_progress(args))
+    seconds = time.perf_counter() - t0
+    with atomic_dir(args.out) as tmp:
+        (tmp / "sweep.json").write_text(to_json({**result.to_dict(), "seconds": seconds}))
+        (tmp / "sweep.png").write_bytes(to_png(figures.sweep_figure(result)))
+        if args.save_runs:
+            with open(tmp / "runs.npz", "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    **{
+                        f"cell{i}_{k}": v
+                        for i, c in enumerate(result.cells)
+                        for k, v in c.arrays.items()
+                    },
+                )
+    total = result.runs_per_cell * len(result.cells)
+    print(
+        f"{s.name}: {total:,} runs in {seconds:.1f} s ({len(result.cells)} cell(s) x "
+        f"{result.runs_per_cell:,})"
+    )
+    rows = []
+    for c in result.cells[:60]:
+        label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in c.values.items()) or "all"
+        speed = "-" if c.mean_impact_speed_mph is None else f"{c.mean_impact_speed_mph:.1f}"
+        rows.append([label, f"{100 * c.collision_probability:.1f} %", speed])
+    print(table(rows, ["cell", "collisions", "mean impact mph"]))
+    if len(result.cells) > 60:
+        print(f"... {len(result.cells) - 60} more cells in sweep.json")
+    print(f"-> {args.out}")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from scenarios import explain, spec
+    from scenarios.simulate import simulate
+
+    print(explain.text(simulate(spec.load(args.file), seed=args.seed)))
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from fragility._io import atomic_dir, to_json
+    from fragility.figures import to_png
+    from scenarios import counterfactuals, figures
+
+    names = args.files or counterfactuals.COUNTERFACTUALS
+    base, runs = counterfactuals.run_all(names)
+    rows = counterfactuals.compare(base, runs)
+    print(f"as it happened: {base.summary.outcome}")
+    print(table([[r.name, r.change, r.verdict] for r in rows], ["scenario", "change", "outcome"]))
+    if args.out:
+        with atomic_dir(args.out) as tmp:
+            (tmp / "compare.json").write_text(
+                to_json({"base": base.summary.to_dict(), "counterfactuals": rows})
+            )
+            all_runs = {base.spec.name: base, **{r.spec.name: r for r in runs}}
+            (tmp / "speed.png").write_bytes(to_png(figures.speed_distance(all_runs)))
+        print(f"-> {args.out}")
+    return 0
+
+
+def run_case_study(args: argparse.Namespace) -> int:
+    from fragility._io import atomic_dir
+    from scenarios import case_study
+
+    page = case_study.html(case_study.build(runs=args.runs))
+    with atomic_dir(args.out) as tmp:
+        (tmp / "index.html").write_text(page, encoding="utf-8")
+    print(f"case study -> {args.out}/index.html")
+    return 0

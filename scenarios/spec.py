@@ -1,0 +1,1095 @@
+"""Scenario files: TOML -> frozen dataclasses, validated strictly.
+
+A scenario file gives every parameter of a run. A value is either plain (`suppression_s = 1.0`)
+or annotated with where it comes from, so that a reader can tell a record from an assumption:
+
+    suppression_s = { value = 1.0, fact = "action-suppression" }      # certainty from the record
+    speed_mps = { value = 1.4, certainty = "U", source = "assumption: walking pace" }
+
+A counterfactual extends another file and changes one line:
+
+    extends = "tempe-2018"
+    [planner]
+    suppression_s = 0.0
+
+Unknown keys, wrong types, negative speeds and impossible geometry raise `ScenarioError` with the
+file, the key and its line (HighwayEnv's `configure` accepts typos silently; this does not).
+A `[sweep]` table turns a scenario into a sweep: a grid over any parameters and Monte Carlo
+draws over numeric ones (see `SweepSpec`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fragility.errors import FragilityError
+from scenarios import tempe2018
+from scenarios.toml_lines import line_index
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
+SENSORS = ("radar", "lidar", "camera")
+CERTAINTIES = ("Q", "P", "D", "U")
+MPH = tempe2018.MPH
+MAX_STEPS = 20_000  # one run; keeps a malformed file from asking for hours of simulation
+MAX_EXTENDS = 8
+
+
+class ScenarioError(FragilityError):
+    """A scenario file is missing, malformed or describes something impossible."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Field metadata: what each key accepts. The dataclasses below are the schema.
+
+
+def _meta(kind: str, doc: str, **kw: Any) -> Any:
+    return field(metadata={"kind": kind, "doc": doc, **kw})
+
+
+def num(
+    doc: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    sample: bool = True,
+    default: float | None = None,
+) -> Any:
+    """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run;
+    `default`: the value when a file (and the files it extends) leaves the key out."""
+    return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
+
+
+def whole(doc: str, lo: int, hi: int) -> Any:
+    return _meta("int", doc, lo=lo, hi=hi)
+
+
+def flag(doc: str) -> Any:
+    return _meta("bool", doc)
+
+
+def choice(doc: str, *options: str) -> Any:
+    return _meta("str", doc, options=options)
+
+
+def table(doc: str, cls: type) -> Any:
+    return _meta("table", doc, cls=cls)
+
+
+def records(doc: str, cls: type, *, required: bool = True) -> Any:
+    return _meta("records", doc, cls=cls, required=required)
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+
+
+@dataclass(frozen=True)
+class SpeedKnot:
+    """One point of the SUV's recorded cruise speed profile, with its certainty."""
+
+    t_s: float = num("clock time (s; 0 = the record's moment of impact)", -60, 60)
+    speed_mph: float = num("cruise speed at that time (mph)", 0, 100)
+    certainty: str = choice("Q, P, D or U", *CERTAINTIES)
+    source: str = _meta("text", "where the number comes from")
+
+
+@dataclass(frozen=True)
+class ReplayEvent:
+    """From t_s on, detections come from `sensor` with class `cls` (until the next event)."""
+
+    t_s: float = num("clock time of the event (s)", -60, 60)
+    sensor: str = choice("which sensor", *SENSORS)
+    cls: str = choice("the class perception gave her", *CLASSES)
+    certainty: str = choice("Q, P, D or U", *CERTAINTIES)
+    source: str = _meta("text", "where the event comes from")
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """The road (x northbound along the lanes, y to the left, y = 0 at the right edge of the
+    right through lane) and the simulation clock (t = 0 is the record's moment of impact)."""
+
+    step_s: float = num("simulation step (s)", 0.001, 0.1, default=0.02)
+    start_s: float = num("clock time at which the run starts (s)", -60, 0, sample=False)
+    end_s: float = num("clock time at which the run stops at the latest (s)", -60, 60, sample=False)
+    left_turn_lanes: int = whole("left-turn lanes, left of the through lanes", 0, 4)
+    through_lanes: int = whole("through lanes; the SUV drives in the rightmost", 1, 4)
+    lane_width_m: float = num("width of every lane (m)", 2.0, 5.0)
+    bike_lane_width_m: float = num("width of the bike lane right of the through lanes (m)", 0, 3)
+    crosswalk_distance_m: float = num(
+        "distance from her path to the nearest crosswalk (m)", 0, 5000
+    )
+    start_gap_m: float = num(
+        "distance from the SUV's front to her path at start_s (m)", 0, 3000, lo_open=True
+    )
+
+
+@dataclass(frozen=True)
+class SuvSpec:
+    """The test vehicle: size, cruise speed (a recorded profile or held constant), limits."""
+
+    length_m: float = num("length (m)", 1.0, 20.0)
+    width_m: float = num("width (m)", 0.5, 4.0)
+    initial_speed_mph: float = num("speed at start_s (mph); scales the profile", 0, 100)
+    cruise: str = choice(
+        "'profile': follow [[suv.profile]] scaled to initial_speed_mph; "
+        "'constant': hold initial_speed_mph",
+        "profile",
+        "constant",
+    )
+    profile: tuple[SpeedKnot, ...] = records(
+        "the recorded cruise profile", SpeedKnot, required=False
+    )
+    jerk_mps3: float = num("how fast deceleration can build (m/s^3)", 1.0, 1000.0)
+    max_decel_mps2: float = num("what the tyres give at most (m/s^2)", 1.0, 12.0)
+    resume_accel_mps2: float = num("acceleration back to cruise after a stop (m/s^2)", 0.1, 5.0)
+
+
+@dataclass(frozen=True)
+class PedestrianSpec:
+    """Her and the bicycle, walking across the lanes from the SUV's left to its right."""
+
+    speed_mps: float = num("walking speed across the road (m/s)", 0, 10)
+    lateral_at_impact_m: float = num("y of her centre at t = 0 (m)", -10, 40)
+    length_m: float = num(
+        "extent across the road, her and the bicycle (m)", 0.1, 4.0, lo_open=False
+    )
+    width_m: float = num("extent along the road (m)", 0.1, 4.0)
+
+
+@dataclass(frozen=True)
+class FlickerSpec:
+    """Markov class switching: each frame, with probability 1 - exp(-rate_hz * period_s), the
+    class is redrawn from `confusion` (the distribution of classes given to her)."""
+
+    first_detection_s: float = num("clock time of the first detection (s)", -60, 60, sample=False)
+    rate_hz: float = num("redraws per second", 0, 100)
+    confusion: tuple[tuple[str, float], ...] = _meta(
+        "confusion", "probability of each class for her (a row of the confusion matrix)"
+    )
+
+
+@dataclass(frozen=True)
+class PerceptionSpec:
+    """The detections: the record's timeline replayed, or Markov class flicker."""
+
+    mode: str = choice("'replay' the events or draw 'flicker'", "replay", "flicker")
+    period_s: float = num("time between detections (s)", 0.001, 1.0, sample=False)
+    position_noise_m: float = num("standard deviation of detected positions (m)", 0, 5)
+    classify_as: str = choice(
+        "'' or a class that replaces every class (a perfect classifier)", "", *CLASSES
+    )
+    events: tuple[ReplayEvent, ...] = records("the replayed timeline", ReplayEvent)
+    flicker: FlickerSpec = table("the flicker model", FlickerSpec)  # noqa: RUF009
+
+
+@dataclass(frozen=True)
+class TrackingSpec:
+    """Track policy and the constant-velocity Kalman filter."""
+
+    policy: str = choice(
+        "'reset-on-reclassify' (2018) or 'persistent'", "reset-on-reclassify", "persistent"
+    )
+    measurement_std_m: float = num("position noise the filter assumes (m)", 0.001, 10)
+    accel_std_mps2: float = num("white-acceleration process noise (m/s^2)", 0.0, 20)
+    initial_velocity_std_mps: float = num("velocity uncertainty of a new track (m/s)", 0.01, 100)
+    velocity_known_std_mps: float = num("velocity counts as known below this std (m/s)", 0.01, 100)
+
+
+@dataclass(frozen=True)
+class PlannerSpec:
+    """Goals by class, the collision check, suppression and the braking rules."""
+
+    jaywalkers: bool = flag("predict that pedestrians may cross anywhere, not only at crosswalks")
+    suppression_s: float = num("action suppression after a hazard is judged (s)", 0, 10)
+    emergency_braking: bool = flag(
+        "may brake harder than emergency_threshold_mps2, also to mitigate an unavoidable crash"
+    )
+    emergency_threshold_mps2: float = num(
+        "deceleration above which braking is 'emergency'", 0.5, 12
+    )
+    emergency_decel_mps2: float = num("emergency braking deceleration when allowed", 0.5, 12)
+    comfort_decel_mps2: float = num("least deceleration used to stop for a hazard", 0.1, 12)
+    slowdown_decel_mps2: float = num("the gradual slowdown when a crash is unavoidable", 0, 12)
+    alert: bool = flag("sound an alert when a crash is judged unavoidable")
+    horizon_s: float = num("how far ahead paths are checked (s)", 0.1, 30)
+    lateral_margin_m: float = num("clearance wanted beside an object (m)", 0, 3)
+    standoff_m: float = num("where to stop, short of the conflict (m)", 0, 50)
+    motion_trust_s: float = num(
+        "uninterrupted history needed before motion that contradicts the class's goal is "
+        "trusted (s)",
+        0,
+        30,
+    )
+    pedestrian_speed_mps: float = num(
+        "speed a jaywalking pedestrian is assumed to reach (m/s)", 0, 10
+    )
+    crosswalk_halfwidth_m: float = num(
+        "how near a crosswalk a pedestrian is taken to cross (m)", 0, 100
+    )
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """The safety operator: attention, sighting, reaction and takeover."""
+
+    attentive: bool = flag("watching the road throughout")
+    glance_at_s: float = num("clock time an inattentive operator looks at the road (s)", -60, 60)
+    sight_distance_m: float = num("how far ahead she can be seen at night (m)", 0, 1000)
+    takes_over_on: str = choice(
+        "what makes the operator act", "alert-or-hazard", "alert", "hazard", "never"
+    )
+    takeover_s: float = num("from noticing to taking the wheel (s)", 0, 10)
+    takeover_disengages: bool = flag("taking the wheel disengages the ADS, its braking included")
+    reaction_s: float = num("from noticing to braking (s)", 0, 10)
+    brake_decel_mps2: float = num("the operator's braking (m/s^2)", 0, 12)
+
+
+@dataclass(frozen=True)
+class AebSpec:
+    """The Volvo's own automatic emergency braking (City Safety): its own view of the path."""
+
+    enabled: bool = flag("on while the ADS drives")
+    trigger_ttc_s: float = num("brakes when time to collision falls to this (s)", 0, 10)
+    latency_s: float = num("from trigger to braking (s)", 0, 5)
+    decel_mps2: float = num("braking (m/s^2)", 0.5, 12)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A Monte Carlo draw: uniform(lo, hi), normal(mean, std) clipped to [lo, hi], or choice."""
+
+    kind: str  # "uniform", "normal", "choice"
+    params: tuple[float, ...]
+    lo: float = -math.inf
+    hi: float = math.inf
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "params": list(self.params),
+            "min": _finite(self.lo),
+            "max": _finite(self.hi),
+        }
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Grid axes (any parameter, each a list of values) x Monte Carlo runs per cell."""
+
+    runs: int
+    seed: int
+    grid: tuple[tuple[str, tuple[Any, ...]], ...]
+    sample: tuple[tuple[str, Distribution], ...]
+
+    @property
+    def cells(self) -> int:
+        return math.prod(len(v) for _, v in self.grid) if self.grid else 1
+
+    def to_dict(self) -> dict:
+        return {
+            "runs": self.runs,
+            "seed": self.seed,
+            "grid": {k: list(v) for k, v in self.grid},
+            "sample": {k: d.to_dict() for k, d in self.sample},
+        }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a value comes from: Q/P/D/U from the record or an assumption; 'what-if' for a
+    counterfactual change; 'setting' for a modelling choice that claims no fact."""
+
+    certainty: str
+    source: str
+    origin: str  # "file:line"
+
+    def to_dict(self) -> dict:
+        return {"certainty": self.certainty, "source": self.source, "origin": self.origin}
+
+
+SECTIONS: dict[str, type] = {
+    "world": WorldSpec,
+    "suv": SuvSpec,
+    "pedestrian": PedestrianSpec,
+    "perception": PerceptionSpec,
+    "tracking": TrackingSpec,
+    "planner": PlannerSpec,
+    "operator": OperatorSpec,
+    "aeb": AebSpec,
+}
+TOP_KEYS = ("name", "title", "description", "extends", "sweep", *SECTIONS)
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    title: str
+    description: str
+    world: WorldSpec
+    suv: SuvSpec
+    pedestrian: PedestrianSpec
+    perception: PerceptionSpec
+    tracking: TrackingSpec
+    planner: PlannerSpec
+    operator: OperatorSpec
+    aeb: AebSpec
+    path: str = ""
+    extends: tuple[str, ...] = ()  # the chain of base files, nearest first
+    changes: tuple[tuple[str, Any, Any], ...] = ()  # (key, base value, this value)
+    provenance: Mapping[str, Provenance] = field(default_factory=dict)
+    sweep: SweepSpec | None = None
+
+    def value(self, key: str) -> Any:
+        """The value at a dotted key such as 'planner.suppression_s'."""
+        obj: Any = self
+        for part in key.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def with_values(self, values: Mapping[str, Any], *, why: str = "swept") -> ScenarioSpec:
+        """A copy with dotted keys replaced, validated as if written in the file."""
+        spec = self
+        prov = dict(self.provenance)
+        ctx = _Ctx(self.path or "<values>")
+        for key, v in values.items():
+            kp = tuple(key.split("."))
+            f = _known_key(key, kp, ctx)
+            spec = _replace(spec, list(kp), _parse_field(f, v, kp, ctx))
+            prov[key] = Provenance(why, f"{why} value", "")
+        _check_spec(spec, ctx)
+        return dataclasses.replace(spec, provenance=prov)
+
+    @property
+    def certainty(self) -> dict[str, str]:
+        return {k: p.certainty for k, p in sorted(self.provenance.items())}
+
+    def to_dict(self) -> dict:
+        out = {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "path": self.path,
+            "extends": list(self.extends),
+            "changes": [
+                {"key": k, "base": jsonable(a), "value": jsonable(b)} for k, a, b in self.changes
+            ],
+            "provenance": {k: p.to_dict() for k, p in sorted(self.provenance.items())},
+            "sweep": self.sweep.to_dict() if self.sweep else None,
+        }
+        for s in SECTIONS:
+            out[s] = jsonable(getattr(self, s))
+        return out
+
+
+def jsonable(obj: Any) -> Any:
+    """Spec values (dataclasses, tuples of pairs) as JSON-ready lists and dicts."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        if obj and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in obj):
+            return {k: jsonable(v) for k, v in obj}
+        return [jsonable(x) for x in obj]
+    return obj
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The scalar keys, walked once from the schema: "planner.suppression_s",
+# "perception.flicker.rate_hz", ...
+
+SCALAR_KINDS = ("float", "int", "bool", "str")
+
+
+def _walk(cls: type, prefix: str) -> list[tuple[str, dataclasses.Field]]:
+    out = []
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}.{f.name}"
+        if f.metadata["kind"] == "table":
+            out += _walk(f.metadata["cls"], key)
+        else:
+            out.append((key, f))
+    return out
+
+
+FIELDS: dict[str, dataclasses.Field] = {
+    k: f for s, cls in SECTIONS.items() for k, f in _walk(cls, s)
+}
+SCALARS = {k: f for k, f in FIELDS.items() if f.metadata["kind"] in SCALAR_KINDS}
+# Keys whose value is a table but which a file replaces whole (a confusion row)
+_TABLE_VALUES = {
+    tuple(k.split(".")) for k, f in FIELDS.items() if f.metadata["kind"] == "confusion"
+}
+
+
+def _replace(obj: Any, parts: list[str], value: Any) -> Any:
+    if len(parts) == 1:
+        return dataclasses.replace(obj, **{parts[0]: value})
+    return dataclasses.replace(
+        obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value)}
+    )
+
+
+def _known_key(key: str, kp: tuple, ctx: _Ctx) -> dataclasses.Field:
+    if key in SCALARS:
+        return SCALARS[key]
+    section = key.split(".")[0]
+    near = [k for k in SCALARS if k.startswith(section + ".")] or list(SCALARS)[:6]
+    raise ctx.error(kp, f'not a parameter; write "section.key", e.g. {near[0]!r}')
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers (a file and the files it extends) and where each key came from
+
+
+@dataclass
+class _Layer:
+    path: str
+    data: dict
+    lines: dict[tuple, int]
+
+    def line(self, key: tuple) -> int | None:
+        for n in range(len(key), 0, -1):
+            if key[:n] in self.lines:
+                return self.lines[key[:n]]
+        return None
+
+
+class _Ctx:
+    """Error context: which layer set each key path, to name file and line in a message."""
+
+    def __init__(self, path: str, origins: dict[tuple, _Layer] | None = None) -> None:
+        self.path = path
+        self.origins = origins or {}
+
+    def where(self, key: tuple) -> str:
+        for n in range(len(key), 0, -1):
+            layer = self.origins.get(key[:n])
+            if layer is not None:
+                line = layer.line(key)
+                return f"{layer.path}:{line}" if line else layer.path
+        return self.path
+
+    def error(self, key: tuple | str, message: str) -> ScenarioError:
+        if isinstance(key, str):
+            key = tuple(key.split(".")) if key else ()
+        name = ""
+        for k in key:
+            name += f"[{k}]" if isinstance(k, int) else (f".{k}" if name else str(k))
+        return ScenarioError(f"{self.where(key)}: {name or '(file)'}: {message}")
+
+
+def packaged_names() -> list[str]:
+    """Names of the scenario files shipped with the package, sorted."""
+    root = resources.files("scenarios")
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve(name_or_path: str, relative_to: Path | None = None) -> Path:
+    """A file path, or a bare name such as 'tempe-2018' for a packaged scenario."""
+    p = Path(name_or_path)
+    candidates = []
+    if relative_to is not None and not p.is_absolute():
+        candidates.append(relative_to / p)
+        if p.suffix != ".toml":
+            candidates.append(relative_to / f"{name_or_path}.toml")
+    candidates.append(p)
+    if p.suffix != ".toml" and "/" not in name_or_path and "\\" not in name_or_path:
+        candidates.append(Path(str(resources.files("scenarios").joinpath(f"{name_or_path}.toml"))))
+    for c in candidates:
+        try:
+            if c.is_file():
+                return c
+        except OSError:  # a name too long or otherwise unusable as a path
+            continue
+    known = ", ".join(packaged_names())
+    raise ScenarioError(
+        f"{name_or_path}: no such scenario file; give a path to a .toml file or one of: {known}"
+    )
+
+
+def _parse_text(text: str, path: str) -> _Layer:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        where = f"{path}:{m.group(1)}" if m else path
+        msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
+        raise ScenarioError(f"{where}: not valid TOML: {msg}") from None
+    except (RecursionError, ValueError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return _Layer(path, data, line_index(text))
+
+
+def _read_layer(path: Path) -> _Layer:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    return _parse_text(text, str(path))
+
+
+def _layers(first: _Layer, folder: Path) -> list[_Layer]:
+    """The file and the files it extends, base first."""
+    chain = [first]
+    seen = [Path(first.path).resolve()]
+    while True:
+        layer = chain[-1]
+        base = layer.data.get("extends")
+        if base is None:
+            break
+        where = f"{layer.path}:{layer.line(('extends',))}"
+        if not isinstance(base, str) or not base.strip():
+            raise ScenarioError(
+                f"{where}: extends: expected a scenario name or path, got {_type_name(base)}"
+            )
+        if len(chain) > MAX_EXTENDS:
+            raise ScenarioError(f"{where}: extends: more than {MAX_EXTENDS} levels deep")
+        try:
+            path = resolve(base, folder)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: extends: {exc}") from None
+        if path.resolve() in seen:
+            raise ScenarioError(f"{where}: extends: {base!r} makes a cycle; break it")
+        seen.append(path.resolve())
+        chain.append(_read_layer(path))
+        folder = path.parent
+    return chain[::-1]
+
+
+def _is_leaf(v: Any) -> bool:
+    return not isinstance(v, dict) or "value" in v
+
+
+def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
+    """Deep-merge the parameter tables, base first; remember which layer set each key.
+
+    Names, titles, descriptions and sweeps belong to their own file and are not inherited.
+    """
+    merged: dict = {}
+    origins: dict[tuple, _Layer] = {}
+
+    def mark(v: Any, path: tuple, layer: _Layer) -> None:
+        origins[path] = layer
+        if isinstance(v, dict):
+            for k, sub in v.items():
+                mark(sub, (*path, k), layer)
+
+    def go(dst: dict, src: dict, key: tuple, layer: _Layer) -> None:
+        for k, v in src.items():
+            path = (*key, k)
+            leaf = _is_leaf(v) or path in _TABLE_VALUES
+            if leaf or not isinstance(dst.get(k), dict) or _is_leaf(dst[k]):
+                dst[k] = copy.deepcopy(v)  # later layers merge into it; keep the layer intact
+                mark(v, path, layer)
+            else:
+                origins.setdefault(path, layer)
+                go(dst[k], v, path, layer)
+
+    own = ("name", "title", "description", "sweep", "extends")
+    for layer in layers:
+        go(merged, {k: v for k, v in layer.data.items() if k not in own}, (), layer)
+    last = layers[-1]
+    for k in own:
+        if k in last.data:
+            merged[k] = last.data[k]
+            mark(last.data[k], (k,), last)
+    return merged, origins
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing values
+
+
+def _type_name(v: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(v), type(v).__name__)
+
+
+def _unwrap(v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
+    """An annotated value {value, certainty, source} or {value, fact} -> the value."""
+    if not isinstance(v, dict) or "value" not in v:
+        return v
+    extra = sorted(set(v) - {"value", "certainty", "source", "fact"})
+    if extra:
+        raise ctx.error(
+            (*key, extra[0]),
+            "unknown key in an annotated value; use value, certainty, source or fact",
+        )
+    if "fact" in v:
+        fid = v["fact"]
+        if not isinstance(fid, str) or fid not in tempe2018.FACTS:
+            raise ctx.error(
+                (*key, "fact"),
+                f"no fact {fid!r} in the record; known: {', '.join(sorted(tempe2018.FACTS))}",
+            )
+        if "certainty" in v:
+            raise ctx.error((*key, "certainty"), "give either fact or certainty, not both")
+        f = tempe2018.FACTS[fid]
+        ann = (f.certainty, f"{f.source} ({f.id})")
+    else:
+        c = v.get("certainty")
+        if c not in CERTAINTIES:
+            raise ctx.error(
+                (*key, "certainty"),
+                f"expected one of {', '.join(CERTAINTIES)} (or a fact id), got {c!r}",
+            )
+        s = v.get("source", "")
+        if not isinstance(s, str):
+            raise ctx.error((*key, "source"), f"expected a string, got {_type_name(s)}")
+        ann = (c, s)
+    if annotations is not None:
+        annotations[".".join(map(str, key))] = ann
+    return v["value"]
+
+
+def _parse_field(
+    f: dataclasses.Field, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None = None
+) -> Any:
+    meta = f.metadata
+    kind = meta["kind"]
+    if kind in SCALAR_KINDS or kind == "text":
+        v = _unwrap(v, key, ctx, annotations)
+    if kind == "float":
+        return _parse_float(v, meta, key, ctx)
+    if kind == "int":
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ctx.error(key, f"expected a whole number ({meta['doc']}), got {_type_name(v)}")
+        if not meta["lo"] <= v <= meta["hi"]:
+            raise ctx.error(
+                key, f"{v} is out of range: {meta['doc']} must be in {meta['lo']}..{meta['hi']}"
+            )
+        return v
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise ctx.error(key, f"expected true or false ({meta['doc']}), got {_type_name(v)}")
+        return v
+    if kind == "str":
+        if not isinstance(v, str) or v not in meta["options"]:
+            opts = ", ".join(repr(o) for o in meta["options"])
+            got = repr(v) if isinstance(v, str) else _type_name(v)
+            raise ctx.error(key, f"expected one of {opts}, got {got}")
+        return v
+    if kind == "text":
+        if not isinstance(v, str):
+            raise ctx.error(key, f"expected a string ({meta['doc']}), got {_type_name(v)}")
+        return v
+    if kind == "table":
+        return _parse_table(meta["cls"], v, key, ctx, annotations)
+    if kind == "records":
+        if not isinstance(v, list):
+            raise ctx.error(key, f"expected a list of tables ({meta['doc']}), got {_type_name(v)}")
+        if len(v) > 1000:
+            raise ctx.error(key, "more than 1000 items")
+        return tuple(_parse_record(meta["cls"], item, (*key, i), ctx) for i, item in enumerate(v))
+    if kind == "confusion":
+        return _parse_confusion(v, key, ctx)
+    raise AssertionError(kind)  # pragma: no cover - the schema has no other kinds
+
+
+def _parse_float(v: Any, meta: Mapping, key: tuple, ctx: _Ctx) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ctx.error(key, f"expected a number ({meta['doc']}), got {_type_name(v)}")
+    try:
+        v = float(v)
+    except OverflowError:
+        raise ctx.error(key, "expected a finite number, got a huge integer") from None
+    if not math.isfinite(v):
+        raise ctx.error(key, f"expected a finite number, got {v}")
+    lo, hi = meta["lo"], meta["hi"]
+    if lo is not None and (v < lo or (meta["lo_open"] and v == lo)):
+        what = "negative" if lo == 0 and v < 0 else "too small"
+        bound = f"> {lo:g}" if meta["lo_open"] else f">= {lo:g}"
+        raise ctx.error(key, f"{v:g} is {what}: {meta['doc']} must be {bound}")
+    if hi is not None and v > hi:
+        raise ctx.error(key, f"{v:g} is too large: {meta['doc']} must be <= {hi:g}")
+    return v
+
+
+_ALIASES = {"cls": "class"}  # field name -> key in the file, where the key is a Python keyword
+
+
+def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(key, f"expected a table of keys, got {_type_name(v)}")
+    names = {_ALIASES.get(f.name, f.name): f for f in dataclasses.fields(cls)}
+    for k in v:
+        if k not in names:
+            raise ctx.error(
+                (*key, k), f"unknown key; [{'.'.join(map(str, key))}] takes {', '.join(names)}"
+            )
+    out = {}
+    for name, f in names.items():
+        if name not in v:
+            if f.metadata["kind"] == "records" and not f.metadata["required"]:
+                out[f.name] = ()
+                continue
+            if f.metadata.get("default") is not None:
+                out[f.name] = f.metadata["default"]
+                continue
+            raise ctx.error(
+                (*key, name),
+                f"missing ({f.metadata['doc']}); add it, or extend a scenario that has it",
+            )
+        out[f.name] = _parse_field(f, v[name], (*key, name), ctx, annotations)
+    return cls(**out)
+
+
+def _parse_record(cls: type, v: Any, key: tuple, ctx: _Ctx) -> Any:
+    """An item of a list such as perception.events; `fact = "id"` gives certainty and source."""
+    if not isinstance(v, dict):
+        raise ctx.error(key, f"expected a table, got {_type_name(v)}")
+    v = dict(v)
+    if "fact" in v:
+        fid = v.pop("fact")
+        if not isinstance(fid, str) or fid not in tempe2018.FACTS:
+            raise ctx.error((*key, "fact"), f"no fact {fid!r} in the record")
+        f = tempe2018.FACTS[fid]
+        v.setdefault("certainty", f.certainty)
+        v.setdefault("source", f"{f.source} ({fid})")
+    v.setdefault("source", "")
+    return _parse_table(cls, v, key, ctx, None)
+
+
+def _parse_confusion(v: Any, key: tuple, ctx: _Ctx) -> tuple[tuple[str, float], ...]:
+    if not isinstance(v, dict) or not v or "value" in v:
+        raise ctx.error(
+            key,
+            "expected a table of class = probability, e.g. "
+            "{ vehicle = 0.4, other = 0.3, bicycle = 0.3 }",
+        )
+    out = []
+    for cls, p in v.items():
+        if cls not in CLASSES:
+            raise ctx.error((*key, cls), f"unknown class; use {', '.join(CLASSES)}")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ctx.error((*key, cls), f"expected a probability in [0, 1], got {p!r}")
+        out.append((cls, float(p)))
+    total = sum(p for _, p in out)
+    if abs(total - 1.0) > 1e-6:
+        raise ctx.error(key, f"probabilities add up to {total:g}, not 1")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-field checks: what a single key cannot know
+
+
+def _on_grid(t: float, start: float, step: float) -> bool:
+    n = (t - start) / step
+    return abs(n - round(n)) < 1e-6
+
+
+def _check_spec(spec: ScenarioSpec, ctx: _Ctx) -> None:
+    w, suv, ped, per, pl = spec.world, spec.suv, spec.pedestrian, spec.perception, spec.planner
+    if w.end_s <= w.start_s:
+        raise ctx.error("world.end_s", f"{w.end_s:g} s is not after start_s = {w.start_s:g} s")
+    if (w.end_s - w.start_s) / w.step_s > MAX_STEPS:
+        raise ctx.error(
+            "world.step_s",
+            f"{(w.end_s - w.start_s) / w.step_s:.0f} steps; at most "
+            f"{MAX_STEPS}: use a larger step or a shorter run",
+        )
+    if suv.width_m > w.lane_width_m:
+        raise ctx.error(
+            "suv.width_m",
+            f"the SUV ({suv.width_m:g} m) does not fit its lane ({w.lane_width_m:g} m)",
+        )
+    right = -w.bike_lane_width_m
+    left = (w.through_lanes + w.left_turn_lanes) * w.lane_width_m
+    if not right <= ped.lateral_at_impact_m <= left:
+        raise ctx.error(
+            "pedestrian.lateral_at_impact_m",
+            f"{ped.lateral_at_impact_m:g} m is off "
+            f"the road, which spans y = {right:g} to {left:g} m",
+        )
+    if suv.cruise == "profile":
+        if not suv.profile:
+            raise ctx.error("suv.profile", "cruise = 'profile' needs at least one knot")
+        ts = [k.t_s for k in suv.profile]
+        if any(b <= a for a, b in itertools.pairwise(ts)):
+            raise ctx.error("suv.profile", "knot times must increase")
+        if suv.profile[0].speed_mph <= 0:
+            raise ctx.error(
+                "suv.profile",
+                "the first knot's speed must be > 0 (it scales the profile to initial_speed_mph)",
+            )
+    if not _on_grid(per.period_s, 0.0, w.step_s):
+        raise ctx.error(
+            "perception.period_s",
+            f"{per.period_s:g} s is not a multiple of world.step_s = {w.step_s:g} s",
+        )
+    if per.mode == "replay":
+        if not per.events:
+            raise ctx.error("perception.events", "mode = 'replay' needs at least one event")
+        ts = [e.t_s for e in per.events]
+        if any(b <= a for a, b in itertools.pairwise(ts)):
+            raise ctx.error("perception.events", "event times must increase")
+        first, name = ts[0], "perception.events"
+    else:
+        first, name = per.flicker.first_detection_s, "perception.flicker.first_detection_s"
+    if not w.start_s <= first < w.end_s:
+        raise ctx.error(
+            name,
+            f"the first detection ({first:g} s) is outside the run "
+            f"({w.start_s:g} to {w.end_s:g} s)",
+        )
+    if not _on_grid(first, w.start_s, w.step_s):
+        raise ctx.error(
+            name,
+            f"the first detection ({first:g} s) is not on the step grid from "
+            f"{w.start_s:g} s every {w.step_s:g} s",
+        )
+    for key in (
+        "planner.emergency_decel_mps2",
+        "operator.brake_decel_mps2",
+        "aeb.decel_mps2",
+        "planner.emergency_threshold_mps2",
+        "planner.slowdown_decel_mps2",
+    ):
+        d = spec.value(key)
+        if d > suv.max_decel_mps2:
+            raise ctx.error(
+                key,
+                f"{d:g} m/s^2 is more than the tyres give "
+                f"(suv.max_decel_mps2 = {suv.max_decel_mps2:g})",
+            )
+    if pl.comfort_decel_mps2 > pl.emergency_threshold_mps2:
+        raise ctx.error(
+            "planner.comfort_decel_mps2",
+            "comfort braking above the emergency threshold makes every stop an emergency; lower it",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps
+
+
+def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(("sweep",), f"expected a table, got {_type_name(v)}")
+    for k in v:
+        if k not in ("runs", "seed", "grid", "sample"):
+            raise ctx.error(("sweep", k), "unknown key; [sweep] takes runs, seed, grid, sample")
+    runs = v.get("runs", 1)
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= 10_000_000:
+        raise ctx.error(
+            ("sweep", "runs"), f"expected a whole number of runs in 1..10000000, got {runs!r}"
+        )
+    seed = v.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ctx.error(("sweep", "seed"), f"expected a whole number >= 0, got {seed!r}")
+    grid_raw = v.get("grid", {})
+    if not isinstance(grid_raw, dict):
+        raise ctx.error(("sweep", "grid"), 'expected a table of "section.key" = [values]')
+    if len(grid_raw) > 2:
+        raise ctx.error(("sweep", "grid"), "at most two grid axes (a heatmap); sample the rest")
+    grid = []
+    for key, values in grid_raw.items():
+        kp = ("sweep", "grid", key)
+        _known_key(key, kp, ctx)
+        if not isinstance(values, list) or not 1 <= len(values) <= 1000:
+            raise ctx.error(kp, "expected a list of 1 to 1000 values")
+        for i, val in enumerate(values):
+            try:
+                spec.with_values({key: val})
+            except ScenarioError as exc:
+                raise ctx.error((*kp, i), _detail(exc)) from None
+        grid.append((key, tuple(values)))
+    cells = math.prod(len(vals) for _, vals in grid) if grid else 1
+    if cells * runs > 100_000_000:
+        raise ctx.error(("sweep", "runs"), f"{cells} cells x {runs} runs is more than 1e8 runs")
+    sample_raw = v.get("sample", {})
+    if not isinstance(sample_raw, dict):
+        raise ctx.error(
+            ("sweep", "sample"), 'expected a table of "section.key" = { uniform = [lo, hi] }'
+        )
+    sample = []
+    for key, d in sample_raw.items():
+        kp = ("sweep", "sample", key)
+        f = _known_key(key, kp, ctx)
+        if f.metadata["kind"] != "float" or not f.metadata["sample"]:
+            raise ctx.error(
+                kp,
+                "only numbers that do not set the clock can be sampled; put this one in sweep.grid",
+            )
+        if key in grid_raw:
+            raise ctx.error(kp, "is also a grid axis; choose one")
+        sample.append((key, _parse_distribution(d, key, kp, spec, ctx)))
+    return SweepSpec(runs=runs, seed=seed, grid=tuple(grid), sample=tuple(sample))
+
+
+def _detail(exc: ScenarioError) -> str:
+    """The message of an error without its 'file:line: key: ' prefix."""
+    return str(exc).split(": ", 2)[-1]
+
+
+def _parse_distribution(d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx) -> Distribution:
+    if not isinstance(d, dict) or "value" in d:
+        raise ctx.error(
+            kp, "expected { uniform = [lo, hi] }, { normal = [mean, std] } or { choice = [values] }"
+        )
+    kinds = [k for k in ("uniform", "normal", "choice") if k in d]
+    extra = set(d) - {"uniform", "normal", "choice", "min", "max"}
+    if len(kinds) != 1 or extra:
+        raise ctx.error(kp, "give exactly one of uniform, normal, choice (and optional min, max)")
+    kind = kinds[0]
+    raw = d[kind]
+    if not isinstance(raw, list) or not all(
+        isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(float(p))
+        for p in raw
+    ):
+        raise ctx.error((*kp, kind), "expected a list of finite numbers")
+    params = tuple(float(p) for p in raw)
+    if kind in ("uniform", "normal") and len(params) != 2:
+        raise ctx.error((*kp, kind), "expected two numbers")
+    if kind == "choice" and not 1 <= len(params) <= 1000:
+        raise ctx.error((*kp, kind), "expected 1 to 1000 values")
+    if kind == "uniform" and params[1] < params[0]:
+        raise ctx.error((*kp, kind), "expected [lo, hi] with lo <= hi")
+    if kind == "normal" and params[1] < 0:
+        raise ctx.error((*kp, kind), "the standard deviation must be >= 0")
+    bounds = {}
+    for b in ("min", "max"):
+        if b in d:
+            x = d[b]
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                raise ctx.error((*kp, b), "expected a finite number")
+            bounds[b] = float(x)
+    lo, hi = bounds.get("min", -math.inf), bounds.get("max", math.inf)
+    if lo > hi:
+        raise ctx.error(kp, "min is above max")
+    # Every value the distribution can produce must be valid for the key.
+    if kind == "normal" and params[1] > 0:
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ctx.error(kp, "a normal draw is unbounded; add min and max")
+        extremes = [lo, hi]
+    else:
+        extremes = [min(max(v, lo), hi) for v in (min(params), max(params))]
+    for x in extremes:
+        try:
+            spec.with_values({key: x})
+        except ScenarioError as exc:
+            raise ctx.error(kp, f"can draw {x:g}: {_detail(exc)}") from None
+    return Distribution(kind=kind, params=params, lo=lo, hi=hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _provenance(
+    annotations: dict, origins: dict, layers: list[_Layer], ctx: _Ctx
+) -> dict[str, Provenance]:
+    root = layers[0]
+    prov: dict[str, Provenance] = {}
+    for key in FIELDS:
+        kt = tuple(key.split("."))
+        layer = origins.get(kt, root)
+        where = ctx.where(kt)
+        if key in annotations:  # annotated here or by a counterfactual about its own value
+            c, s = annotations[key]
+            prov[key] = Provenance(c, s, where)
+        elif layer is not root:
+            prov[key] = Provenance("what-if", f"counterfactual in {Path(layer.path).name}", where)
+        elif FIELDS[key].metadata["kind"] in ("records", "confusion"):
+            prov[key] = Provenance("per item", "each item carries its own certainty", where)
+        else:
+            prov[key] = Provenance("setting", "a modelling choice, not a fact", where)
+    return prov
+
+
+def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
+    merged, origins = _merge(layers)
+    ctx = _Ctx(path, origins)
+    for k in merged:
+        if k not in TOP_KEYS:
+            raise ctx.error((k,), f"unknown key; a scenario file has {', '.join(TOP_KEYS)}")
+    stem = Path(path).stem
+    texts = {"name": stem, "title": stem.replace("-", " "), "description": ""}
+    for k in texts:
+        if k in merged:
+            if not isinstance(merged[k], str):
+                raise ctx.error((k,), f"expected a string, got {_type_name(merged[k])}")
+            texts[k] = merged[k]
+    annotations: dict = {}
+    sections = {}
+    for section, cls in SECTIONS.items():
+        if section not in merged:
+            raise ctx.error(
+                (section,),
+                f"missing [{section}]; add it, or extend a scenario "
+                'that has it (extends = "tempe-2018")',
+            )
+        sections[section] = _parse_table(cls, merged[section], (section,), ctx, annotations)
+    spec = ScenarioSpec(
+        **texts, **sections, path=path, extends=tuple(layer.path for layer in layers[-2::-1])
+    )
+    _check_spec(spec, ctx)
+    spec = dataclasses.replace(
+        spec,
+        provenance=_provenance(annotations, origins, layers, ctx),
+        changes=_changes(spec, layers),
+    )
+    if "sweep" in merged:
+        spec = dataclasses.replace(spec, sweep=_parse_sweep(merged["sweep"], spec, ctx))
+    return spec
+
+
+def _changes(spec: ScenarioSpec, layers: list[_Layer]) -> tuple:
+    """Keys whose value differs from the file this one extends: the counterfactual's lines."""
+    if len(layers) < 2:
+        return ()
+    try:
+        base = _build(layers[:-1], layers[-2].path)
+    except ScenarioError:
+        return ()
+    out = []
+    for key in FIELDS:
+        a, b = base.value(key), spec.value(key)
+        if a != b:
+            out.append((key, jsonable(a), jsonable(b)))
+    return tuple(out)
+
+
+def load(name_or_path: str | Path) -> ScenarioSpec:
+    """Read and validate a scenario file (a path, or the name of a packaged scenario)."""
+    path = resolve(str(name_or_path))
+    return _build(_layers(_read_layer(path), path.parent), str(path))
+
+
+def loads(text: str, path: str = "<string>", folder: Path | None = None) -> ScenarioSpec:
+    """Validate scenario text; `extends` resolves from `folder` (default: the packaged files)."""
+    first = _parse_text(text, path)
+    return _build(_layers(first, folder or Path(".")), path)

@@ -1,0 +1,159 @@
+"""fragility scenario ... end to end, the figures, and the case-study page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fragility.cli import main
+
+
+def test_list_names_the_packaged_scenarios(capsys):
+    assert main(["scenario", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "tempe-2018 " in out and "Tempe 2018, as it happened" in out
+    assert 'tracking.policy = "persistent" (was "reset-on-reclassify")' in out
+    assert "no-suppression + planner.emergency_braking = true (was false)" in out
+    assert "Monte Carlo, 100,000 run(s) per cell" in out
+
+
+def test_run_writes_summary_trace_and_figures(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["scenario", "run", "tempe-2018", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(
+        "tempe-2018: hit at 39.1 mph\nfirst detection 5.60 s, first "
+        "predicted conflict 1.20 s, braking 0.20 s (ADS slowdown)"
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["collision"] is True and summary["track_resets"] == 10
+    assert summary["impact_speed_mph"] == pytest.approx(39.12, abs=0.01)
+    assert summary["time_of_first_hazard_s"] == -1.2 and summary["brake_onset_s"] == -0.2
+    assert summary["stopping_margin_m"] == 0.0
+    assert summary["inputs"]["pedestrian.speed_mps"]["certainty"] == "U"
+    assert summary["inputs"]["planner.suppression_s"]["certainty"] == "Q"
+    assert "[U]" in summary["speed_profile"]
+    trace = json.loads((out / "trace.json").read_text())
+    steps = trace["steps"]
+    assert len(steps) == 301 and steps[0]["t_s"] == -6.0
+    first = next(s for s in steps if s["detection"])
+    assert first["t_s"] == -5.6 and first["detection"]["class"] == "vehicle"
+    assert {"suv", "pedestrian", "track", "prediction", "planner"} <= set(first)
+    for name in ("timeline.png", "birdseye.png", "speed.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image
+
+    with Image.open(out / "birdseye.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames > 50
+
+
+def test_run_of_a_counterfactual_and_explain(tmp_path, capsys):
+    out = tmp_path / "cf"
+    assert main(["scenario", "run", "persistent-tracking", "--out", str(out), "--no-gif"]) == 0
+    assert "avoided, 4.6 m to spare" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["changes"] == [
+        {"key": "tracking.policy", "was": "reset-on-reclassify", "now": "persistent"}
+    ]
+    assert summary["inputs"]["tracking.policy"]["certainty"] == "what-if"
+    assert not (out / "birdseye.gif").exists()
+    assert main(["scenario", "explain", "tempe-2018"]) == 0
+    text = capsys.readouterr().out
+    assert "  1.20 s  [sim]  planner: collision judged imminent; 1 s of action suppression" in text
+    assert '  5.60 s  [  P]  radar sees "vehicle"' in text
+    assert "record: impact: the SUV's right front strikes the pedestrian" in text
+    assert "IMPACT at 39.1 mph" in text and "10 history resets" in text
+
+
+def test_compare_prints_the_counterfactual_table(capsys):
+    assert main(["scenario", "compare", "no-suppression", "persistent-tracking"]) == 0
+    out = capsys.readouterr().out
+    assert "as it happened: hit at 39.1 mph" in out
+    assert "only lowers the impact speed, to 34.4 mph" in out
+    assert "avoids the crash, 4.6 m to spare" in out
+
+
+def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
+    f = tmp_path / "tiny.toml"
+    f.write_text(
+        'extends = "tempe-2018"\n[perception]\nmode = "flicker"\n[sweep]\nruns = 16\n'
+        '[sweep.grid]\n"perception.flicker.rate_hz" = [0.0, 8.0]\n'
+        '"tracking.policy" = ["reset-on-reclassify", "persistent"]\n'
+    )
+    out = tmp_path / "sw"
+    assert main(["scenario", "sweep", str(f), "--out", str(out), "--quiet", "--save-runs"]) == 0
+    assert "64 runs in" in capsys.readouterr().out
+    data = json.loads((out / "sweep.json").read_text())
+    probs = {
+        (c["values"]["perception.flicker.rate_hz"], c["values"]["tracking.policy"]): c[
+            "collision_probability"
+        ]
+        for c in data["cells"]
+    }
+    # No flicker: one history, her motion is trusted, no crash; heavy flicker: every run
+    # crashes unless the history is kept.
+    assert probs[(0.0, "reset-on-reclassify")] == 0.0 == probs[(8.0, "persistent")]
+    assert probs[(8.0, "reset-on-reclassify")] == 1.0
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (out / "runs.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["scenario", "run", "{tmp}/bad.toml", "--out", "{tmp}/o"],
+            "bad.toml:3: planner.x: unknown key",
+        ),
+        (["scenario", "explain", "tempe-2019"], "tempe-2019: no such scenario file"),
+        (["scenario", "sweep", "tempe-2018", "--out", "{tmp}/o"], "has no [sweep] table"),
+    ],
+)
+def test_a_bad_file_exits_2_with_one_line(tmp_path, capsys, argv, message):
+    (tmp_path / "bad.toml").write_text('extends = "tempe-2018"\n[planner]\nx = 1\n')
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fragility: error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_case_study_page(tmp_path, capsys):
+    out = tmp_path / "case"
+    assert main(["scenario", "case-study", "--out", str(out), "--runs", "64"]) == 0
+    page = (out / "index.html").read_text()
+    for heading in (
+        "What happened",
+        "Which design decisions mattered, and by how much",
+        "Who was affected",
+        "What each party knew",
+        "Questions for discussion",
+        "The record, fact by fact",
+    ):
+        assert heading in page
+    assert "[Q]" in page and "data:image/png;base64," in page and "<script" not in page
+    assert "4.6 m to spare" in page and "39.1 mph" in page
+
+
+def test_case_study_numbers_are_the_same_for_the_same_seed():
+    from scenarios import case_study
+
+    a, b = case_study.build(runs=64), case_study.build(runs=64)
+    assert a.metrics == b.metrics
+    assert a.metrics["decisions"]["monte_carlo"]["p_2018"] == 1.0
+    assert a.metrics["certainty"]["by_certainty"]["U"] >= 2
+
+
+def test_no_pyplot_no_backend_and_scenarios_imported_lazily():
+    # rcParams read raw: matplotlib.get_backend() would itself import pyplot to resolve it.
+    code = (
+        "import sys, matplotlib; raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); "
+        "b = raw(); import fragility.cli as c; c.build_parser(); "
+        "assert 'scenarios' not in sys.modules, 'imported eagerly'; "
+        "import scenarios.figures, scenarios.case_study, scenarios.sweep; "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot'; assert raw() == b, 'backend'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
