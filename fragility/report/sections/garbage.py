@@ -97,6 +97,8 @@ def _findings(m: dict[str, Any]) -> tuple[str, ...]:
                 f"{KIND_NAMES.get(kind, kind)}: {f['classes_reached']} classes at "
                 f">= {_conf(m['settings']['target'])} (worst {_conf(f['worst_confidence'])})"
             )
+        if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
+            parts.append(f"out of reach for this model: its ceiling is {_conf(max(mm['ceiling']))}")
         out.append(f"{name}: " + "; ".join(parts))
     return tuple(out)
 
