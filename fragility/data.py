@@ -8,6 +8,7 @@ the one Debian's ``dataset-fashion-mnist`` package installs.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from fragility.errors import DataError
+from fragility.errors import ConfigError, DataError
 
 DEFAULT_DATASET = "digits"
 
@@ -349,6 +350,38 @@ def content_hash(*tensors: torch.Tensor, extra: str = "") -> str:
         h.update(str(t.dtype).encode())
         h.update(t.numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def subset(bundle: DataBundle, n_train: int, n_test: int, *, seed: int = 0) -> DataBundle:
+    """A stratified, seeded subset: about n_train training and n_test test images with the
+    classes in their original proportions (each class keeps at least one image where it had
+    one). The bundle's own hash changes with it, so the model cache tells them apart."""
+    if n_train < 1 or n_test < 1:
+        raise ConfigError(f"a subset needs at least one image (asked for {n_train}, {n_test})")
+    g = torch.Generator().manual_seed(seed)
+
+    def pick(y: torch.Tensor, n: int) -> torch.Tensor:
+        if n >= len(y):
+            return torch.arange(len(y))
+        keep = []
+        for c in torch.unique(y):
+            idx = torch.nonzero(y == c).flatten()
+            k = max(1, round(n * len(idx) / len(y)))
+            keep.append(idx[torch.randperm(len(idx), generator=g)[:k]])
+        return torch.sort(torch.cat(keep)).values
+
+    tr, te = pick(bundle.y_train, n_train), pick(bundle.y_test, n_test)
+    x_train, y_train = bundle.x_train[tr], bundle.y_train[tr]
+    x_test, y_test = bundle.x_test[te], bundle.y_test[te]
+    return dataclasses.replace(
+        bundle,
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+        description=f"{bundle.description}; a subset of {len(tr):,} train / {len(te):,} test",
+        hash=content_hash(x_train, y_train, x_test, y_test, extra=bundle.name),
+    )
 
 
 def locate(name: str, root: str | os.PathLike | None = None) -> Path | None:

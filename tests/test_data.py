@@ -8,7 +8,7 @@ import torch
 from idx import fake_mnist, write_idx
 
 from fragility import data
-from fragility.errors import DataError
+from fragility.errors import ConfigError, DataError
 
 
 def test_digits_shapes_split_and_range(digits):
@@ -185,3 +185,29 @@ def test_torchvision_failure_is_a_data_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
     with pytest.raises(DataError, match=r"torchvision could not load mnist .*Error downloading"):
         data.load("mnist", root=tmp_path, download=True)
+
+
+def test_subset_is_stratified_seeded_and_hashed_apart(digits):
+    small = data.subset(digits, 300, 100, seed=1)
+    assert 295 <= len(small.y_train) <= 305 and 95 <= len(small.y_test) <= 105
+    full = torch.bincount(digits.y_train, minlength=10).double() / len(digits.y_train)
+    part = torch.bincount(small.y_train, minlength=10).double() / len(small.y_train)
+    assert float((full - part).abs().max()) < 0.01
+    # Every image of the subset is one of the originals, with its own label.
+    rows = {
+        tuple(x.flatten().tolist()): int(y)
+        for x, y in zip(digits.x_train, digits.y_train, strict=True)
+    }
+    assert all(
+        rows[tuple(x.flatten().tolist())] == int(y)
+        for x, y in zip(small.x_train, small.y_train, strict=True)
+    )
+    again = data.subset(digits, 300, 100, seed=1)
+    assert torch.equal(small.x_train, again.x_train) and small.hash == again.hash
+    assert small.hash != digits.hash != data.subset(digits, 300, 100, seed=2).hash
+    assert data.subset(digits, 10**6, 10**6).x_train.shape == digits.x_train.shape
+
+
+def test_subset_of_nothing_is_an_error(digits):
+    with pytest.raises(ConfigError, match="at least one image"):
+        data.subset(digits, 0, 10)

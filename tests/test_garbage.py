@@ -525,3 +525,30 @@ def test_report_section_without_autoencoder(digits, trained_mlp, trained_cnn):
     assert s.metrics["settings"]["autoencoder"] is False
     assert all(o["auroc_autoencoder"] is None for o in s.metrics["models"]["cnn"]["ood"].values())
     assert any("No autoencoder" in b.text for b in s.blocks if hasattr(b, "text"))
+
+
+class _DarkOnly(torch.nn.Module):
+    """Class 1 wins only on dark images: logit 20 * relu(0.2 - mean(x)), class 0 fixed at 0.
+    From uniform noise (mean 0.5) the gradient is exactly zero; from a black image p(1) is
+    1 / (1 + e^-4) = 98.2 % at once."""
+
+    def forward(self, x):
+        dark = 20 * torch.relu(0.2 - x.flatten(1).mean(1))
+        return torch.stack([torch.zeros_like(dark), dark], 1)
+
+
+def test_ascent_stops_a_stuck_image_and_restarts_it():
+    from fragility.garbage.ascent import PATIENCE
+
+    model = _DarkOnly()
+    stuck = G.ascent(model, [1], start="noise", shape=(1, 4, 4), target=0.9, max_steps=500)
+    assert stuck.stalled == (True,) and stuck.restarted == (False,)
+    assert stuck.reached == (False,) and stuck.steps[0] == PATIENCE + 1
+    again = G.ascent(
+        model, [1], start="noise", shape=(1, 4, 4), target=0.9, max_steps=500, restart="blank"
+    )
+    assert again.restarted == (True,) and again.stalled == (False,) and again.reached == (True,)
+    assert float(again.start.max()) == 0.0  # the start it climbed from is the black image
+    assert abs(float(again.confidence[0]) - 1 / (1 + math.exp(-4))) < 1e-6
+    with pytest.raises(ConfigError, match="restart"):
+        G.ascent(model, [1], start="noise", shape=(1, 4, 4), restart="sky")

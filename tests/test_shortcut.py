@@ -251,3 +251,19 @@ def test_report_words_follow_the_dataset(digits):
     )
     same = ReportContext(data=digits, classifiers={}, autoencoder=None)
     assert section._words(text, same) == text
+
+
+def test_report_lesson_trains_on_a_subset_of_a_large_set(digits):
+    ctx = ReportContext(data=digits, classifiers={}, autoencoder=None)
+    assert section._lesson_data(ctx) == (digits, None)
+    reps = section.LARGE // len(digits.x_train) + 1
+    big = dataclasses.replace(
+        digits,
+        x_train=digits.x_train.repeat(reps, 1, 1, 1),
+        y_train=digits.y_train.repeat(reps),
+    )
+    data, epochs = section._lesson_data(dataclasses.replace(ctx, data=big))
+    assert epochs == section.SUBSET_EPOCHS
+    assert abs(len(data.x_train) - section.SUBSET_TRAIN) <= 10
+    assert len(data.x_test) == len(digits.x_test)  # fewer test images than asked: all kept
+    assert data.hash != big.hash

@@ -324,7 +324,9 @@ def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
                 "gradient ascent",
                 f"{sum(a.reached)}/{len(a.reached)}",
                 conf(float(a.confidence.min())),
-                f"{max(a.steps)} steps",
+                f"{max(a.steps)} steps"
+                + (f", {sum(a.restarted)} restarted" if any(a.restarted) else "")
+                + (f", {sum(a.stalled)} stuck" if any(a.stalled) else ""),
                 f"{a.seconds:.2f} s",
             ]
         )

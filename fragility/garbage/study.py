@@ -159,6 +159,7 @@ def run_study(
             eps=cfg.eps,
             autoencoder=autoencoder if cfg.recon_weight else None,
             recon_weight=cfg.recon_weight,
+            restart=None if cfg.ascent_start == "blank" else "blank",
             seed=seed,
             progress=progress,
         )

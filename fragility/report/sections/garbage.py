@@ -10,6 +10,7 @@ import numpy as np
 
 from fragility.figures import garbage as fg
 from fragility.figures import to_png
+from fragility.garbage.ascent import PATIENCE
 from fragility.garbage.noise import DESCRIPTIONS, noise_families
 from fragility.garbage.study import StudyConfig, StudyResult, run_study
 from fragility.report.section import (
@@ -82,6 +83,15 @@ def build(ctx: ReportContext) -> Section:
         findings=_findings(metrics),
         comparisons=tuple(_comparisons(metrics)),
     )
+
+
+def _restarts(m: dict[str, Any]) -> str:
+    said = [
+        f"{mm['fooling']['ascent']['restarted']} classes for the {name}"
+        for name, mm in m["models"].items()
+        if mm["fooling"].get("ascent", {}).get("restarted")
+    ]
+    return f" (here: {', '.join(said)})" if said else " (here: never needed)"
 
 
 def _findings(m: dict[str, Any]) -> tuple[str, ...]:
@@ -172,6 +182,8 @@ def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
         }
         if kind == "ascent" and r.ascent is not None:
             entry["steps"] = max(r.ascent.steps)
+            entry["restarted"] = sum(r.ascent.restarted)
+            entry["stalled"] = sum(r.ascent.stalled)
         evo = {"evolved-direct": r.direct, "evolved-cppn": r.cppn}.get(kind)
         if evo is not None:
             entry["generations_to_all"] = evo.generations_to_all
@@ -392,7 +404,9 @@ def _fooling_blocks(
         Paragraph(
             "Fooling images, one per class, made three ways. Gradient ascent starts from uniform "
             "noise and moves every pixel by 0.01 per step in the direction that raises log "
-            "p(class), until p reaches the target. Evolution uses only the model's answers: "
+            "p(class), until p reaches the target; an image whose p has not risen for "
+            f"{PATIENCE} steps is stuck at a local maximum and starts once more from a black "
+            f"image{_restarts(m)}. Evolution uses only the model's answers: "
             "MAP-Elites keeps the best image per class and breeds "
             f"{s['population']} children per generation from those still below the target, in "
             "one batched pass through the model. The direct encoding mutates pixels (10 % of "
