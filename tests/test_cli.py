@@ -48,6 +48,8 @@ def test_data_list_and_info(capsys):
     assert main(["data", "list"]) == 0
     listing = capsys.readouterr().out
     assert "digits" in listing and "embedded" in listing and "usps" in listing
+    assert main(["data"]) == 0  # no action: list
+    assert capsys.readouterr().out == listing
     assert main(["data", "info", "digits"]) == 0
     info = capsys.readouterr().out
     assert "1,347 / 450 images" in info and "(1, 8, 8)" in info

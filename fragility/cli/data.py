@@ -1,4 +1,4 @@
-"""fragility data list | info NAME: what datasets exist and where they were found."""
+"""fragility data [list] | info NAME: what datasets exist and where they were found."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from fragility.cli.common import add_data_args, load_data, table
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list datasets or describe one")
-    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    # Without an action, list (the common question: what can I load here?).
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="also look in this folder")
+    p.set_defaults(func=run_list)
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     lp = dsub.add_parser("list", help="known datasets and whether they are available here")
     lp.add_argument("--data-dir", default=None, metavar="DIR", help="also look in this folder")
     lp.set_defaults(func=run_list)
