@@ -71,14 +71,28 @@ def float_list(text: str) -> tuple[float, ...]:
     return values
 
 
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v}")
-    return v
+def checked(parse: Any, ok: Any, what: str, kind: str = "a number") -> Any:
+    """An argparse `type=` that parses with `parse` and accepts only values where `ok`."""
+
+    def check(text: str) -> Any:
+        try:
+            v = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, not {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {what}, not {v}")
+        return v
+
+    return check
+
+
+positive_int = checked(int, lambda v: v >= 1, "a positive number", "a whole number")
+non_negative_int = checked(int, lambda v: v >= 0, "zero or more", "a whole number")
+positive_float = checked(float, lambda v: v > 0, "a positive number")
+non_negative_float = checked(float, lambda v: v >= 0, "a number >= 0")
+probability = checked(
+    float, lambda v: 0.0 < v < 1.0, "a probability strictly between 0 and 1", "a probability"
+)
 
 
 def pct(x: float | None) -> str:

@@ -9,46 +9,17 @@ from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
     load_checkpoint_and_data,
+    non_negative_int,
     pct,
+    positive_float,
     positive_int,
+    probability,
     show_progress,
     table,
     write_outputs,
 )
 
 METHOD_HELP = "survey, ascent, evolve-direct, evolve-cppn, retrain or all; several with commas"
-
-
-def probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, not {text!r}") from None
-    if not 0.0 < v < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected a probability strictly between 0 and 1, not {v}"
-        )
-    return v
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected zero or more, not {v}")
-    return v
-
-
-def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {v}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:

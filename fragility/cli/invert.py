@@ -10,6 +10,7 @@ from fragility.cli.common import (
     add_run_args,
     float_list,
     load_checkpoint_and_data,
+    non_negative_float,
     pct,
     positive_int,
     show_progress,
@@ -18,16 +19,6 @@ from fragility.cli.common import (
 )
 
 WHAT = ("classes", "hidden", "weights", "saliency", "inversion", "all")
-
-
-def _non_negative(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, not {text}")
-    return v
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--what", default="all", choices=WHAT, help="which analysis (default: all)")
     p.add_argument("--steps", type=positive_int, default=100, help="ascent steps (default: 100)")
     p.add_argument(
-        "--l2", type=_non_negative, default=0.001, metavar="LAMBDA", help="L2 penalty weight"
+        "--l2", type=non_negative_float, default=0.001, metavar="LAMBDA", help="L2 penalty weight"
     )
     p.add_argument("--restarts", type=positive_int, default=3, help="seeded restarts per unit")
     p.add_argument(
@@ -55,14 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--fixed-norm",
-        type=_non_negative,
+        type=non_negative_float,
         default=None,
         metavar="R",
         help="Erhan et al.'s version: keep ||x|| = R instead of the L2 penalty",
     )
     p.add_argument("--jitter", type=int, default=0, metavar="PX", help="random shift per step")
-    p.add_argument("--blur", type=_non_negative, default=0.0, metavar="SIGMA", help="blur width")
-    p.add_argument("--tv", type=_non_negative, default=0.0, help="total-variation weight")
+    p.add_argument(
+        "--blur", type=non_negative_float, default=0.0, metavar="SIGMA", help="blur width"
+    )
+    p.add_argument("--tv", type=non_negative_float, default=0.0, help="total-variation weight")
     p.add_argument(
         "--layer", default=None, help="layer whose code to invert (default: last hidden layer)"
     )
