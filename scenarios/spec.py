@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import itertools
 import math
 import re
@@ -740,6 +741,11 @@ def _parse_float(v: Any, meta: Mapping, key: tuple, ctx: _Ctx) -> float:
 _ALIASES = {"cls": "class"}  # field name -> key in the file, where the key is a Python keyword
 
 
+def _did_you_mean(key: Any, known: Any) -> str:
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
     if not isinstance(v, dict) or "value" in v:
         raise ctx.error(key, f"expected a table of keys, got {_type_name(v)}")
@@ -747,7 +753,9 @@ def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | N
     for k in v:
         if k not in names:
             raise ctx.error(
-                (*key, k), f"unknown key; [{'.'.join(map(str, key))}] takes {', '.join(names)}"
+                (*key, k),
+                f"unknown key{_did_you_mean(k, names)}; [{'.'.join(map(str, key))}] takes "
+                f"{', '.join(names)}",
             )
     out = {}
     for name, f in names.items():
@@ -1035,7 +1043,11 @@ def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
     ctx = _Ctx(path, origins)
     for k in merged:
         if k not in TOP_KEYS:
-            raise ctx.error((k,), f"unknown key; a scenario file has {', '.join(TOP_KEYS)}")
+            raise ctx.error(
+                (k,),
+                f"unknown key{_did_you_mean(k, TOP_KEYS)}; a scenario file has "
+                f"{', '.join(TOP_KEYS)}",
+            )
     stem = Path(path).stem
     texts = {"name": stem, "title": stem.replace("-", " "), "description": ""}
     for k in texts:

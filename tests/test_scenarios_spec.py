@@ -301,3 +301,13 @@ def test_loads_resolves_extends_from_a_folder(tmp_path):
         'extends = "mine"\n[planner]\nalert = false\n', path="x.toml", folder=Path(tmp_path)
     )
     assert s.planner.alert is False and s.changes == (("planner.alert", True, False),)
+
+
+def test_a_misspelt_key_gets_a_suggestion():
+    with pytest.raises(ScenarioError, match=r"unknown key \(did you mean suppression_s\?\)"):
+        spec.loads(_base("[planner]\nsuppresion_s = 0\n"))
+    with pytest.raises(ScenarioError, match=r"did you mean extends\?"):
+        spec.loads('extend = "tempe-2018"\n')
+    with pytest.raises(ScenarioError) as far:
+        spec.loads(_base("[planner]\nbanana = 1\n"))
+    assert "did you mean" not in str(far.value)

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     for line in report.summary:
         print(f"  - {line}")
     print(
-        f"wrote {out}/index.html ({len(report.sections)} sections) in "
+        f"wrote {out}/index.html{' and report.pdf' if args.pdf else ''} "
+        f"({len(report.sections)} sections) in "
         f"{time.perf_counter() - start:.1f} s"
     )
     return 0
