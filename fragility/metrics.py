@@ -188,3 +188,26 @@ def most_confident_mistakes(logits: torch.Tensor, y: torch.Tensor, k: int = 10) 
     # Stable sort on -confidence keeps ascending index order among ties.
     order = torch.sort(-conf[wrong], stable=True).indices
     return wrong[order[:k]]
+
+
+def saturated_share(model: torch.nn.Module, x: torch.Tensor, tol: float = 1e-3) -> list[float]:
+    """For each nn.Sigmoid module of `model`, in the order the forward pass reaches them, the
+    share of its outputs on `x` within `tol` of 0 or 1: units whose gradient has all but
+    vanished, so that small changes to the input no longer move them. Empty without sigmoids."""
+    shares: list[float] = []
+
+    def hook(_module: Any, _inputs: Any, out: torch.Tensor) -> None:
+        shares.append(float(((out < tol) | (out > 1 - tol)).float().mean()))
+
+    sigmoids = [m for m in model.modules() if isinstance(m, torch.nn.Sigmoid)]
+    handles = [m.register_forward_hook(hook) for m in sigmoids]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x.to(next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return shares

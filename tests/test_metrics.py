@@ -69,3 +69,16 @@ def test_confusion_and_mistakes():
     conf = metrics.confusion_matrix(logits.argmax(1), y, 2)
     assert conf.tolist() == [[1, 0], [2, 1]]
     assert metrics.most_confident_mistakes(logits, y).tolist() == [0, 2]
+
+
+def test_saturated_share_counts_units_near_0_or_1_per_sigmoid_layer():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
+    net.train()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[100.0, 0.0], [-100.0, 0.0], [0.0, 0.001]]))
+        net[0].bias.zero_()
+    x = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    # Row 1: units 1 and 2 saturate (sigmoid(+-100)), unit 3 sits at 0.5; row 2: none does.
+    assert metrics.saturated_share(net, x) == [pytest.approx(2 / 6)]
+    assert net.training  # the mode is restored
+    assert metrics.saturated_share(torch.nn.Linear(2, 1), x) == []

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import torch
 
 from fragility.figures import garbage as fg
 from fragility.figures import to_png
 from fragility.garbage.ascent import PATIENCE
 from fragility.garbage.noise import DESCRIPTIONS, noise_families
 from fragility.garbage.study import StudyConfig, StudyResult, run_study
+from fragility.metrics import saturated_share
 from fragility.report.section import (
     Comparison,
     FigureBlock,
@@ -67,6 +69,8 @@ def build(ctx: ReportContext) -> Section:
     config = StudyConfig(methods=METHODS, seed=ctx.seed, **(QUICK if ctx.quick else FULL))
     results = _studies(ctx, config)
     metrics = _metrics(ctx, config, results)
+    for name, mm in metrics["models"].items():
+        mm["saturation"] = _saturation(ctx, name, config.samples)
     blocks = [
         *_survey_blocks(ctx, config, metrics),
         *_fooling_blocks(ctx, results, metrics),
@@ -83,6 +87,20 @@ def build(ctx: ReportContext) -> Section:
         findings=_findings(metrics),
         comparisons=tuple(_comparisons(metrics)),
     )
+
+
+def _saturation(ctx: ReportContext, name: str, samples: int) -> dict[str, float] | None:
+    """Share of the first sigmoid layer's units saturated on noise, real images and black."""
+    model = ctx.classifiers[name].model
+    g = torch.Generator().manual_seed(ctx.seed)
+    shape = ctx.data.input_shape
+    inputs = {
+        "uniform": torch.rand((samples, *shape), generator=g),
+        "test": ctx.data.x_test[:samples],
+        "black": torch.zeros((1, *shape)),
+    }
+    shares = {k: saturated_share(model, x) for k, x in inputs.items()}
+    return None if not shares["test"] else {k: v[0] for k, v in shares.items()}
 
 
 def _restarts(m: dict[str, Any]) -> str:
@@ -438,6 +456,27 @@ def _fooling_blocks(
         ),
     ]
     for model, mm in m["models"].items():
+        sat, f = mm.get("saturation"), mm["fooling"]
+        direct = f.get("evolved-direct")
+        stuck = (f.get("ascent") or {}).get("restarted", 0)
+        far_below = any(v["worst_confidence"] < 0.5 for v in f.values())
+        if sat and far_below and sat["uniform"] > sat["test"]:
+            blocks.append(
+                Paragraph(
+                    f"Why noise is a poor start for the {model}: on uniform noise "
+                    f"{_pct(sat['uniform'], 0)} of its first hidden layer's sigmoid units are "
+                    "saturated (within 0.001 of 0 or 1, where a small change to the input no "
+                    f"longer moves them), against {_pct(sat['test'], 0)} on real test images "
+                    f"and {_pct(sat['black'], 0)} on a black image. Gradient ascent got stuck "
+                    f"from noise for {stuck} classes and went on from black; evolution, "
+                    "which only mutates what it has, "
+                    + (
+                        f"ended with its worst class at {_conf(direct['worst_confidence'])}."
+                        if direct
+                        else "was not run."
+                    )
+                )
+            )
         if mm["ceiling"] is not None:
             c = mm["ceiling"]
             hardest = int(np.argmin(c))
