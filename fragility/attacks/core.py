@@ -544,6 +544,22 @@ class MinimalAttack(Attack):
         m: int,
         progress: bool,
     ) -> Minimal:
+        """Run `_chunk` over batches of m images (the last padded to m, so every batch has the
+        same shape) and stitch the results."""
+        dev = model_device(model)
+        parts = []
+        for part in chunks(len(x), m):
+            k = part.stop - part.start
+            x0 = padded(x[part].to(dev), m)
+            lab = padded(labels[part].to(dev), m)
+            parts.append([t[:k].cpu() for t in self._chunk(model, x0, lab, targeted)])
+        adv, logits, clean, success, steps = (torch.cat(col) for col in zip(*parts, strict=True))
+        return Minimal(adv, logits, clean, success, steps)
+
+    def _chunk(
+        self, model: nn.Module, x0: torch.Tensor, lab: torch.Tensor, targeted: bool
+    ) -> tuple[torch.Tensor, ...]:
+        """One batch: (adversarial, adversarial logits, clean logits, success, steps)."""
         raise NotImplementedError
 
     def _attack(self, model, x, y, target, epsilon, *, seed, m, early_stop, progress):

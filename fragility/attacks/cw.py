@@ -16,9 +16,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from fragility.attacks.core import Minimal, MinimalAttack, chunks, is_adversarial, margin, padded
+from fragility.attacks.core import MinimalAttack, is_adversarial, margin
 from fragility.errors import ConfigError
-from fragility.train import model_device
 
 _ADAM = (0.9, 0.999, 1e-8)  # beta1, beta2, epsilon: Adam's defaults, as in the paper
 
@@ -52,17 +51,6 @@ class CarliniWagnerL2(MinimalAttack):
 
     def budget(self) -> int:
         return self.steps * self.binary_search_steps
-
-    def _minimal(self, model, x, labels, targeted, *, m, progress) -> Minimal:
-        dev = model_device(model)
-        parts = []
-        for part in chunks(len(x), m):
-            k = part.stop - part.start
-            x0 = padded(x[part].to(dev), m)
-            lab = padded(labels[part].to(dev), m)
-            parts.append([t[:k].cpu() for t in self._chunk(model, x0, lab, targeted)])
-        adv, logits, clean, success, steps = (torch.cat(col) for col in zip(*parts, strict=True))
-        return Minimal(adv, logits, clean, success, steps)
 
     def _chunk(
         self, model: nn.Module, x0: torch.Tensor, lab: torch.Tensor, targeted: bool

@@ -20,15 +20,11 @@ from torch import nn
 
 from fragility.attacks.core import (
     NORMS,
-    Minimal,
     MinimalAttack,
     check_choice,
-    chunks,
     is_adversarial,
-    padded,
 )
 from fragility.errors import ConfigError
-from fragility.train import model_device
 
 
 @dataclass(frozen=True)
@@ -53,18 +49,9 @@ class DeepFool(MinimalAttack):
     def budget(self) -> int:
         return self.steps
 
-    def _minimal(self, model, x, labels, targeted, *, m, progress) -> Minimal:
-        dev = model_device(model)
-        parts = []
-        for part in chunks(len(x), m):
-            k = part.stop - part.start
-            x0 = padded(x[part].to(dev), m)
-            lab = padded(labels[part].to(dev), m)
-            parts.append([t[:k].cpu() for t in self._chunk(model, x0, lab)])
-        adv, logits, clean, success, steps = (torch.cat(col) for col in zip(*parts, strict=True))
-        return Minimal(adv, logits, clean, success, steps)
-
-    def _chunk(self, model: nn.Module, x0: torch.Tensor, lab: torch.Tensor) -> tuple:
+    def _chunk(
+        self, model: nn.Module, x0: torch.Tensor, lab: torch.Tensor, targeted: bool = False
+    ) -> tuple[torch.Tensor, ...]:
         m = len(x0)
         rows = torch.arange(m, device=x0.device)
         view = (-1, *[1] * (x0.dim() - 1))
