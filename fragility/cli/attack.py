@@ -6,12 +6,12 @@ import argparse
 import time
 from typing import Any
 
+from fragility._fmt import pct
 from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
     float_list,
     load_checkpoint_and_data,
-    pct,
     positive_int,
     show_progress,
     table,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from fragility._fmt import pct
 from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
     load_checkpoint_and_data,
     non_negative_int,
-    pct,
     positive_float,
     positive_int,
     probability,

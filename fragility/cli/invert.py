@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from fragility._fmt import pct
 from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
     float_list,
     load_checkpoint_and_data,
     non_negative_float,
-    pct,
     positive_int,
     show_progress,
     table,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
+from fragility._fmt import pct
 from fragility.cli.common import (
     add_data_args,
     add_run_args,
     float_list,
     load_data,
-    pct,
     positive_int,
     show_progress,
     table,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from fragility._fmt import pct
 from fragility.cli.common import (
     add_data_args,
     add_run_args,
     load_data,
-    pct,
     positive_int,
     show_progress,
 )

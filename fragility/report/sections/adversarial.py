@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from fragility._fmt import pct as _pct
 from fragility.attacks import (
     PGD,
     CarliniWagnerL2,
@@ -184,10 +185,6 @@ def _comparisons(results: dict[str, Any]) -> tuple[Comparison, ...]:
             ),
         ]
     return tuple(out)
-
-
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f} %"
 
 
 def _intro(results: dict[str, Any], b: dict[str, int], dataset: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fragility._fmt import pct as _pct
 from fragility.figures import garbage as fg
 from fragility.figures import to_png
 from fragility.garbage.ascent import PATIENCE
@@ -244,10 +245,6 @@ def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # Words and pictures
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f} %"
 
 
 def _conf(x: float | None) -> str:

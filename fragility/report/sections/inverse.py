@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from fragility import inversion as inv
+from fragility._fmt import pct as _pct
 from fragility.figures import inversion as figs
 from fragility.figures import to_png
 from fragility.models import build as build_model
@@ -154,10 +155,6 @@ def _edge_numbers(e: inv.EdgeScores) -> dict[str, Any]:
 
 def _at(curve: dict[str, Any], key: str, fraction: float = SHOWN_FRACTION) -> float:
     return curve[key][curve["fractions"].index(fraction)]
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
 
 
 def _intro(name: str, m: dict[str, Any], n_train: int) -> str:

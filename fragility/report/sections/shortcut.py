@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from fragility import shortcut as sc
+from fragility._fmt import pct as _pct
 from fragility.data import DataBundle, subset
 from fragility.figures import shortcut as figs
 from fragility.figures import to_png
@@ -107,10 +108,6 @@ def _numbers(s: sc.ShortcutStudy) -> dict[str, Any]:
             for r in s.sweep
         ],
     }
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
 
 
 def _intro(m: dict[str, Any], n_classes: int) -> str:
