@@ -162,28 +162,35 @@ def lecture_performance_slope(f: TwoNeuronForward) -> float:
 class Phase:
     """One phase of the backward pass through sigmoid layer l (n units fed by m inputs).
 
-    Below the output, `dL_da` is the known dL/dP of the layer above times the first new
-    factor dP_above/da = W_above; `da_dP` and `dP_dW` are the other two.
+    It holds the phase's three factors; the gradients are their products. Below the output,
+    `dL_da` is the known dL/dP of the layer above times the first new factor
+    dP_above/da = W_above; `da_dP` and `dP_dW` are the other two.
     """
 
     dL_da: np.ndarray  # (n,) z - d at the output; W_above^T delta_above below it
     da_dP: np.ndarray  # (n,) a (1 - a)
     dP_dW: np.ndarray  # (m,) the layer's inputs: dP[j]/dW[j, i] = inputs[i]
-    delta: np.ndarray  # (n,) dL/dP = dL/da * da/dP
-    grad_w: np.ndarray  # (n, m) dL/dW = outer(delta, inputs)
-    grad_b: np.ndarray  # (n,) dL/db = delta, since dP/db = 1
 
+    @property
+    def delta(self) -> np.ndarray:
+        """(n,) dL/dP = dL/da * da/dP."""
+        return self.dL_da * self.da_dP
 
-def _phase(dL_da: np.ndarray, activation: np.ndarray, inputs: np.ndarray) -> Phase:
-    da_dP = sigmoid_slope(activation)
-    delta = dL_da * da_dP
-    return Phase(dL_da, da_dP, inputs, delta, np.outer(delta, inputs), delta)
+    @property
+    def grad_w(self) -> np.ndarray:
+        """(n, m) dL/dW = outer(delta, inputs)."""
+        return np.outer(self.delta, self.dP_dW)
+
+    @property
+    def grad_b(self) -> np.ndarray:
+        """(n,) dL/db = delta, since dP/db = 1."""
+        return self.delta
 
 
 def output_step(output: np.ndarray, desired: np.ndarray, inputs: np.ndarray) -> Phase:
     """The first phase: factors dL/dz = z - d, dz/dP = z(1 - z), dP/dW = inputs."""
     output = np.asarray(output, dtype=np.float64)
-    return _phase(output - np.asarray(desired, dtype=np.float64), output, inputs)
+    return Phase(output - np.asarray(desired, dtype=np.float64), sigmoid_slope(output), inputs)
 
 
 def backward_step(
@@ -194,7 +201,7 @@ def backward_step(
 
         dL/dW[j, i] = (sum_k delta_above[k] W_above[k, j]) . a[j](1 - a[j]) . inputs[i]
     """
-    return _phase(weights_above.T @ delta_above, activation, inputs)
+    return Phase(weights_above.T @ delta_above, sigmoid_slope(activation), inputs)
 
 
 # ----------------------------------------------------------------------------- sigmoid MLP
@@ -740,19 +747,34 @@ class Walkthrough:
 
     forward: TwoNeuronForward
     gradient: TwoNeuronGradient
-    lecture_dP_dz: float  # d - z, the lecture's sign
     autograd: dict[str, float]
-    autograd_max_abs_difference: float
     two_by_two_net: SigmoidMLP
     two_by_two_input: tuple[float, float]
     two_by_two_desired: tuple[float, float]
     two_by_two_by_hand: dict[str, float]
     two_by_two_backprop: dict[str, float]
     two_by_two_autograd: dict[str, float]
-    two_by_two_max_abs_difference: float
     curves: tuple[LossCurve, ...]
     cost: CostTable
     seed: int = 0
+
+    @property
+    def lecture_dP_dz(self) -> float:
+        """d - z, the lecture's sign."""
+        return lecture_performance_slope(self.forward)
+
+    @property
+    def autograd_max_abs_difference(self) -> float:
+        """Largest |hand-derived - autograd| over the two-neuron partials."""
+        return max(abs(getattr(self.gradient, k) - v) for k, v in self.autograd.items())
+
+    @property
+    def two_by_two_max_abs_difference(self) -> float:
+        """Largest |by hand - autograd| or |backprop - autograd| over the 2x2 partials."""
+        return max(
+            max(abs(self.two_by_two_by_hand[k] - v), abs(self.two_by_two_backprop[k] - v))
+            for k, v in self.two_by_two_autograd.items()
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -794,16 +816,12 @@ def walkthrough(
     f = two_neuron_forward(x, d, w1, w2, b1, b2)
     g = two_neuron_backward(f)
     auto = autograd_two_neuron(x, d, w1, w2, b1, b2)
-    mine = {k: getattr(g, k) for k in auto}
-    diff = max(abs(mine[k] - auto[k]) for k in auto)
 
     net, xin, dout = two_by_two_example(), TWO_BY_TWO_INPUT, TWO_BY_TWO_DESIRED
     by_hand = two_by_two_partials(net, xin, dout)
     phases = mlp_backward(net, mlp_forward(net, np.array(xin)), np.array(dout))
     backprop = partials_by_name([p.grad_w for p in phases])
     auto_w, _ = autograd_mlp(net, np.array(xin), np.array(dout))
-    auto22 = partials_by_name(auto_w)
-    diff22 = max(max(abs(by_hand[k] - auto22[k]), abs(backprop[k] - auto22[k])) for k in auto22)
 
     _, curve2 = train_two_neuron(
         x, d, w1, w2, b1=b1, b2=b2, learning_rate=learning_rate, steps=steps
@@ -821,16 +839,13 @@ def walkthrough(
     return Walkthrough(
         forward=f,
         gradient=g,
-        lecture_dP_dz=lecture_performance_slope(f),
         autograd=auto,
-        autograd_max_abs_difference=diff,
         two_by_two_net=net,
         two_by_two_input=xin,
         two_by_two_desired=dout,
         two_by_two_by_hand=by_hand,
         two_by_two_backprop=backprop,
-        two_by_two_autograd=auto22,
-        two_by_two_max_abs_difference=diff22,
+        two_by_two_autograd=partials_by_name(auto_w),
         curves=(curve2, curve22),
         cost=cost_table(),
         seed=seed,

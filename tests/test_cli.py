@@ -55,6 +55,19 @@ def test_data_list_and_info(capsys):
     assert "1,347 / 450 images" in info and "(1, 8, 8)" in info
 
 
+def test_data_dir_before_the_list_action_is_kept(tmp_path, capsys):
+    from idx import fake_mnist
+
+    fake_mnist(tmp_path)
+    for argv in (
+        ["data", "--data-dir", str(tmp_path), "list"],
+        ["data", "list", "--data-dir", str(tmp_path)],
+    ):
+        assert main(argv) == 0
+        mnist = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("mnist "))
+        assert mnist.endswith(str(tmp_path)), argv
+
+
 def test_python_dash_m_and_bad_argument_exit_2():
     ok = subprocess.run(
         [sys.executable, "-m", "fragility", "--version"], capture_output=True, text=True

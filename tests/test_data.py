@@ -51,9 +51,19 @@ def test_flat_idx_folder(tmp_path, gz):
     assert bundle.source == str(tmp_path)
 
 
-def test_torchvision_layout_goes_through_torchvision(tmp_path):
+def test_torchvision_layout_goes_through_torchvision(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    real, roots = torchvision.datasets.FashionMNIST, []
+
+    def spy(root, **kwargs):
+        roots.append(root)
+        return real(root, **kwargs)
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", spy)
     arrays = fake_mnist(tmp_path / "FashionMNIST" / "raw")
     bundle = data.load("fashion-mnist", root=tmp_path)
+    assert roots == [str(tmp_path), str(tmp_path)]  # train and test, through torchvision
     assert bundle.class_names[0] == "T-shirt/top"
     expected = torch.from_numpy(arrays["t10k-images-idx3-ubyte"]).float() / 255
     assert torch.equal(bundle.x_test[:, 0], expected)

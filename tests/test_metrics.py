@@ -68,6 +68,8 @@ def test_confusion_and_mistakes():
     y = torch.tensor([1, 1, 1, 0])
     conf = metrics.confusion_matrix(logits.argmax(1), y, 2)
     assert conf.tolist() == [[1, 0], [2, 1]]
+    assert metrics.accuracy(logits, y) == 0.5  # right on the second and the fourth
+    assert np.isnan(metrics.accuracy(logits[:0], y[:0]))
     assert metrics.most_confident_mistakes(logits, y).tolist() == [0, 2]
 
 

@@ -168,7 +168,8 @@ def test_mlp_backprop_equals_autograd_for_any_widths_and_depth(seed, widths, bia
     assert len(phases) == len(widths) - 1
     for phase, gw in zip(phases, auto_w, strict=True):
         assert np.max(np.abs(phase.grad_w - gw)) < TOL
-    for phase, gb in zip(phases, auto_b or [], strict=False):
+    assert (auto_b is not None) == biases
+    for phase, gb in zip(phases, auto_b or [], strict=biases):
         assert np.max(np.abs(phase.grad_b - gb)) < TOL
 
 
@@ -180,6 +181,24 @@ def test_library_autograd_check_agrees_with_the_hand_derivation():
     assert max(np.max(np.abs(a - b)) for a, b in zip(mine.biases, auto_b, strict=True)) < TOL
     w = neurons.walkthrough()
     assert w.autograd_max_abs_difference < TOL and w.two_by_two_max_abs_difference < TOL
+
+
+def test_mlp_gradient_is_the_mean_of_the_per_example_autograd_gradients():
+    net, _, _ = random_mlp(5, [3, 4, 2], True)
+    rng = np.random.default_rng(6)
+    inputs, desired = rng.uniform(-2, 2, (5, 3)), rng.uniform(0, 1, (5, 2))
+    mine = neurons.mlp_gradient(net, inputs, desired)
+    per_example = [torch_mlp(net, x, d) for x, d in zip(inputs, desired, strict=True)]
+    for layer in range(2):
+        mean_w = np.mean([w[layer] for w, _ in per_example], axis=0)
+        mean_b = np.mean([b[layer] for _, b in per_example], axis=0)
+        assert np.max(np.abs(mine.weights[layer] - mean_w)) < TOL
+        assert np.max(np.abs(mine.biases[layer] - mean_b)) < TOL
+    z = torch.tensor(inputs)
+    for w, b in zip(net.weights, net.biases, strict=True):
+        z = torch.sigmoid(z @ torch.tensor(w).T + torch.tensor(b))
+    loss = float((0.5 * ((torch.tensor(desired) - z) ** 2).sum(1)).mean())
+    assert abs(mine.loss - loss) < TOL
 
 
 def test_mlp_shapes_are_validated():
@@ -277,6 +296,8 @@ def test_walkthrough_is_deterministic_and_json_ready():
 
     a, b = neurons.walkthrough(seed=1), neurons.walkthrough(seed=1)
     assert to_json(a.to_dict()) == to_json(b.to_dict())
+    # The seed draws the 2x2 net's starting weights, so another seed trains another curve.
+    assert neurons.walkthrough(seed=2).curves[1].losses != a.curves[1].losses
     assert a.to_dict()["two_neuron"]["sign"]["dL_dz"] < 0
 
 

@@ -37,6 +37,7 @@ def test_models_come_from_the_cache(quick_report):
     report, _ = quick_report
     assert all(m["from_cache"] for m in report.manifest["models"].values())
     assert set(report.manifest["seconds"]) >= {"data", "train mlp", *ORDER}
+    assert report.manifest["dataset"]["class_names"] == list("0123456789")
 
 
 def test_same_seed_same_metrics(quick_report, tmp_path):

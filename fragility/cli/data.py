@@ -14,7 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_list)
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION")
     lp = dsub.add_parser("list", help="known datasets and whether they are available here")
-    lp.add_argument("--data-dir", default=None, metavar="DIR", help="also look in this folder")
+    # SUPPRESS: without it the subcommand's default would overwrite `data --data-dir DIR list`.
+    lp.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, metavar="DIR", help="also look in this folder"
+    )
     lp.set_defaults(func=run_list)
     ip = dsub.add_parser("info", help="load a dataset and describe it")
     ip.add_argument("name", help="dataset name")

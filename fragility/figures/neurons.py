@@ -33,31 +33,26 @@ def path_costs(cost: CostTable, widths: Sequence[int] = (2, 4, 8)) -> Figure:
     on the left is exponential growth."""
     fig = new_figure(9.0, 3.6)
     ax_depth, ax_width = fig.subplots(1, 2)
-    colors = {w: f"C{i}" for i, w in enumerate(widths)}
-    for w in widths:
+    series = (
+        (cost.paths, "-", "paths"),
+        (cost.path_sum, "--", "path-sum multiply-adds"),
+        (cost.backprop, ":", "backprop multiply-adds"),
+    )
+    for i, w in enumerate(widths):
         col = cost.widths.index(w)
-        series = (
-            (cost.paths, "-", "paths"),
-            (cost.path_sum, "--", "path-sum multiply-adds"),
-            (cost.backprop, ":", "backprop multiply-adds"),
-        )
         for grid, style, what in series:
             ax_depth.plot(
                 cost.depths,
                 [row[col] for row in grid],
                 style,
-                color=colors[w],
+                color=f"C{i}",
                 marker="o",
                 markersize=3,
                 label=f"W = {w}: {what}",
             )
     ax_depth.set(xlabel="depth D (layers)", ylabel="count", yscale="log", title="Against depth")
     last = len(cost.depths) - 1
-    for grid, style, what in (
-        (cost.paths, "-", "paths"),
-        (cost.path_sum, "--", "path-sum multiply-adds"),
-        (cost.backprop, ":", "backprop multiply-adds"),
-    ):
+    for grid, style, what in series:
         ax_width.plot(
             cost.widths, grid[last], style, color="k", marker="o", markersize=3, label=what
         )

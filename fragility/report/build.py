@@ -162,7 +162,7 @@ def build(
         "quick": config.quick,
         "device": str(device),
         "versions": _versions(),
-        "dataset": {**data.to_dict(), "class_names": list(data.class_names)},
+        "dataset": data.to_dict(),
         "models": {
             k: {
                 "spec": t.spec.name,

@@ -7,8 +7,6 @@ against backpropagation). Needs no trained model: it runs on its own small nets.
 
 from __future__ import annotations
 
-import time
-
 from fragility import neurons
 from fragility.figures import to_png
 from fragility.figures.neurons import appendix_figures
@@ -21,7 +19,6 @@ SHOWN_DEPTHS = (1, 2, 4, 8, 12)  # rows of the cost table in the report
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     walk = neurons.walkthrough(seed=ctx.seed)
     timings = neurons.time_gradients(
         max_path_sum_multiply_adds=200_000 if ctx.quick else 1_000_000,
@@ -89,7 +86,6 @@ def build(ctx: ReportContext) -> Section:
         intro=intro,
         blocks=tuple(blocks),
         metrics=_metrics(walk),
-        seconds=time.perf_counter() - start,
     )
 
 

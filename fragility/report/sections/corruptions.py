@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fragility._fmt import pct
 from fragility.corruptions import CORRUPTIONS, corrupt, corruption_accuracy
 from fragility.figures import to_png
 from fragility.figures.corruptions import accuracy_bars, example_strip
@@ -22,10 +23,10 @@ def build(ctx: ReportContext) -> Section:
         for name, t in ctx.classifiers.items()
     }
     models = list(results)
-    rows = tuple(
-        (c, *(f"{100 * results[m].accuracy[c]:.1f} %" for m in models)) for c in CORRUPTIONS
+    rows = (
+        ("(clean)", *(pct(results[m].clean_accuracy) for m in models)),
+        *((c, *(pct(results[m].accuracy[c]) for m in models)) for c in CORRUPTIONS),
     )
-    rows = (("(clean)", *(f"{100 * results[m].clean_accuracy:.1f} %" for m in models)), *rows)
     worst = {m: min(results[m].accuracy, key=results[m].accuracy.get) for m in models}
     first = models[0]
     r = results[first]
@@ -33,8 +34,8 @@ def build(ctx: ReportContext) -> Section:
         "People read a digit through noise, blur, a tilt or a scribble across it. We applied 15 "
         "such changes (after the MNIST-C benchmark) to "
         f"{n} test images and asked the models again. The {first} falls from "
-        f"{100 * r.clean_accuracy:.1f} % on clean images to {100 * r.mean_accuracy:.1f} % on "
-        f"average, and to {100 * r.accuracy[worst[first]]:.1f} % under {worst[first]}: changes "
+        f"{pct(r.clean_accuracy)} on clean images to {pct(r.mean_accuracy)} on "
+        f"average, and to {pct(r.accuracy[worst[first]])} under {worst[first]}: changes "
         "that do not fool a person fool the network."
     )
     strip = FigureBlock(
@@ -57,8 +58,8 @@ def build(ctx: ReportContext) -> Section:
         blocks=(strip, bars, table),
         metrics={m: results[m].to_dict() for m in models},
         findings=tuple(
-            f"{m}: {100 * results[m].clean_accuracy:.1f} % clean, "
-            f"{100 * results[m].accuracy[worst[m]]:.1f} % under {worst[m]}"
+            f"{m}: {pct(results[m].clean_accuracy)} clean, "
+            f"{pct(results[m].accuracy[worst[m]])} under {worst[m]}"
             for m in models
         ),
         comparisons=(

@@ -3,6 +3,7 @@ confidence is (reliability diagram and ECE, Guo et al. 2017, 15 equal-width bins
 
 from __future__ import annotations
 
+from fragility._fmt import pct
 from fragility.figures import to_png
 from fragility.figures.calibration import confident_mistakes, reliability_diagram
 from fragility.metrics import auroc, calibration, confidence, most_confident_mistakes
@@ -59,9 +60,9 @@ def build(ctx: ReportContext) -> Section:
                 name,
                 f"{n_wrong} of {len(wrong)}",
                 f"{sure_wrong}",
-                f"{100 * metrics[name]['mean_confidence_when_wrong']:.1f} %" if n_wrong else "n/a",
-                f"{100 * cal.ece:.2f} %",
-                f"{100 * detect:.1f} %" if detect is not None else "n/a",
+                pct(metrics[name]["mean_confidence_when_wrong"]),
+                pct(cal.ece, 2),
+                pct(detect),
             )
         )
         if len(worst):
@@ -115,7 +116,7 @@ def build(ctx: ReportContext) -> Section:
     comparisons = [
         Comparison(
             f"misclassification detection by max softmax, {n}",
-            f"{100 * metrics[n]['misclassification_auroc']:.1f} % AUROC",
+            f"{pct(metrics[n]['misclassification_auroc'])} AUROC",
             "97 % AUROC (MNIST, 3-layer MLP)",
             "Hendrycks & Gimpel 2017",
         )
@@ -138,7 +139,7 @@ def build(ctx: ReportContext) -> Section:
         metrics=metrics,
         findings=tuple(
             f"{n}: {metrics[n]['errors_above_90pct_confidence']} test mistakes made with > 90 % "
-            f"confidence; ECE {100 * metrics[n]['ece_15_bins']:.1f} %"
+            f"confidence; ECE {pct(metrics[n]['ece_15_bins'])}"
             for n in ctx.classifiers
         ),
         comparisons=tuple(comparisons),

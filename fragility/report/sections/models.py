@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from fragility._fmt import pct
 from fragility.figures import to_png
 from fragility.figures.training import confusion_matrices, training_curves
+from fragility.metrics import accuracy
 from fragility.metrics import confusion_matrix as confusion_counts
 from fragility.models import parameter_counts
 from fragility.report.section import (
@@ -45,7 +47,7 @@ def build(ctx: ReportContext) -> Section:
     for name, t in ctx.classifiers.items():
         counts = parameter_counts(t.model)
         logits = predict(t.model, data.x_test)
-        acc = float((logits.argmax(1) == data.y_test).float().mean())
+        acc = accuracy(logits, data.y_test)
         matrix = confusion_counts(logits.argmax(1), data.y_test, data.num_classes)
         rows.append(
             (
@@ -54,7 +56,7 @@ def build(ctx: ReportContext) -> Section:
                 f"{counts['weights']:,}",
                 f"{counts['total']:,}",
                 f"{t.config.epochs} epochs, batch {t.config.batch_size}, {t.config.optimizer}",
-                f"{100 * acc:.1f} %",
+                pct(acc),
             )
         )
         metrics[name] = {
@@ -105,7 +107,7 @@ def build(ctx: ReportContext) -> Section:
         f"{data.description.split(';')[0]}. Each sees an image as a grid of "
         f"{data.input_shape[1] * data.input_shape[2]} grey values and answers with one of "
         f"{data.num_classes} classes. On {len(data.x_test)} images they never saw in training, "
-        f"the best gets {100 * best:.1f} % right. That is the number people usually quote; the "
+        f"the best gets {pct(best)} right. That is the number people usually quote; the "
         "rest of this report is about what it hides."
     )
     comparisons = []
@@ -113,7 +115,7 @@ def build(ctx: ReportContext) -> Section:
         comparisons.append(
             Comparison(
                 "seed 16-16 sigmoid MLP, digits test accuracy",
-                f"{100 * metrics['mlp']['test_accuracy']:.1f} %",
+                pct(metrics["mlp"]["test_accuracy"]),
                 "about 96 % (an MLP with (16, 16) hidden units)",
                 "scikit-learn digits, papers.md baselines",
             )
@@ -135,7 +137,7 @@ def build(ctx: ReportContext) -> Section:
         blocks=(table, *layer_text, curves, confusion, *ae_text),
         metrics=metrics,
         findings=tuple(
-            f"{n}: {100 * metrics[n]['test_accuracy']:.1f} % test accuracy "
+            f"{n}: {pct(metrics[n]['test_accuracy'])} test accuracy "
             f"({metrics[n]['parameters']['total']:,} parameters)"
             for n in ctx.classifiers
         ),
