@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 from _harness import markdown_table, timed, write_part
 
@@ -31,7 +30,7 @@ ASCENT_SECONDS, DIRECT_GENERATIONS, DIRECT_SECONDS = 5.0, 200, 120.0
 NGUYEN_GENERATIONS = 50
 
 
-def trained(name: str, kind: str, bundle: data.DataBundle) -> train.Trained:
+def trained(kind: str, bundle: data.DataBundle) -> train.Trained:
     spec = models.default_spec(kind, bundle.input_shape, bundle.num_classes)
     return train.train(spec, bundle, train.default_config(spec, bundle))
 
@@ -48,19 +47,20 @@ def run_ascent(model, shape, start: str) -> tuple[str, str]:
 
 
 def run_evolution(model, shape, encoding, generations: int, seeds: int) -> tuple[str, str]:
-    runs = []
-    for seed in range(seeds):
-        t0 = time.perf_counter()
-        r = evolve(
-            model,
-            encoding,
-            shape,
-            generations=generations,
-            population=500,
-            target=TARGET,
-            seed=seed,
+    runs = [
+        timed(
+            lambda seed=seed: evolve(
+                model,
+                encoding,
+                shape,
+                generations=generations,
+                population=500,
+                target=TARGET,
+                seed=seed,
+            )
         )
-        runs.append((r, time.perf_counter() - t0))
+        for seed in range(seeds)
+    ]
     done = [(r.generations_to_all, s) for r, s in runs if r.all_reached]
     if len(done) < len(runs):
         worst = min(float(r.confidence.min()) for r, _ in runs)
@@ -86,7 +86,7 @@ def main() -> None:
         bundle = data.load(name)
         shape = bundle.input_shape
         for kind in ("mlp", "cnn"):
-            t = trained(name, kind, bundle)
+            t = trained(kind, bundle)
             model = t.model
             ceiling = confidence_ceiling(model)
             ceiling_text = "-" if ceiling is None else f"{100 * ceiling.max():.4f} %"

@@ -366,6 +366,10 @@ def test_autoencoder_auroc_matches_scikit_learn(trained_autoencoder, digits):
     x_out = torch.rand((30, *digits.input_shape), generator=torch.Generator().manual_seed(0))
     (row,) = G.ood_baseline(MeanModel(), x_in, {"uniform": x_out}, ae)
     err = np.concatenate([G.reconstruction_error(ae, x_in), G.reconstruction_error(ae, x_out)])
+    with torch.no_grad():  # the error is mean((A(x) - x)^2) per image
+        by_hand = (ae(x_in) - x_in).pow(2).flatten(1).mean(1).double().numpy()
+    assert err[:40] == pytest.approx(by_hand, rel=1e-6)
+    assert G.reconstruction_error(ae, x_in[:0]).shape == (0,)
     labels = [1] * 40 + [0] * 30
     assert row.auroc_autoencoder == pytest.approx(roc_auc_score(labels, -err))
     assert row.auroc_autoencoder > 0.95  # noise is far from what the autoencoder learnt
@@ -431,6 +435,10 @@ def test_parse_methods():
     assert parse_methods("ascent,survey,ascent") == ("ascent", "survey")
     with pytest.raises(ConfigError, match="unknown method bogus"):
         parse_methods("survey,bogus")
+    with pytest.raises(ConfigError, match="unknown method bogus"):
+        G.StudyConfig(methods=("survey", "bogus"))
+    with pytest.raises(ConfigError, match=r"unknown method \(none\)"):
+        G.StudyConfig(methods=())
 
 
 def test_cli_end_to_end(tmp_path, capsys):
@@ -552,3 +560,21 @@ def test_ascent_stops_a_stuck_image_and_restarts_it():
     assert abs(float(again.confidence[0]) - 1 / (1 + math.exp(-4))) < 1e-6
     with pytest.raises(ConfigError, match="restart"):
         G.ascent(model, [1], start="noise", shape=(1, 4, 4), restart="sky")
+
+
+def test_a_restart_leaves_the_callers_start_images_alone():
+    start = torch.full((1, 1, 4, 4), 0.5)
+    r = G.ascent(_DarkOnly(), [1], start=start, target=0.9, max_steps=500, restart="blank")
+    assert r.restarted == (True,) and float(r.start.max()) == 0.0
+    assert torch.equal(start, torch.full((1, 1, 4, 4), 0.5))
+
+
+def test_results_name_classes_by_their_number_without_names():
+    # cells out of order: each is named by its own number, not by its position
+    r = G.evolve(
+        MeanModel(), G.DirectEncoding(), (1, 2, 2), generations=0, population=2, classes=[1, 0]
+    )
+    assert [c["name"] for c in r.to_dict()["per_class"]] == ["1", "0"]
+    assert [c["name"] for c in r.to_dict(["dark", "light"])["per_class"]] == ["light", "dark"]
+    a = G.ascent(MeanModel(), [1, 0], start="grey", shape=(1, 2, 2), max_steps=0)
+    assert [c["name"] for c in a.to_dict()["per_class"]] == ["1", "0"]

@@ -190,11 +190,12 @@ def _autoencoder(args: argparse.Namespace, data: Any, progress: bool) -> Any:
 def _other_classifier(args: argparse.Namespace, data: Any) -> Any:
     from fragility import train
     from fragility.errors import CheckpointError
+    from fragility.models import is_classifier
 
     if args.transfer is None:
         return None
     ck = train.load(args.transfer, device=train.resolve_device(args.device))
-    if tuple(ck.spec.input_shape) != data.input_shape or ck.spec.kind == "autoencoder":
+    if tuple(ck.spec.input_shape) != data.input_shape or not is_classifier(ck.spec):
         raise CheckpointError(
             f"{args.transfer} is not a classifier of {data.input_shape} images; --transfer "
             "needs a model trained on the same data"

@@ -1,15 +1,17 @@
-"""Small helpers shared by the garbage analyses: checking images, log-probabilities, eval mode."""
+"""Small helpers shared by the garbage analyses: checking images, log-probabilities, eval
+mode, class names and progress bars."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from fragility.errors import InputError
-from fragility.train import model_device, predict
+from fragility.train import predict
 
 
 def check_images(x: torch.Tensor, what: str = "images", *, in_range: bool = True) -> None:
@@ -61,11 +63,26 @@ def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
             m.train(mode)
 
 
+def class_name(class_names: Sequence[str] | None, c: int) -> str:
+    """The name of class c, or its number where no name is known."""
+    return class_names[c] if class_names and c < len(class_names) else str(c)
+
+
+def progress_bar(total: int, progress: bool, *, unit: str, desc: str) -> Any:
+    """A tqdm bar when `progress` is asked for, else None (the library is silent by default)."""
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, leave=False)
+
+
 __all__ = [
     "check_images",
     "check_shape",
+    "class_name",
     "eval_mode",
     "log_probs",
-    "model_device",
     "num_outputs",
+    "progress_bar",
 ]

@@ -39,11 +39,13 @@ from fragility.errors import ConfigError, InputError
 from fragility.garbage._model import (
     check_images,
     check_shape,
+    class_name,
     eval_mode,
     log_probs,
-    model_device,
     num_outputs,
+    progress_bar,
 )
+from fragility.train import model_device
 
 STARTS = ("noise", "blank", "grey")
 PATIENCE = 50  # steps without a higher log p before an image counts as stalled
@@ -72,7 +74,7 @@ class AscentResult:
     confidence: np.ndarray  # (N,) float64 p(class | image) at the end
     predicted: tuple[int, ...]  # (N,) argmax class at the end
     reached: tuple[bool, ...]
-    steps: tuple[int, ...]  # steps taken (max_steps where the target was not reached)
+    steps: tuple[int, ...]  # steps taken (max_steps where it neither reached nor stalled)
     reached_seconds: tuple[float | None, ...]  # wall time from the start until reached
     stalled: tuple[bool, ...]  # stopped at a fixed point of the step (after any restart)
     restarted: tuple[bool, ...]  # stalled once and started again from `restart`
@@ -98,7 +100,7 @@ class AscentResult:
         per_class = [
             {
                 "class": c,
-                "name": class_names[c] if class_names and c < len(class_names) else str(c),
+                "name": class_name(class_names, c),
                 "confidence": float(p),
                 "predicted": pred,
                 "reached": r,
@@ -154,7 +156,7 @@ def ascent(
     start: a tensor (N, C, H, W) in [0, 1], or "noise" | "blank" | "grey" with `shape`
     (uniform noise drawn with `seed`). classes: default every class of the model, one image
     each. Images that reach the target stop moving; the rest keep climbing until they stall
-    (no pixel changes), after one restart from `restart` if given.
+    (log p not higher for PATIENCE steps), after one restart from `restart` if given.
     """
     _check(target, step_size, max_steps, eps, recon_weight, autoencoder)
     if restart is not None and restart not in STARTS:
@@ -162,7 +164,7 @@ def ascent(
     x0, cls = _starts(model, classes, start, shape, seed)
     device = model_device(model)
     n, log_target = len(cls), math.log(target)
-    x0_dev = x0.to(device)
+    x0_dev = x0.to(device, copy=True)  # a restart rewrites it; the caller's start stays
     x = x0_dev.clone()
     cls_dev = cls.to(device)
     steps = np.full(n, max_steps)
@@ -172,7 +174,7 @@ def ascent(
     last_gain = torch.zeros(n, dtype=torch.int64, device=device)
     again = None if restart is None else start_images(restart, n, x0.shape[1:], seed + 1)
     active = torch.arange(n, device=device)
-    bar = _bar(max_steps, progress)
+    bar = progress_bar(max_steps, progress, unit="step", desc="ascent")
     start_t = time.perf_counter()
     with eval_mode(model, autoencoder):
         for step in range(max_steps + 1):
@@ -282,14 +284,6 @@ def _project(x: torch.Tensor, x0: torch.Tensor, eps: float | None) -> torch.Tens
     if eps is not None:
         x = torch.maximum(torch.minimum(x, x0 + eps), x0 - eps)
     return x.clamp(0.0, 1.0)
-
-
-def _bar(total: int, progress: bool) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="step", desc="ascent", leave=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fragility.errors import InputError
-from fragility.garbage._model import check_images, eval_mode, model_device
+from fragility.garbage._model import check_images
 from fragility.metrics import confidence, ood_auroc
 from fragility.train import predict
 
@@ -45,16 +45,12 @@ def nearest_rms_distance(
     return (best / q.shape[1]).sqrt().numpy()
 
 
-@torch.no_grad()
 def reconstruction_error(autoencoder: nn.Module, images: torch.Tensor) -> np.ndarray:
     """mean((A(x) - x)^2) per image, (N,) float64."""
-    dev = model_device(autoencoder)
-    with eval_mode(autoencoder):
-        out = [
-            (autoencoder(b.to(dev)) - b.to(dev)).pow(2).flatten(1).mean(1).double().cpu()
-            for b in images.split(1024)
-        ]
-    return torch.cat(out).numpy() if out else np.empty(0)
+    if len(images) == 0:
+        return np.empty(0)
+    x = images.float().cpu()
+    return (predict(autoencoder, x) - x).pow(2).flatten(1).mean(1).double().numpy()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ import torch
 from torch import nn
 
 from fragility.errors import ConfigError
-from fragility.garbage._model import check_shape, log_probs, model_device, num_outputs
+from fragility.garbage._model import (
+    check_shape,
+    class_name,
+    log_probs,
+    num_outputs,
+    progress_bar,
+)
+from fragility.train import model_device
 
 
 class Encoding(Protocol):
@@ -177,11 +184,10 @@ class EvolutionResult:
         return np.exp(fns[statistic](self.history_log_prob, axis=1))
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
-        names = class_names or [str(k) for k in self.classes]
         per_class = [
             {
                 "class": int(k),
-                "name": names[int(k)] if int(k) < len(names) else str(k),
+                "name": class_name(class_names, int(k)),
                 "confidence": float(c),
                 "generation": g,
                 "seconds": s,
@@ -255,7 +261,7 @@ def evolve(
     reached_s: list[float | None] = [None] * k
     _mark(reached_gen, reached_s, archive_fit >= log_target, 0, time.perf_counter() - start)
     collected: list[torch.Tensor] = []
-    bar = _bar(generations, encoding.name, progress)
+    bar = progress_bar(generations, progress, unit="gen", desc=f"evolve {encoding.name}")
     for gen in range(1, generations + 1):
         if stop_at_target and all(g is not None for g in reached_gen):
             break
@@ -344,11 +350,3 @@ def _parents(reached: list[int | None], population: int, focus: bool) -> np.ndar
 def _fitness(model: nn.Module, images: torch.Tensor, cells: np.ndarray) -> np.ndarray:
     """log p(cell's class | image) in float64, (P, K)."""
     return log_probs(model, images, batch_size=max(1024, len(images)))[:, cells].numpy()
-
-
-def _bar(total: int, name: str, progress: bool) -> Any:
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="gen", desc=f"evolve {name}", leave=False)

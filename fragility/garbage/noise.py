@@ -30,7 +30,7 @@ from torch import nn
 
 from fragility.data import resize
 from fragility.errors import ConfigError
-from fragility.garbage._model import check_images, check_shape
+from fragility.garbage._model import check_images, check_shape, class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
 from fragility.train import predict
 
@@ -186,16 +186,14 @@ class FamilyConfidence:
         return tuple((int(c), float(counts[c] / self.stats.n)) for c in order if counts[c] > 0)
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
-        def name(c: int) -> str:
-            return class_names[c] if class_names and c < len(class_names) else str(c)
-
         return {
             "family": self.family,
             "description": self.description,
             "in_range": self.in_range,
             **self.stats.to_dict(),
             "top_classes": [
-                {"class": c, "name": name(c), "share": s} for c, s in self.top_classes()
+                {"class": c, "name": class_name(class_names, c), "share": s}
+                for c, s in self.top_classes()
             ],
         }
 

@@ -56,12 +56,7 @@ class StudyConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown or not self.methods:
-            raise ConfigError(
-                f"unknown method {', '.join(unknown) or '(none)'}; choose from "
-                f"{', '.join(METHODS)} or all"
-            )
+        _check_methods(self.methods)
         if not 0.0 < self.target < 1.0:
             raise ConfigError(f"target confidence must lie in (0, 1), not {self.target}")
         DirectEncoding(start=self.evolve_start)  # validates it
@@ -219,10 +214,14 @@ def parse_methods(text: str | Sequence[str]) -> tuple[str, ...]:
     names = [n.strip() for item in items for n in item.split(",") if n.strip()]
     if "all" in names:
         return METHODS
+    _check_methods(names)
+    return tuple(dict.fromkeys(names))
+
+
+def _check_methods(names: Sequence[str]) -> None:
     unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
         raise ConfigError(
             f"unknown method {', '.join(unknown) or '(none)'}; choose from "
             f"{', '.join(METHODS)} or all"
         )
-    return tuple(dict.fromkeys(names))

@@ -72,11 +72,12 @@ def build(ctx: ReportContext) -> Section:
     metrics = _metrics(ctx, config, results)
     for name, mm in metrics["models"].items():
         mm["saturation"] = _saturation(ctx, name, config.samples)
+    comparisons = tuple(_comparisons(metrics))
     blocks = [
         *_survey_blocks(ctx, config, metrics),
         *_fooling_blocks(ctx, results, metrics),
         *_detector_blocks(ctx, metrics),
-        *_published_blocks(metrics),
+        *_published_blocks(metrics, comparisons),
     ]
     return Section(
         slug=SLUG,
@@ -86,7 +87,7 @@ def build(ctx: ReportContext) -> Section:
         metrics=metrics,
         seconds=time.perf_counter() - start,
         findings=_findings(metrics),
-        comparisons=tuple(_comparisons(metrics)),
+        comparisons=comparisons,
     )
 
 
@@ -138,7 +139,8 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
     other_images = ctx.other_data.x_test if ctx.other_data is not None else None
     results = {}
     for i, name in enumerate(names):
-        other = ctx.classifiers[names[(i + 1) % len(names)]].model if len(names) > 1 else None
+        partner = _partner(names, i)
+        other = ctx.classifiers[partner].model if partner is not None else None
         results[name] = run_study(
             ctx.classifiers[name].model,
             ctx.data,
@@ -149,6 +151,11 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
             progress=ctx.progress,
         )
     return results
+
+
+def _partner(names: list[str], i: int) -> str | None:
+    """The model that names[i]'s fooling images are tried on (transfer): the next, if any."""
+    return names[(i + 1) % len(names)] if len(names) > 1 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +179,7 @@ def _metrics(
             "other_data": ctx.other_data.name if ctx.other_data is not None else None,
         },
         "models": {
-            name: _model_metrics(r, names[(i + 1) % len(names)] if len(names) > 1 else None)
+            name: _model_metrics(r, _partner(names, i))
             for i, (name, r) in enumerate(results.items())
         },
         "published": PUBLISHED,
@@ -621,8 +628,10 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
     return rows
 
 
-def _published_blocks(m: dict[str, Any]) -> list[Paragraph | Table]:
-    rows = tuple((f"{c.source}; {c.quantity}", c.published, c.ours) for c in _comparisons(m))
+def _published_blocks(
+    m: dict[str, Any], comparisons: tuple[Comparison, ...]
+) -> list[Paragraph | Table]:
+    rows = tuple((f"{c.source}; {c.quantity}", c.published, c.ours) for c in comparisons)
     return [
         Paragraph(
             "Against the papers. The settings differ (their MNIST is 28x28 with tens of "
