@@ -15,6 +15,7 @@ Side by side, in one process on the same trained models and data:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +25,9 @@ from fragility import data, inversion, models, train
 
 
 def one_at_a_time(model, units, shape, cfg):
-    one = inversion.MaximizeConfig(**{**cfg.to_dict(), "restarts": 1})
     for u in units:
         for r in range(cfg.restarts):
-            seeded = inversion.MaximizeConfig(**{**one.to_dict(), "seed": cfg.seed + r})
+            seeded = dataclasses.replace(cfg, restarts=1, seed=cfg.seed + r)
             inversion.maximize(model, [u], shape, seeded)
 
 

@@ -117,9 +117,21 @@ def layer_output(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
     return layer_outputs(model, x, [layer])[layer]
 
 
+def _unit_values(a: torch.Tensor, layer: str = "", probability: bool = False) -> torch.Tensor:
+    """A layer's output `a` as one value per unit, (N, units): the features of (N, F), the
+    channel means of (N, C, H, W), or with `probability` the softmax over (N, units)."""
+    if probability:
+        if a.dim() != 2:
+            raise ConfigError(
+                f"probability needs a layer of shape (N, units); {layer!r} gives {tuple(a.shape)}"
+            )
+        return a.softmax(1)
+    return a.mean((-2, -1)) if a.dim() == 4 else a.flatten(1)
+
+
 def select_units(activations: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Row i's unit `index[i]`: (N, F) -> (N,), and (N, C, H, W) -> the channel mean, (N,)."""
-    a = activations.mean((-2, -1)) if activations.dim() == 4 else activations.flatten(1)
+    a = _unit_values(activations)
     if int(index.max()) >= a.shape[1]:
         raise ConfigError(
             f"unit index {int(index.max())} is out of range: the layer has {a.shape[1]} units"
@@ -143,14 +155,7 @@ def activations(
     outs = layer_outputs(model, x, layers)
     values, rows = [], []
     for layer in layers:
-        a = outs[layer]
-        if probability:
-            if a.dim() != 2:
-                raise ConfigError(
-                    f"probability needs a layer of shape (N, units); {layer!r} gives "
-                    f"{tuple(a.shape)}"
-                )
-            a = a.softmax(1)
+        a = _unit_values(outs[layer], layer, probability)
         picked = [i for i, u in enumerate(units) if u.layer == layer]
         if len(layers) > 1:
             a = a[torch.tensor(picked, device=a.device)]
@@ -208,10 +213,16 @@ def check_images(x: torch.Tensor, name: str = "images") -> None:
 
 @torch.no_grad()
 def training_maxima(
-    model: nn.Module, images: torch.Tensor, units: Sequence[Unit], batch_size: int = 512
+    model: nn.Module,
+    images: torch.Tensor,
+    units: Sequence[Unit],
+    batch_size: int = 512,
+    *,
+    probability: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each unit's highest activation over `images` and the index of the image reaching it,
-    both (U,). The bar an optimised input has to clear."""
+    """Each unit's highest activation over `images` (with `probability`, the softmax over its
+    layer, as in `activations`) and the index of the image reaching it, both (U,). The bar an
+    optimised input has to clear."""
     check_images(images)
     dev = model_device(model)
     best = torch.full((len(units),), -math.inf)
@@ -219,10 +230,9 @@ def training_maxima(
     by_layer = _group(units)
     with _eval(model):
         for start in range(0, len(images), batch_size):
-            xb = images[start : start + batch_size].to(dev)
+            outs = layer_outputs(model, images[start : start + batch_size].to(dev), list(by_layer))
             for layer, positions in by_layer.items():
-                a = layer_output(model, xb, layer)
-                a = a.mean((-2, -1)) if a.dim() == 4 else a.flatten(1)
+                a = _unit_values(outs[layer], layer, probability)
                 idx = torch.tensor([units[p].index for p in positions], device=a.device)
                 vals, arg = a[:, idx].float().cpu().max(0)  # (U_layer,)
                 pos = torch.tensor(positions)
@@ -488,31 +498,10 @@ def maximize(
         bar.close()
     seconds = time.perf_counter() - t0
     if training_images is not None:
-        if cfg.probability:
-            best = _training_probability_maxima(model, training_images, units)
-        else:
-            best = training_maxima(model, training_images, units)
+        best = training_maxima(model, training_images, units, probability=cfg.probability)
     else:
         best = (torch.full((n_units,), math.nan), torch.full((n_units,), -1, dtype=torch.long))
     return Maxima(tuple(units), images, reached, best[0], best[1], cfg, seconds)
-
-
-@torch.no_grad()
-def _training_probability_maxima(
-    model: nn.Module, images: torch.Tensor, units: Sequence[Unit], batch_size: int = 512
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """As `training_maxima`, for the softmax over each unit's layer."""
-    probs = []
-    dev = model_device(model)
-    layers = list(dict.fromkeys(u.layer for u in units))
-    with _eval(model):
-        for start in range(0, len(images), batch_size):
-            outs = layer_outputs(model, images[start : start + batch_size].to(dev), layers)
-            probs.append(
-                torch.stack([outs[u.layer].softmax(1)[:, u.index] for u in units], 1).cpu()
-            )
-    best, where = torch.cat(probs).float().max(0)
-    return best, where
 
 
 def _bar(progress: bool, total: int, desc: str):

@@ -29,8 +29,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from fragility import inversion
 from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
+from fragility.metrics import accuracy
 from fragility.models import default_spec
 from fragility.train import Trained, default_config, predict, train
 
@@ -250,24 +252,16 @@ def evaluate_cue(model: nn.Module, data: DataBundle, cue: Cue, seed: int = 0) ->
     """Run `model` on the four test sets of `data`'s (clean) test images."""
     sets = test_sets(data, cue, seed)
     y = data.y_test
-
-    def answers(x: torch.Tensor) -> torch.Tensor:
-        return predict(model, x).argmax(1)
-
-    wrong = answers(sets["wrong"])
+    wrong = predict(model, sets["wrong"])
     return CueTest(
-        clean_accuracy=_rate(answers(sets["clean"]) == y),
-        matching_accuracy=_rate(answers(sets["matching"]) == y),
-        wrong_accuracy=_rate(wrong == y),
-        wrong_follows_cue=_rate(wrong == sets["wrong_classes"]),
-        blank_follows_cue=_rate(answers(sets["blank"]) == sets["blank_classes"]),
+        clean_accuracy=accuracy(predict(model, sets["clean"]), y),
+        matching_accuracy=accuracy(predict(model, sets["matching"]), y),
+        wrong_accuracy=accuracy(wrong, y),
+        wrong_follows_cue=accuracy(wrong, sets["wrong_classes"]),
+        blank_follows_cue=accuracy(predict(model, sets["blank"]), sets["blank_classes"]),
         num_classes=data.num_classes,
         n_test=len(y),
     )
-
-
-def _rate(hits: torch.Tensor) -> float:
-    return float(hits.float().mean()) if hits.numel() else float("nan")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,27 +343,25 @@ def saliency_in_cue(
     """Share of the saliency (inversion.saliency: |d score / d x| for the predicted class, and
     |gradient x input|) inside each image's cue region, against the region's share of the
     image. Equal shares: the model looks at the cue no more than anywhere else."""
-    from fragility.inversion import saliency, saliency_mass
-
-    sal = saliency(model, images)
+    sal = inversion.saliency(model, images)
     regions = torch.stack(
         [cue.region(int(c), o) for c, o in zip(cue_of, originals, strict=True)]
     )  # (N, H, W)
     return {
-        "gradient_in_cue": float(saliency_mass(sal.map("gradient"), regions).mean()),
-        "grad_x_input_in_cue": float(saliency_mass(sal.map("grad_x_input"), regions).mean()),
+        "gradient_in_cue": float(inversion.saliency_mass(sal.map("gradient"), regions).mean()),
+        "grad_x_input_in_cue": float(
+            inversion.saliency_mass(sal.map("grad_x_input"), regions).mean()
+        ),
         "cue_area": float(regions.float().mean()),
     }
 
 
 def maxima_cue_match(
     model: nn.Module, cue: Cue, *, steps: int = 100, seed: int = 0
-) -> tuple[Any, float]:
+) -> tuple[inversion.Maxima, float]:
     """Class maxima of `model` (inversion.maximize from the zero image) and how much each
     draws its own class's cue: the mean over the cue's region of 1 - |x - cue| (1: the cue
     exactly, 0: its negative), averaged over classes. Zero start, so any mark is the model's."""
-    from fragility import inversion
-
     cfg = inversion.MaximizeConfig(steps=steps, l2=0.001, seed=seed)
     maxima = inversion.maximize(model, inversion.class_units(cue.num_classes), cue.shape, cfg)
     scores = []
@@ -392,8 +384,8 @@ class Lesson:
     kind: str
     runs: dict[str, ShortcutRun]  # "clean", "cued", "remedy"
     saliency: dict[str, dict[str, float]]  # per run: `saliency_in_cue` on the wrong-cue set
-    saliency_examples: dict[str, Any]  # per run: inversion.Saliency, one image per class
-    maxima: dict[str, Any]  # per run: inversion.Maxima of the classes
+    saliency_examples: dict[str, inversion.Saliency]  # per run: one image per class
+    maxima: dict[str, inversion.Maxima]  # per run: the classes' maxima
     maxima_cue_match: dict[str, float]  # per run
 
     def to_dict(self) -> dict[str, Any]:
@@ -444,8 +436,6 @@ def study(
     """For each kind: train (through the cache) at correlation 0, at `correlation` and with
     the remedy at `correlation`, and test; then every kind at every `sweep_correlations`.
     `clean_models` (by kind) stand in for correlation 0 when already trained on `data`."""
-    from fragility import inversion
-
     if not kinds:
         raise ConfigError("name at least one model kind")
     done: dict[tuple[str, float, str | None], ShortcutRun] = {}

@@ -242,6 +242,20 @@ def test_training_maxima_match_a_direct_computation(trained_mlp, digits):
         logits = net(digits.x_train)[:, 7]
     assert torch.allclose(best, torch.stack([h.max(), logits.max()]))
     assert where.tolist() == [int(h.argmax()), int(logits.argmax())]
+    # The softmax objective's bar: the class posterior, over the batches.
+    units = [inv.Unit("", 7), inv.Unit("", 2)]
+    best, where = inv.training_maxima(net, digits.x_train, units, batch_size=100, probability=True)
+    with torch.no_grad():
+        p = net(digits.x_train).softmax(1)[:, [7, 2]]
+    assert torch.allclose(best, p.max(0).values)
+    assert torch.allclose(p[where, torch.arange(2)], best)  # each index reaches its maximum
+
+
+def test_probability_needs_a_flat_layer(trained_cnn, digits):
+    with pytest.raises(ConfigError, match=r"probability needs a layer of shape.*'conv1' gives"):
+        inv.training_maxima(
+            trained_cnn.model, digits.x_train[:5], [inv.Unit("conv1", 0)], probability=True
+        )
 
 
 # -- representation inversion ------------------------------------------------------------------
@@ -425,6 +439,10 @@ def test_cli_bad_arguments_exit_2(tmp_path, capsys, trained_mlp):
     with pytest.raises(SystemExit) as exc:
         main(["invert", "--checkpoint", "x", "--what", "everything", "--out", "o"])
     assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["invert", "--checkpoint", "x", "--jitter", "-1", "--out", "o"])
+    assert exc.value.code == 2
+    assert "--jitter: expected zero or more, not -1" in capsys.readouterr().err
     assert main(["invert", "--checkpoint", str(tmp_path / "none"), "--out", "o"]) == 2
     assert "no checkpoint folder" in capsys.readouterr().err
     ck = train.save(tmp_path / "ck", trained_mlp.model, trained_mlp.spec, trained_mlp.metrics)

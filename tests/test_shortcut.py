@@ -235,6 +235,12 @@ def test_report_section(digits, trained_mlp):
     assert "crosswalk" in s.intro and "Tempe" in s.intro
     assert m["models"]["mlp"]["runs"]["remedy"]["wrong_follows_cue"] < cued["wrong_follows_cue"]
     assert all(isinstance(f, FigureBlock) and f.png.startswith(b"\x89PNG") for f in s.figures)
+    # Quick: the saliency and maxima galleries are skipped.
+    assert [f.name for f in s.figures] == [
+        "shortcut-examples",
+        "shortcut-sweep",
+        "shortcut-tests-mlp",
+    ]
     json.dumps(m)
     assert section.build(ctx).metrics == m  # same seed, same numbers (from the cache)
 

@@ -12,6 +12,7 @@ from fragility.cli.common import (
     float_list,
     load_checkpoint_and_data,
     non_negative_float,
+    non_negative_int,
     positive_int,
     show_progress,
     table,
@@ -51,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="R",
         help="Erhan et al.'s version: keep ||x|| = R instead of the L2 penalty",
     )
-    p.add_argument("--jitter", type=int, default=0, metavar="PX", help="random shift per step")
+    p.add_argument(
+        "--jitter", type=non_negative_int, default=0, metavar="PX", help="random shift per step"
+    )
     p.add_argument(
         "--blur", type=non_negative_float, default=0.0, metavar="SIGMA", help="blur width"
     )
@@ -82,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
     ck, data = load_checkpoint_and_data(args)
     if not is_classifier(ck.spec):
         raise ConfigError(f"{args.checkpoint} holds an autoencoder; invert needs a classifier")
-    if args.jitter < 0:
-        raise ConfigError(f"--jitter must be 0 or more pixels, not {args.jitter}")
     config = inversion.MaximizeConfig(
         steps=args.steps,
         l2=args.l2,
@@ -158,14 +159,14 @@ def _summary(result, class_names) -> list[str]:
 
         s = saliency_summary(result.saliency)
         lines.append(
-            f"saliency: {100 * s['mean_gradient_on_ink']:.0f} % of |gradient| falls on the ink, "
-            f"which covers {100 * s['mean_ink_area']:.0f} % of the image"
+            f"saliency: {pct(s['mean_gradient_on_ink'], 0)} of |gradient| falls on the ink, "
+            f"which covers {pct(s['mean_ink_area'], 0)} of the image"
         )
     v = result.inversion
     if v is not None:
         lines.append(
             f"inversion at {v.layer or 'logits'}: codes within "
-            f"{100 * float(v.code_distance.mean()):.1f} %, same class for "
+            f"{pct(float(v.code_distance.mean()))}, same class for "
             f"{pct(float(v.prediction_agrees.float().mean()))}, yet "
             f"{float(v.pixel_distance.mean()):.2f} RMS from the originals (two different test "
             f"images: {v.typical_pixel_distance:.2f})"

@@ -9,23 +9,18 @@ from fragility._fmt import pct
 from fragility.cli.common import (
     add_data_args,
     add_run_args,
+    checked,
     float_list,
     load_data,
     positive_int,
+    require,
     show_progress,
     table,
     write_outputs,
 )
 
-
-def _share(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, not {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, not {text}")
-    return v
+_SHARE = "a share from 0 to 1"
+_share = checked(float, lambda v: 0.0 <= v <= 1.0, _SHARE, _SHARE)
 
 
 def _kinds(text: str) -> tuple[str, ...]:
@@ -89,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from fragility import shortcut, train
-    from fragility.cli.common import require
     from fragility.figures import shortcut as figs
     from fragility.figures.inversion import maxima_gallery
 

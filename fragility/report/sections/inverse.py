@@ -5,10 +5,9 @@ matter (zeroing the weights ranked by |dC/dw|)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
-
-import torch
 
 from fragility import inversion as inv
 from fragility._fmt import pct as _pct
@@ -23,7 +22,7 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import Trained
+from fragility.train import Trained, predict
 
 SLUG = "inverse"
 TITLE = "Inverse images: what the neurons respond to"
@@ -45,8 +44,15 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
     cfg = inv.MaximizeConfig(
         steps=b["steps"], l2=0.001, restarts=b["restarts"], start="noise", seed=ctx.seed
     )
-    classes = inv.maximize(
-        model, inv.class_units(data.num_classes), shape, cfg, training_images=data.x_train
+    found = inv.analyse(
+        model,
+        data,
+        ("classes", "weights", "saliency", "inversion"),
+        cfg,
+        initial_model=build_model(t.spec, seed=t.config.seed),
+        inversion_steps=b["inversion_steps"],
+        fractions=FRACTIONS,
+        rank_images=RANK_IMAGES,
     )
     # Simonyan et al.'s point: maximising the posterior instead of the score.
     one = inv.MaximizeConfig(steps=b["steps"], l2=0.001, seed=ctx.seed)
@@ -54,10 +60,8 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
         model,
         inv.class_units(data.num_classes),
         shape,
-        inv.MaximizeConfig(**{**one.to_dict(), "probability": True}),
+        dataclasses.replace(one, probability=True),
     )
-    with torch.no_grad():
-        prob_own_score = model(by_prob.best.to(ctx.device)).diagonal().float().cpu()
     hidden_units = [
         u for layer in inv.hidden_layers(model)[:2] for u in inv.units_of(model, layer, shape)
     ]
@@ -65,38 +69,20 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
         model,
         hidden_units,
         shape,
-        inv.MaximizeConfig(**{**one.to_dict(), "start": "noise"}),
+        dataclasses.replace(one, start="noise"),
         training_images=data.x_train,
     )
-    layer, w = inv.first_layer_weights(model, shape)
-    edges = inv.edge_scores(w, layer=layer, seed=ctx.seed)
-    _, w0 = inv.first_layer_weights(build_model(t.spec, seed=t.config.seed), shape)
-    edges0 = inv.edge_scores(w0, layer=layer, seed=ctx.seed)
-    x, y = data.x_train[:RANK_IMAGES], data.y_train[:RANK_IMAGES]
-    curve = inv.prune_curve(
-        model, inv.weight_sensitivity(model, x, y), data.x_test, data.y_test, FRACTIONS
-    )
-    picks = inv.one_per_class(data.y_test, data.num_classes)
-    sal = inv.saliency(model, data.x_test[picks])
-    layers = inv.hidden_layers(model)
-    inverted = inv.invert_representation(
-        model,
-        data.x_test[picks],
-        layers[-1] if layers else inv.LOGITS,
-        steps=b["inversion_steps"],
-        seed=ctx.seed,
-    )
     return {
-        "classes": classes,
+        "classes": found.classes,
         "by_prob": by_prob,
-        "prob_own_score": prob_own_score,
+        "prob_own_score": predict(model, by_prob.best).diagonal(),
         "hidden": hidden,
-        "edges": edges,
-        "edges0": edges0,
-        "curve": curve,
-        "saliency": sal,
-        "labels": data.y_test[picks],
-        "inversion": inverted,
+        "edges": found.first_layer,
+        "edges0": found.first_layer_at_init,
+        "curve": found.pruning,
+        "saliency": found.saliency,
+        "labels": found.saliency_labels,
+        "inversion": found.inversion,
     }
 
 
@@ -116,7 +102,7 @@ def _numbers(r: dict[str, Any]) -> dict[str, Any]:
             "score_objective_own_score": float(c.best_activation.mean()),
         },
         "hidden": {
-            "layers": sorted({u.layer for u in h.units}, key=[u.layer for u in h.units].index),
+            "layers": list(dict.fromkeys(u.layer for u in h.units)),
             "reached": [float(a) for a in h.best_activation],
             "best_training": [float(a) for a in h.training_max],
             "beats_training": int(h.beats_training.sum()),
