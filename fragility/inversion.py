@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError, InputError
 from fragility.train import evaluate, model_device
 
@@ -466,7 +467,7 @@ def maximize(
     gen = torch.Generator().manual_seed(cfg.seed)
     n_units, r = len(units), cfg.restarts
     t0 = time.perf_counter()
-    bar = _bar(progress, cfg.steps, "maximise")
+    bar = progress_bar(cfg.steps, progress, unit="step", desc="maximise")
     rows = [u for u in units for _ in range(r)]  # (U * R,) restarts of a unit side by side
     penalties = {"l2": 0.0, "tv": 0.0} if cfg.fixed_norm else {"l2": cfg.l2, "tv": cfg.tv}
     with _eval(model):
@@ -502,14 +503,6 @@ def maximize(
     else:
         best = (torch.full((n_units,), math.nan), torch.full((n_units,), -1, dtype=torch.long))
     return Maxima(tuple(units), images, reached, best[0], best[1], cfg, seconds)
-
-
-def _bar(progress: bool, total: int, desc: str):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False)
 
 
 def class_units(num_classes: int) -> tuple[Unit, ...]:
@@ -583,7 +576,7 @@ def invert_representation(
     gen = torch.Generator().manual_seed(seed)
     x0 = originals.to(dev)
     t0 = time.perf_counter()
-    bar = _bar(progress, steps, "invert")
+    bar = progress_bar(steps, progress, unit="step", desc="invert")
     with _eval(model):
         with torch.no_grad():
             target = layer_output(model, x0, layer).flatten(1)

@@ -24,6 +24,7 @@ from torch import nn
 
 import fragility
 from fragility._io import atomic_dir, to_json
+from fragility._progress import progress_bar
 from fragility.data import DataBundle
 from fragility.errors import CheckpointError, ConfigError, FragilityError
 from fragility.models import ModelSpec, build, is_classifier, parameter_counts
@@ -224,11 +225,7 @@ def fit(
         )
     gen = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(n / config.batch_size)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=config.epochs * steps_per_epoch, unit="batch", desc="train", leave=False)
+    bar = progress_bar(config.epochs * steps_per_epoch, progress, unit="batch", desc="train")
     history: list[EpochStats] = []
     start = time.perf_counter()
     # Dropout draws from the global generator: fork it so training is seeded and the caller's

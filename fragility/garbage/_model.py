@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -68,15 +67,6 @@ def class_name(class_names: Sequence[str] | None, c: int) -> str:
     return class_names[c] if class_names and c < len(class_names) else str(c)
 
 
-def progress_bar(total: int, progress: bool, *, unit: str, desc: str) -> Any:
-    """A tqdm bar when `progress` is asked for, else None (the library is silent by default)."""
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, desc=desc, leave=False)
-
-
 __all__ = [
     "check_images",
     "check_shape",
@@ -84,5 +74,4 @@ __all__ = [
     "eval_mode",
     "log_probs",
     "num_outputs",
-    "progress_bar",
 ]

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError, InputError
 from fragility.garbage._model import (
     check_images,
@@ -43,7 +44,6 @@ from fragility.garbage._model import (
     eval_mode,
     log_probs,
     num_outputs,
-    progress_bar,
 )
 from fragility.train import model_device
 

@@ -25,13 +25,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError
 from fragility.garbage._model import (
     check_shape,
     class_name,
     log_probs,
     num_outputs,
-    progress_bar,
 )
 from fragility.train import model_device
 
