@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from _harness import markdown_table, timed, write_part
 
 from fragility import data, models, train
-from fragility.attacks import PGD, robust_accuracy
+from fragility.attacks import PGD, RobustAccuracy, robust_accuracy
 from fragility.attacks.core import attack_mode
 from fragility.attacks.gradient import _Descent
 from fragility.train import predict
@@ -38,11 +38,10 @@ GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 STEPS, STEP = 40, 0.01
 
 
-def ours(model, x, y, batch_size: int) -> tuple[list[float], int]:
-    curve = robust_accuracy(
+def ours(model, x, y, batch_size: int) -> RobustAccuracy:
+    return robust_accuracy(
         model, x, y, PGD(steps=STEPS, step=STEP), GRID, batch_size=batch_size, seed=0
     )
-    return list(curve.accuracy), int(curve.steps.sum())
 
 
 def torchattacks_curve(model, x, y, batch_size: int) -> list[float]:
@@ -110,10 +109,11 @@ def bench_model(kind: str, bundle, args) -> list[list[str]]:
     trained = train.train(spec, bundle, train.default_config(spec, bundle))
     model = trained.model.eval()
     x, y = bundle.x_test[: args.n], bundle.y_test[: args.n]
-    (curve, steps), seconds = timed(lambda: ours(model, x, y, args.batch_size))
-    brute = len(x) * (len(GRID) - 1) * STEPS
+    result, seconds = timed(lambda: ours(model, x, y, args.batch_size))
+    curve = list(result.accuracy)
     print(
-        f"{kind} fragility {seconds:.1f} s, {steps:,} of {brute:,} steps",
+        f"{kind} fragility {seconds:.1f} s, {int(result.steps.sum()):,} of "
+        f"{result.brute_force_steps:,} steps",
         [f"{a:.4f}" for a in curve],
     )
     rows = [[spec.name, "fragility", f"{seconds:.1f}", "1.0", *(f"{100 * a:.2f}" for a in curve)]]

@@ -170,6 +170,18 @@ def test_pgd_on_a_linear_model_walks_to_the_corner_or_stops_at_the_boundary():
     assert torch.allclose(r.adversarial, x - 0.02 * r.steps.view(-1, 1, 1, 1) * down, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "attack", [PGD(steps=10, step=0.02, random_start=False), DeepFool()], ids=["pgd", "deepfool"]
+)
+def test_progress_shows_a_bar_and_changes_no_result(attack, capsys):
+    model, x, y = linear_case()
+    quiet = robust_accuracy(model, x, y, attack, (0.0, 0.05, 0.2))
+    assert capsys.readouterr().err == ""
+    shown = robust_accuracy(model, x, y, attack, (0.0, 0.05, 0.2), progress=True)
+    assert attack.name in capsys.readouterr().err
+    assert shown.accuracy == quiet.accuracy and torch.equal(shown.steps, quiet.steps)
+
+
 # ---------------------------------------------------------------------------------------------
 # Properties over random models, shapes and budgets
 
@@ -213,7 +225,7 @@ def test_every_result_is_an_image_inside_its_ball(case, batch_size):
         logits = model(r.adversarial)
     assert torch.allclose(r.logits, logits, atol=1e-5)
     assert torch.equal(r.success, is_adversarial(r.logits, labels, target is not None))
-    assert bool((r.steps >= 0).all())
+    assert bool(((r.steps >= 0) & (r.steps <= attack.budget())).all())
 
 
 # ---------------------------------------------------------------------------------------------

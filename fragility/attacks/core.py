@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError, InputError
 from fragility.train import model_device
 
@@ -319,7 +320,8 @@ def attack_mode(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Iterator[
 # Results
 
 
-def _summary(values: torch.Tensor) -> dict[str, float | None]:
+def mean_and_median(values: torch.Tensor) -> dict[str, float | None]:
+    """Mean and median of (N,) values in float64; both None when there are none."""
     if len(values) == 0:
         return {"mean": None, "median": None}
     v = values.double()
@@ -376,8 +378,8 @@ class AttackResult:
             "targeted": self.targeted,
             "n": len(self.success),
             "success_rate": self.success_rate,
-            "l2_of_successes": _summary(self.l2[won]),
-            "linf_of_successes": _summary(self.linf[won]),
+            "l2_of_successes": mean_and_median(self.l2[won]),
+            "linf_of_successes": mean_and_median(self.linf[won]),
             "mean_steps": float(self.steps.double().mean()),
         }
 
@@ -547,12 +549,17 @@ class MinimalAttack(Attack):
         """Run `_chunk` over batches of m images (the last padded to m, so every batch has the
         same shape) and stitch the results."""
         dev = model_device(model)
+        bar = progress_bar(len(x), progress, unit="image", desc=self.name)
         parts = []
         for part in chunks(len(x), m):
             k = part.stop - part.start
             x0 = padded(x[part].to(dev), m)
             lab = padded(labels[part].to(dev), m)
             parts.append([t[:k].cpu() for t in self._chunk(model, x0, lab, targeted)])
+            if bar is not None:
+                bar.update(k)
+        if bar is not None:
+            bar.close()
         adv, logits, clean, success, steps = (torch.cat(col) for col in zip(*parts, strict=True))
         return Minimal(adv, logits, clean, success, steps)
 

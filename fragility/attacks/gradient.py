@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from fragility._progress import progress_bar
 from fragility.attacks.core import (
     LOSSES,
     NORMALIZE,
@@ -186,11 +187,7 @@ class _Descent:
     def run(self, priority: torch.Tensor, *, early_stop: bool, progress: bool) -> _Trace:
         order = torch.argsort(priority, descending=True, stable=True)
         queue = [int(i) for i in order if self.limit[i] > 0]
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(queue), desc=self.attack.name, unit="image", leave=False)
+        bar = progress_bar(len(queue), progress, unit="image", desc=self.attack.name)
         pos = 0
         while True:
             free = (self.img < 0).nonzero().flatten().tolist()

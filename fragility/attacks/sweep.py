@@ -34,6 +34,7 @@ from fragility.attacks.core import (
     check_inputs,
     grey_levels,
     margin,
+    mean_and_median,
 )
 from fragility.errors import ConfigError
 from fragility.train import predict
@@ -82,19 +83,12 @@ class RobustAccuracy:
                 else None
                 for e in self.epsilons
             ],
-            "l2_of_first_adversarial": _stats(self.l2[fooled]),
-            "linf_of_first_adversarial": _stats(self.linf[fooled]),
+            "l2_of_first_adversarial": mean_and_median(self.l2[fooled]),
+            "linf_of_first_adversarial": mean_and_median(self.linf[fooled]),
             "gradient_steps": steps,
             "brute_force_steps": self.brute_force_steps,
             "work_fraction": steps / self.brute_force_steps if self.brute_force_steps else None,
         }
-
-
-def _stats(values: torch.Tensor) -> dict[str, float | None]:
-    if len(values) == 0:
-        return {"mean": None, "median": None}
-    v = values.double()
-    return {"mean": float(v.mean()), "median": float(v.median())}
 
 
 def epsilon_grid(epsilons: Sequence[float]) -> tuple[float, ...]:

@@ -14,7 +14,6 @@ from fragility.attacks import (
     PGD,
     CarliniWagnerL2,
     DeepFool,
-    RobustAccuracy,
     fgsm,
     grey_levels,
     robust_accuracy,
@@ -71,6 +70,13 @@ def _median(v: torch.Tensor) -> float | None:
     return float(v.median()) if len(v) else None
 
 
+def _success_rate(success: torch.Tensor, correct: torch.Tensor) -> float | None:
+    """The share of the correctly classified images that the attack fooled (None if none were
+    correct: NaN would not survive metrics.json)."""
+    n = int(correct.sum())
+    return float((success & correct).sum()) / n if n else None
+
+
 def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext) -> dict:
     seed = ctx.seed
     pgd = PGD(steps=b["pgd_steps"])
@@ -93,7 +99,7 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
         "fgsm_rho": _rho(fg.l2[:k], x[:k], both),
         "deepfool_median_l2": _median(deepfool.l2[both]),
         "fgsm_median_l2": _median(fg.l2[:k][both]),
-        "deepfool_success": float((deepfool.success & correct[:k]).sum() / correct[:k].sum()),
+        "deepfool_success": _success_rate(deepfool.success, correct[:k]),
         "cw": None,
     }
     if b["cw_n"]:
@@ -102,7 +108,7 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
         won = cw.success & both[:k]
         out["cw"] = {
             "n": k,
-            "success_rate": float((cw.success & correct[:k]).sum() / correct[:k].sum()),
+            "success_rate": _success_rate(cw.success, correct[:k]),
             "compared": int(won.sum()),
             "median_l2": _median(cw.l2[won]),
             "deepfool_median_l2": _median(deepfool.l2[:k][won]),
@@ -116,10 +122,6 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
         pgd.run(model, gallery_x, gallery_y, SHOWN, seed=seed),
     )
     return out
-
-
-def _accuracy_at(curve: RobustAccuracy, eps: float) -> float:
-    return curve.accuracy[curve.epsilons.index(eps)]
 
 
 def build(ctx: ReportContext) -> Section:
@@ -153,7 +155,7 @@ def _findings(results: dict[str, Any]) -> tuple[str, ...]:
     for name, r in results.items():
         pgd = r["curves"][r["pgd"].name]
         out.append(
-            f"{name}: {_pct(r['clean'])} clean, {_pct(_accuracy_at(pgd, SHOWN))} under "
+            f"{name}: {_pct(r['clean'])} clean, {_pct(pgd.at(SHOWN))} under "
             f"{r['pgd'].name} at epsilon {SHOWN} ({grey_levels(SHOWN):.0f} grey levels)"
         )
     return tuple(out)
@@ -167,13 +169,13 @@ def _comparisons(results: dict[str, Any]) -> tuple[Comparison, ...]:
         out += [
             Comparison(
                 f"FGSM error at epsilon 0.25, {name}",
-                _pct(1 - _accuracy_at(fg, 0.25)),
+                _pct(1 - fg.at(0.25)),
                 "99.9 % (shallow softmax), 89.4 % (maxout)",
                 "Goodfellow et al. 2015, MNIST",
             ),
             Comparison(
                 f"accuracy under FGSM / PGD at epsilon 0.3, {name}",
-                f"{_pct(_accuracy_at(fg, 0.3))} / {_pct(_accuracy_at(pgd, 0.3))}",
+                f"{_pct(fg.at(0.3))} / {_pct(pgd.at(0.3))}",
                 "6.4 % under FGSM, naturally trained CNN",
                 "Madry et al. 2018, MNIST",
             ),
@@ -197,8 +199,8 @@ def _intro(results: dict[str, Any], b: dict[str, int], dataset: str) -> str:
         f"scale where black is 0 and white is 1 (about {grey_levels(SHOWN):.0f} of 255 grey "
         f"levels), each pixel in whichever direction hurts the network most. The {name} "
         f"network, which reads {_pct(r['clean'])} of the untouched images correctly, read "
-        f"only {_pct(_accuracy_at(pgd, SHOWN))} correctly after this attack, and "
-        f"{_pct(_accuracy_at(pgd, 0.3))} when the budget grew to 0.3 ({grey_levels(0.3):.0f} "
+        f"only {_pct(pgd.at(SHOWN))} correctly after this attack, and "
+        f"{_pct(pgd.at(0.3))} when the budget grew to 0.3 ({grey_levels(0.3):.0f} "
         f"grey levels), where the digits are still plain to read. Nothing was wrong with the "
         f"images: the network's decision simply depends on patterns a person never looks at, "
         f"which is why a high test score says little about behaviour under deliberate or "
@@ -233,8 +235,7 @@ def _blocks(results, transfer, b, data) -> list:
     )
     header = ("epsilon", "grey levels", *curves)
     rows = tuple(
-        (f"{e:g}", f"{grey_levels(e):.1f}", *(_pct(_accuracy_at(c, e)) for c in curves.values()))
-        for e in GRID
+        (f"{e:g}", f"{grey_levels(e):.1f}", *(_pct(c.at(e)) for c in curves.values())) for e in GRID
     )
     blocks.append(Table("Accuracy under attack (Linf).", header, rows))
     for name, r in results.items():
@@ -327,9 +328,9 @@ def _published_text(results: dict[str, Any], dataset: str) -> str:
         fg = r["curves"]["FGSM"]
         pgd = r["curves"][r["pgd"].name]
         parts.append(
-            f"{name}: FGSM at 0.25 errs on {_pct(1 - _accuracy_at(fg, 0.25))} of the images, "
-            f"FGSM at 0.3 leaves {_pct(_accuracy_at(fg, 0.3))} and {r['pgd'].name} at 0.3 "
-            f"{_pct(_accuracy_at(pgd, 0.3))}; DeepFool's rho_adv is {_num(r['deepfool_rho'])} "
+            f"{name}: FGSM at 0.25 errs on {_pct(1 - fg.at(0.25))} of the images, "
+            f"FGSM at 0.3 leaves {_pct(fg.at(0.3))} and {r['pgd'].name} at 0.3 "
+            f"{_pct(pgd.at(0.3))}; DeepFool's rho_adv is {_num(r['deepfool_rho'])} "
             f"against FGSM's {_num(r['fgsm_rho'])}"
             + (
                 f"; on the images all three fooled, CW-L2's median L2 is "
@@ -360,8 +361,8 @@ def _metrics(results, transfer, b, dataset) -> dict[str, Any]:
         curves = r["curves"]
         models[name] = {
             "clean_accuracy": r["clean"],
-            "fgsm_accuracy": [_accuracy_at(curves["FGSM"], e) for e in GRID],
-            "pgd_accuracy": [_accuracy_at(curves[r["pgd"].name], e) for e in GRID],
+            "fgsm_accuracy": [curves["FGSM"].at(e) for e in GRID],
+            "pgd_accuracy": [curves[r["pgd"].name].at(e) for e in GRID],
             "minimal_compared_images": r["compared"],
             "fgsm_rho_adv": r["fgsm_rho"],
             "deepfool_rho_adv": r["deepfool_rho"],
