@@ -17,6 +17,7 @@ os.environ["FRAGILITY_CACHE"] = _CACHE
 os.environ["FRAGILITY_DATA"] = os.path.join(_CACHE, "data")
 
 from fragility import data, models, train  # noqa: E402
+from fragility.report.section import ReportContext  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +49,17 @@ def trained_cnn(digits) -> train.Trained:
 @pytest.fixture(scope="session")
 def trained_autoencoder(digits) -> train.Trained:
     return _trained("autoencoder", digits)
+
+
+@pytest.fixture(scope="session")
+def quick_context(digits, trained_mlp, trained_cnn) -> ReportContext:
+    """What a quick digits report hands its sections: both classifiers, no autoencoder."""
+    return ReportContext(
+        data=digits,
+        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
+        autoencoder=None,
+        quick=True,
+    )
 
 
 @pytest.fixture

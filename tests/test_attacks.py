@@ -545,17 +545,11 @@ def test_cli_attack_bad_argument_exit_2(tmp_path):
 # The report section
 
 
-def test_report_section_quick(digits, trained_mlp, trained_cnn):
-    from fragility.report.section import FigureBlock, ReportContext, Table
+def test_report_section_quick(quick_context):
+    from fragility.report.section import FigureBlock, Table
     from fragility.report.sections import adversarial
 
-    ctx = ReportContext(
-        data=digits,
-        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
-        autoencoder=None,
-        quick=True,
-    )
-    section = adversarial.build(ctx)
+    section = adversarial.build(quick_context)
     assert (section.slug, section.title) == ("adversarial", "Adversarial examples")
     m = section.metrics
     assert m["n_images"] == 100 and m["epsilons"][2] == 0.1 and m["grey_levels"][2] == 25.5
@@ -575,4 +569,4 @@ def test_report_section_quick(digits, trained_mlp, trained_cnn):
     assert any(isinstance(b, Table) for b in section.blocks)
     assert not any(isinstance(b, FigureBlock) and not b.caption for b in section.blocks)
     assert "Madry et al." in section.blocks[-1].text
-    assert json.loads(to_json(m)) == json.loads(to_json(adversarial.build(ctx).metrics))
+    assert json.loads(to_json(m)) == json.loads(to_json(adversarial.build(quick_context).metrics))

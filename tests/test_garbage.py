@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -493,22 +494,11 @@ def test_cli_bad_argument_exits_2(capsys):
 # The report section
 
 
-def _context(digits, trained_mlp, trained_cnn, autoencoder):
-    from fragility.report.section import ReportContext
-
-    return ReportContext(
-        data=digits,
-        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
-        autoencoder=autoencoder,
-        quick=True,
-    )
-
-
-def test_report_section(digits, trained_mlp, trained_cnn, trained_autoencoder):
+def test_report_section(quick_context, trained_autoencoder):
     from fragility._io import to_json
     from fragility.report.sections import garbage as section
 
-    ctx = _context(digits, trained_mlp, trained_cnn, trained_autoencoder)
+    ctx = dataclasses.replace(quick_context, autoencoder=trained_autoencoder)
     s = section.build(ctx)
     assert (s.slug, s.title) == ("garbage", "Confident garbage") == (section.SLUG, section.TITLE)
     assert [f.name for f in s.figures] == [
@@ -526,10 +516,10 @@ def test_report_section(digits, trained_mlp, trained_cnn, trained_autoencoder):
     to_json(s.metrics)  # JSON without NaN
 
 
-def test_report_section_without_autoencoder(digits, trained_mlp, trained_cnn):
+def test_report_section_without_autoencoder(quick_context):
     from fragility.report.sections import garbage as section
 
-    s = section.build(_context(digits, trained_mlp, trained_cnn, None))
+    s = section.build(quick_context)
     assert s.metrics["settings"]["autoencoder"] is False
     assert all(o["auroc_autoencoder"] is None for o in s.metrics["models"]["cnn"]["ood"].values())
     assert any("No autoencoder" in b.text for b in s.blocks if hasattr(b, "text"))

@@ -2,17 +2,12 @@ from __future__ import annotations
 
 import json
 
-from fragility.report.section import FigureBlock, ReportContext, Table
+from fragility.report.section import FigureBlock, Table
 from fragility.report.sections import inverse
 
 
-def test_inverse_section_numbers_text_and_figures(digits, trained_mlp, trained_cnn):
-    ctx = ReportContext(
-        data=digits,
-        classifiers={"mlp": trained_mlp, "cnn": trained_cnn},
-        autoencoder=None,
-        quick=True,
-    )
+def test_inverse_section_numbers_text_and_figures(quick_context):
+    ctx = quick_context
     s = inverse.build(ctx)
     assert (s.slug, s.title) == ("inverse", "Inverse images: what the neurons respond to")
     m = s.metrics
