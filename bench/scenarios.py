@@ -23,6 +23,7 @@ from _harness import markdown_table, timed, write_part
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+from fragility._fmt import pct  # noqa: E402
 from scenarios import spec, sweep  # noqa: E402
 from scenarios.simulate import simulate  # noqa: E402
 from scenarios.spec import MPH  # noqa: E402
@@ -65,6 +66,11 @@ def main() -> None:
         for i, p in enumerate(peer)
     )
     hit = arrays["collision"]
+    # The target is for 100,000 runs; a smaller --runs is judged by its time scaled up.
+    projected = per_run_vec * 100_000
+    target = f"< {TARGET_S:.0f} s for 100,000: {'met' if projected < TARGET_S else 'NOT met'}"
+    if args.runs != 100_000:
+        target += f" ({projected:.1f} s projected from {args.runs:,} runs)"
     rows = [
         [
             "fragility sweep.run_cell (numpy, vectorised over runs)",
@@ -72,7 +78,7 @@ def main() -> None:
             f"{seconds:.2f} (CPU {cpu:.2f})",
             f"{1e6 * per_run_vec:.1f}",
             "1.0",
-            f"< {TARGET_S:.0f} s for 100,000: {'met' if seconds < TARGET_S else 'NOT met'}",
+            target,
         ],
         [
             "peer: looping simulate() over runs",
@@ -87,7 +93,7 @@ def main() -> None:
         ["implementation", "runs", "seconds", "us per run", "ratio", "note"], rows
     )
     extra = (
-        f"\n\n{100 * hit.mean():.1f} % of the {args.runs:,} runs collide; mean impact "
+        f"\n\n{pct(hit.mean())} of the {args.runs:,} runs collide; mean impact "
         f"{np.mean(arrays['impact_speed_mps'][hit]) / MPH:.1f} mph "
         f"(5th-95th percentile {np.percentile(arrays['impact_speed_mps'][hit] / MPH, 5):.1f}-"
         f"{np.percentile(arrays['impact_speed_mps'][hit] / MPH, 95):.1f} mph)."

@@ -8,11 +8,13 @@ comes from a run on the page, never typed in.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from fragility._fmt import pct
 from fragility.figures import to_png
 from fragility.report.html import render
 from fragility.report.section import FigureBlock, Paragraph, Section, Table
@@ -274,9 +276,9 @@ def _decisions(base: RunResult, runs: list[RunResult], rows: list, mc: dict) -> 
             Paragraph(
                 f"Under random class flicker at the record's rate ({mc['runs']:,} Monte Carlo runs "
                 "with detection noise, walking speeds of 1.2 to 1.5 m/s and varied operator "
-                f"reactions), the 2018 design collides in {100 * mc['p_2018']:.1f} % of runs "
+                f"reactions), the 2018 design collides in {pct(mc['p_2018'])} of runs "
                 f"(mean impact {mc['speed_2018']:.1f} mph); the same runs with persistent "
-                f"tracking collide in {100 * mc['p_persistent']:.1f} %."
+                f"tracking collide in {pct(mc['p_persistent'])}."
             ),
             Paragraph(
                 "The constant-43 row is not a design change: it checks the speed profile, an "
@@ -513,9 +515,7 @@ def build(*, runs: int = 4096, seed: int = 0) -> CaseStudy:
         "Every fact carries its certainty: Q NTSB wording, P paraphrase, D derived, U unconfirmed.",
     )
     seconds = time.perf_counter() - t0
-    sections = tuple(
-        Section(x.slug, x.title, x.intro, x.blocks, x.metrics, seconds) for x in sections
-    )
+    sections = tuple(dataclasses.replace(x, seconds=seconds) for x in sections)
     metrics = {x.slug: x.metrics for x in sections}
     return CaseStudy(
         TITLE,

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from fragility._fmt import pct
 from fragility.figures import new_figure
 from scenarios import planner, tempe2018
 from scenarios.simulate import RunResult, TraceRow
@@ -406,7 +407,7 @@ def sweep_figure(result: SweepResult) -> Figure:
         ax1.set(
             xlabel="impact speed (mph)",
             ylabel="runs",
-            title=f"{100 * result.cells[0].collision_probability:.1f} % of "
+            title=f"{pct(result.cells[0].collision_probability)} of "
             f"{result.runs_per_cell:,} runs collide",
         )
         hz = -arr["first_hazard_s"][~np.isnan(arr["first_hazard_s"])]

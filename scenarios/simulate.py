@@ -175,18 +175,6 @@ def profile_description(spec: ScenarioSpec) -> str:
     return f"recorded profile: {knots}; linear between knots, held outside{note}"
 
 
-def _contact_fraction(f0, f1, xe, ylo0, ylo1, yhi0, yhi1, s_lo, s_hi) -> float:
-    """Fraction of the step at which the bodies first touched (linear within the step)."""
-    fx = 0.0 if f0 >= xe else (xe - f0) / (f1 - f0)
-    fy = 0.0
-    if not (ylo0 < s_hi and s_lo < yhi0):  # not overlapping across the road at the start
-        if ylo0 >= s_hi and ylo1 != ylo0:
-            fy = (ylo0 - s_hi) / (ylo0 - ylo1)
-        elif yhi0 <= s_lo and yhi1 != yhi0:
-            fy = (s_lo - yhi0) / (yhi1 - yhi0)
-    return min(max(fx, fy, 0.0), 1.0)
-
-
 def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -> RunResult:
     """Run the scenario once. Randomness (flicker, noise) from `draws`, else from `seed`."""
     if draws is None and any(perception.needs(spec)):
@@ -228,7 +216,7 @@ def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -
             pred = planner.predict(track, t, spec)
             tau, a_req = planner.check(pred, front, v, v_ref, spec)
             plan = planner.step(plan, t, tau, a_req, spec, engaged=engaged)
-        in_path = y - hy < s_hi and s_lo < y + hy
+        in_path = world.overlap(y - hy, y + hy, s_lo, s_hi)
         if in_path and gap >= 0:
             margin = min(margin, gap)
         auto = aeb.step(auto, t, gap, in_path, v, spec.aeb)
@@ -273,8 +261,12 @@ def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -
             break
         f1, v1, a1 = (float(z) for z in world.advance(front, v, a, a_cmd, dt, suv.jerk_mps3))
         y1 = float(world.pedestrian_y(spec, round(t + dt, 9)))
-        if f1 > -hx and f1 - suv.length_m < hx and y1 - hy < s_hi and s_lo < y1 + hy:
-            s = _contact_fraction(front, f1, -hx, y - hy, y1 - hy, y + hy, y1 + hy, s_lo, s_hi)
+        if world.overlap(f1 - suv.length_m, f1, -hx, hx) and world.overlap(
+            y1 - hy, y1 + hy, s_lo, s_hi
+        ):
+            s = float(
+                world.contact_fraction(front, f1, -hx, y - hy, y1 - hy, y + hy, y1 + hy, s_lo, s_hi)
+            )
             contact = (t + s * dt, v + s * (v1 - v))
             front, v, a = f1, v1, a1
             margin = 0.0

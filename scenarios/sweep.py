@@ -124,21 +124,6 @@ class _Params:
         return self.samples[key] if key in self.samples else self.spec.value(key)
 
 
-def _contact_fraction(f0, f1, xe, ylo0, ylo1, yhi0, yhi1, s_lo, s_hi):
-    """simulate._contact_fraction over arrays."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fx = np.where(f0 >= xe, 0.0, (xe - f0) / (f1 - f0))
-        from_left = (ylo0 >= s_hi) & (ylo1 != ylo0)
-        from_right = ~from_left & (yhi0 <= s_lo) & (yhi1 != yhi0)
-        fy = np.where(
-            from_left,
-            (ylo0 - s_hi) / (ylo0 - ylo1),
-            np.where(from_right, (s_lo - yhi0) / (yhi1 - yhi0), 0.0),
-        )
-    fy = np.where((ylo0 < s_hi) & (s_lo < yhi0), 0.0, fy)
-    return np.minimum(np.maximum(np.maximum(fx, fy), 0.0), 1.0)
-
-
 def _predict_kind(jaywalkers, known, trusted, tcls, speed, tx, crosswalk_x, halfwidth, ped_speed):
     """planner.predict's choice of path kind (and reach growth) over arrays."""
     crossing = tcls == _PED
@@ -501,7 +486,7 @@ def _plan(spec, S, P, t, tt, v_ref, engaged) -> None:
 
 def _command(spec, S, P, t, y, gap, v_ref, engaged):
     """AEB, the hardest braking asked for, and this step's first times and counts."""
-    in_path = (y - P.hy < P.s_hi) & (P.s_lo < y + P.hy)
+    in_path = world.overlap(y - P.hy, y + P.hy, P.s_lo, P.s_hi)
     S.margin = np.where(in_path & (gap >= 0), np.minimum(S.margin, gap), S.margin)
     if spec.aeb.enabled:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -527,9 +512,11 @@ def _move(spec, S, P, t, y, a_cmd) -> np.ndarray:
     dt = spec.world.step_s
     f1, v1, a1 = world.advance(S.front, S.v, S.a, a_cmd, dt, P.jerk)
     y1 = world.pedestrian_y(spec, round(t + dt, 9), P.ped_speed, P.ped_lat)
-    hit = (f1 > -P.hx) & (f1 - P.suv_len < P.hx) & (y1 - P.hy < P.s_hi) & (P.s_lo < y1 + P.hy)
+    hit = world.overlap(f1 - P.suv_len, f1, -P.hx, P.hx) & world.overlap(
+        y1 - P.hy, y1 + P.hy, P.s_lo, P.s_hi
+    )
     if hit.any():
-        s = _contact_fraction(
+        s = world.contact_fraction(
             S.front, f1, -P.hx, y - P.hy, y1 - P.hy, y + P.hy, y1 + P.hy, P.s_lo, P.s_hi
         )
         S.contact_t = np.where(hit, t + s * dt, S.contact_t)

@@ -7,6 +7,7 @@ multi-line arrays, which is all that error messages need to name a line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(
@@ -22,11 +23,7 @@ def _split_dotted(text: str) -> tuple[str, ...]:
 
 
 def line_index(text: str) -> dict[tuple, int]:
-    """Map key paths (tuples; array items by index) to the 1-based line that sets them.
-
-    Not a TOML parser: it follows table headers, `key =` lines, inline tables and the items of
-    multi-line arrays, which is all that error messages need.
-    """
+    """Map key paths (tuples; array items by index) to the 1-based line that sets them."""
     index: dict[tuple, int] = {}
     prefix: tuple = ()
     aot: dict[tuple, int] = {}  # array-of-tables counters
@@ -72,30 +69,22 @@ def line_index(text: str) -> dict[tuple, int]:
     return index
 
 
-def _strip_comment(line: str) -> str:
-    out, quote = [], ""
-    for ch in line:
+def _unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of every character outside quoted strings (quotes left out)."""
+    quote = ""
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch == "#":
-            break
-        out.append(ch)
-    return "".join(out)
+        else:
+            yield i, ch
+
+
+def _strip_comment(line: str) -> str:
+    return next((line[:i] for i, ch in _unquoted(line) if ch == "#"), line)
 
 
 def _bracket_balance(text: str) -> int:
-    depth, quote = 0, ""
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return depth
+    return sum((ch in "[{") - (ch in "]}") for _, ch in _unquoted(text))

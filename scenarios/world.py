@@ -225,3 +225,25 @@ def suv_start_front(spec: ScenarioSpec, gap=None, ped_width=None) -> float:
 def overlap(a_lo, a_hi, b_lo, b_hi):
     """Whether intervals [a_lo, a_hi] and [b_lo, b_hi] overlap (strictly)."""
     return (a_lo < b_hi) & (b_lo < a_hi)
+
+
+def contact_fraction(f0, f1, xe, ylo0, ylo1, yhi0, yhi1, s_lo, s_hi):
+    """Fraction of a step at which the bodies first touched (motion linear within the step).
+
+    The SUV's front moves from f0 to f1 toward her near edge xe; her extent across the road
+    moves from [ylo0, yhi0] to [ylo1, yhi1] against the SUV's [s_lo, s_hi]. Floats or arrays.
+    """
+    f0, f1, ylo0, ylo1, yhi0, yhi1 = (
+        np.asarray(z, dtype=np.float64) for z in (f0, f1, ylo0, ylo1, yhi0, yhi1)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fx = np.where(f0 >= xe, 0.0, (xe - f0) / (f1 - f0))
+        from_left = (ylo0 >= s_hi) & (ylo1 != ylo0)
+        from_right = ~from_left & (yhi0 <= s_lo) & (yhi1 != yhi0)
+        fy = np.where(
+            from_left,
+            (ylo0 - s_hi) / (ylo0 - ylo1),
+            np.where(from_right, (s_lo - yhi0) / (yhi1 - yhi0), 0.0),
+        )
+    fy = np.where(overlap(ylo0, yhi0, s_lo, s_hi), 0.0, fy)
+    return np.minimum(np.maximum(np.maximum(fx, fy), 0.0), 1.0)

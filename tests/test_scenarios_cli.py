@@ -68,12 +68,23 @@ def test_run_of_a_counterfactual_and_explain(tmp_path, capsys):
     assert "IMPACT at 39.1 mph" in text and "10 history resets" in text
 
 
-def test_compare_prints_the_counterfactual_table(capsys):
-    assert main(["scenario", "compare", "no-suppression", "persistent-tracking"]) == 0
+def test_compare_prints_the_counterfactual_table_and_writes_it(tmp_path, capsys):
+    out_dir = tmp_path / "cmp"
+    argv = ["scenario", "compare", "no-suppression", "persistent-tracking", "--out", str(out_dir)]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     assert "as it happened: hit at 39.1 mph" in out
     assert "only lowers the impact speed, to 34.4 mph" in out
     assert "avoids the crash, 4.6 m to spare" in out
+    data = json.loads((out_dir / "compare.json").read_text())
+    assert data["base"]["impact_speed_mph"] == pytest.approx(39.12, abs=0.01)
+    rows = {r["name"]: r for r in data["counterfactuals"]}
+    assert list(rows) == ["no-suppression", "persistent-tracking"]
+    assert rows["no-suppression"]["impact_speed_mph"] == pytest.approx(34.4, abs=0.05)
+    assert rows["persistent-tracking"]["collision"] is False
+    assert rows["persistent-tracking"]["margin_m"] == pytest.approx(4.6, abs=0.05)
+    assert (out_dir / "speed.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["compare.json", "speed.png"]
 
 
 def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):

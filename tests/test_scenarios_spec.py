@@ -210,6 +210,11 @@ def test_line_index_follows_tables_inline_tables_and_array_items():
     assert idx[("a",)] == 1 and idx[("b", "c", "d")] == 3
     assert idx[("b", "e", 1)] == 6 and idx[("b", "e", 1, "g")] == 6
     assert idx[("h", "i", "j.k")] == 9
+    # A '#' or a bracket inside a string neither starts a comment nor opens an array.
+    text = 'a = ["#", 1] # ]\nb = [\n  { c = "]" },\n  { e = "#" },\n]\nd = 1\n'
+    idx = line_index(text)
+    assert idx[("a",)] == 1 and idx[("b", 0)] == 3 and idx[("b", 0, "c")] == 3
+    assert idx[("b", 1)] == 4 and idx[("b", 1, "e")] == 4 and idx[("d",)] == 6
 
 
 # ---------------------------------------------------------------------------------------------

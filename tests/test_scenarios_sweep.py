@@ -26,6 +26,10 @@ FLOATS = (
 )
 
 
+def test_the_comparison_covers_every_result_field():
+    assert set(FLOATS) | {"collision", "resets", "tracks", "brake_by"} == set(sweep.RESULT_FIELDS)
+
+
 def single_as_arrays(s, draws) -> dict:
     """The single run's summary under the names of the sweep's arrays."""
     r = simulate(s, draws=draws).summary

@@ -114,6 +114,17 @@ def test_the_cruise_profile_is_linear_between_knots_and_held_outside():
     assert world.cruise_slope(s, -1.0) == 0.0
 
 
+def test_contact_fraction_is_the_first_touch_within_the_step():
+    # Front from -1 to 3 m toward her edge at 0: a quarter of the step, she already in the lane.
+    assert world.contact_fraction(-1.0, 3.0, 0.0, 1.0, 1.0, 2.0, 2.0, 0.5, 3.0) == 0.25
+    # Front already past her edge; she steps from y in [4, 5] to [2, 3] into [0.5, 3]: at half.
+    assert world.contact_fraction(0.5, 1.0, 0.0, 4.0, 2.0, 5.0, 3.0, 0.5, 3.0) == 0.5
+    # Both moving: the later of the two touches counts, for arrays as for floats.
+    f = world.contact_fraction(np.array([-1.0, 0.5]), 3.0, 0.0, 4.0, 2.0, 5.0, 3.0, 0.5, 3.0)
+    np.testing.assert_array_equal(f, [0.5, 0.5])
+    assert world.contact_fraction(-3.0, 1.0, 0.0, 4.0, 2.0, 5.0, 3.0, 0.5, 3.0) == 0.75
+
+
 def test_the_road_has_the_records_lanes():
     road = world.Road.from_spec(spec.load("tempe-2018"))
     names = [n for n, _, _ in road.lanes()]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from fragility.cli.common import positive_int, show_progress, table
+from fragility._fmt import pct
+from fragility.cli.common import positive_int, show_progress, table, write_outputs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -188,7 +189,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     for c in result.cells[:60]:
         label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in c.values.items()) or "all"
         speed = "-" if c.mean_impact_speed_mph is None else f"{c.mean_impact_speed_mph:.1f}"
-        rows.append([label, f"{100 * c.collision_probability:.1f} %", speed])
+        rows.append([label, pct(c.collision_probability), speed])
     print(table(rows, ["cell", "collisions", "mean impact mph"]))
     if len(result.cells) > 60:
         print(f"... {len(result.cells) - 60} more cells in sweep.json")
@@ -205,8 +206,6 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from fragility._io import atomic_dir, to_json
-    from fragility.figures import to_png
     from scenarios import counterfactuals, figures
 
     names = args.files or counterfactuals.COUNTERFACTUALS
@@ -215,12 +214,13 @@ def run_compare(args: argparse.Namespace) -> int:
     print(f"as it happened: {base.summary.outcome}")
     print(table([[r.name, r.change, r.verdict] for r in rows], ["scenario", "change", "outcome"]))
     if args.out:
-        with atomic_dir(args.out) as tmp:
-            (tmp / "compare.json").write_text(
-                to_json({"base": base.summary.to_dict(), "counterfactuals": rows})
-            )
-            all_runs = {base.spec.name: base, **{r.spec.name: r for r in runs}}
-            (tmp / "speed.png").write_bytes(to_png(figures.speed_distance(all_runs)))
+        all_runs = {base.spec.name: base, **{r.spec.name: r for r in runs}}
+        write_outputs(
+            args.out,
+            "compare.json",
+            {"base": base.summary.to_dict(), "counterfactuals": rows},
+            {"speed": figures.speed_distance(all_runs)},
+        )
         print(f"-> {args.out}")
     return 0
 
