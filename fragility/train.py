@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import fragility
+from fragility import threads
 from fragility._io import atomic_dir, to_json
 from fragility._progress import progress_bar
 from fragility.data import DataBundle
@@ -169,6 +170,11 @@ def model_device(model: nn.Module) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
+def model_macs_batch(model: nn.Module, x: torch.Tensor, batch_size: int) -> int:
+    """Multiply-adds of one forward pass of `model` over a batch of up to `batch_size` of `x`."""
+    return min(len(x), batch_size) * threads.model_macs(model, tuple(x.shape[1:]))
+
+
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Outputs of `model` on `x` in eval mode, batched, on the CPU. The mode is restored."""
@@ -176,9 +182,11 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.
     model.eval()
     dev = model_device(model)
     try:
-        outs = [
-            model(x[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)
-        ]
+        with threads.for_work(model_macs_batch(model, x, batch_size)):
+            outs = [
+                model(x[i : i + batch_size].to(dev)).float().cpu()
+                for i in range(0, len(x), batch_size)
+            ]
     finally:
         model.train(was_training)
     return torch.cat(outs) if outs else torch.empty(0)
@@ -230,7 +238,10 @@ def fit(
     start = time.perf_counter()
     # Dropout draws from the global generator: fork it so training is seeded and the caller's
     # random state is left untouched.
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+    with (
+        torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []),
+        threads.for_work(0, fixed=threads.for_training()),
+    ):
         torch.manual_seed(config.seed)
         for epoch in range(1, config.epochs + 1):
             t0 = time.perf_counter()
@@ -405,6 +416,7 @@ def cache_key(spec: ModelSpec, data: DataBundle, config: TrainConfig) -> str:
         "data": data.hash,
         "spec": spec.to_dict(),
         "config": config.to_dict(),
+        "threads": threads.for_training(),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -433,7 +445,8 @@ def train(
     """Build and fit `spec` on `data`, or take the trained model from the cache.
 
     The cache key covers the dataset's content hash, the spec, the training config (seed
-    included) and the torch minor version. A corrupt cache entry is retrained and rewritten.
+    included), the training thread count and the torch minor version. A corrupt cache entry is
+    retrained and rewritten.
     """
     folder = (
         Path(cache_root or cache_dir()) / "models" / cache_key(spec, data, config)

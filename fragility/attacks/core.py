@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fragility import threads
 from fragility._progress import progress_bar
 from fragility.errors import ConfigError, InputError
 from fragility.train import model_device
@@ -309,7 +310,8 @@ def attack_mode(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Iterator[
         p.requires_grad_(False)
     try:
         _check_outputs(model, x, y)
-        yield
+        with threads.for_model(model, (min(len(x), DEFAULT_BATCH), *x.shape[1:])):
+            yield
     finally:
         for p, flag in zip(model.parameters(), flags, strict=True):
             p.requires_grad_(flag)

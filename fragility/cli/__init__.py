@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "threads"):  # the commands that compute with torch
+            from fragility import threads
+
+            threads.configure(args.threads)
         return int(args.func(args) or 0)
     except FragilityError as exc:
         print(f"fragility: error: {exc}", file=sys.stderr)

@@ -36,6 +36,14 @@ def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
         help="where to compute (default: auto)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="intra-op threads for torch (default: chosen for the work, one for small networks; "
+        "FRAGILITY_THREADS or OMP_NUM_THREADS also set it)",
+    )
 
 
 def show_progress(args: argparse.Namespace) -> bool:

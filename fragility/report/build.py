@@ -18,7 +18,7 @@ from typing import Any
 
 import fragility
 from fragility import data as data_mod
-from fragility import train
+from fragility import threads, train
 from fragility.errors import ConfigError
 from fragility.models import default_spec
 from fragility.report.section import ReportContext, Section
@@ -161,6 +161,7 @@ def build(
         "seed": config.seed,
         "quick": config.quick,
         "device": str(device),
+        "threads": threads.policy().to_dict(),
         "versions": _versions(),
         "dataset": data.to_dict(),
         "models": {

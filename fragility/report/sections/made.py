@@ -26,6 +26,7 @@ def build(manifest: dict[str, Any], comparisons: Sequence[Comparison]) -> Sectio
         ("data source", d["source"]),
         ("versions", ", ".join(f"{k} {val}" for k, val in v.items())),
         ("device", manifest["device"]),
+        ("threads", f"{manifest['threads']['threads']} ({manifest['threads']['rule']})"),
     ]
     for name, m in manifest["models"].items():
         how = (
