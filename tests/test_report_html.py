@@ -37,3 +37,42 @@ def test_render_embeds_images_and_escapes_text():
 
 def test_png_is_deterministic():
     assert _png() == _png()
+
+
+def test_inline_markup_is_rendered_and_everything_else_escaped():
+    from fragility.report.html import inline
+
+    out = str(inline("a `x<1>` **b** *c* [NTSB](https://www.ntsb.gov/) <script>"))
+    assert out == (
+        "a <code>x&lt;1&gt;</code> <strong>b</strong> <em>c</em> "
+        '<a href="https://www.ntsb.gov/">NTSB</a> &lt;script&gt;'
+    )
+    # only http(s), mailto and in-page links become anchors
+    assert "<a" not in str(inline("[x](javascript:alert(1))"))
+    assert str(inline("2 * 3 * 4")) == "2 * 3 * 4"
+
+
+def test_new_blocks_render():
+    from fragility.report.html import render
+    from fragility.report.section import Bullets, Heading, Note, Paragraph, Section
+
+    page = render(
+        "t",
+        [
+            Section(
+                "s",
+                "S",
+                "intro",
+                (
+                    Heading("Sub"),
+                    Bullets(("one", "**two**"), ordered=True),
+                    Note("careful", kind="caution"),
+                    Paragraph("see [below](#s)"),
+                ),
+            )
+        ],
+    )
+    assert "<h3>Sub</h3>" in page
+    assert "<ol>" in page and "<li><strong>two</strong></li>" in page
+    assert 'class="note note-caution"' in page
+    assert '<a href="#s">below</a>' in page

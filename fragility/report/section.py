@@ -19,7 +19,34 @@ from fragility.train import Trained
 
 @dataclass(frozen=True)
 class Paragraph:
-    text: str  # plain text; the template escapes it
+    """Text with a small inline markup, rendered safely (`fragility.report.html.inline`):
+    `code`, **strong**, *emphasis* and [a link](https://...); everything else is escaped."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A sub-heading inside a section."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """A list; each item takes the same inline markup as a Paragraph."""
+
+    items: tuple[str, ...]
+    ordered: bool = False
+
+
+@dataclass(frozen=True)
+class Note:
+    """A boxed aside: `kind` is "plain" (a plain-language explanation), "caution" (a limit of
+    the evidence) or "instructor" (guidance for a teacher). Inline markup as a Paragraph."""
+
+    text: str
+    kind: str = "plain"
 
 
 @dataclass(frozen=True)
@@ -37,7 +64,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-Block = Paragraph | FigureBlock | Table
+Block = Paragraph | Heading | Bullets | Note | FigureBlock | Table
 
 
 @dataclass(frozen=True)
