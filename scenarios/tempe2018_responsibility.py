@@ -694,7 +694,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "contributing-uber",
-        "Contributing to the crash were Uber ATG's inadequate safety risk assessment procedures, "
+        "The NTSB found that contributing to the crash were Uber ATG's inadequate safety risk "
+        "assessment procedures, "
         "ineffective oversight of vehicle operators, and lack of adequate mechanisms for "
         "addressing operators' automation complacency, \"all a consequence of its inadequate "
         'safety culture".',
@@ -705,8 +706,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "contributing-pedestrian",
-        "Also contributing: the impaired pedestrian's crossing of N. Mill Avenue outside a "
-        "crosswalk.",
+        "The NTSB found that the impaired pedestrian's crossing of N. Mill Avenue outside a "
+        "crosswalk also contributed.",
         "P",
         (NTSB_FINAL, "leftlane-2019-11-21"),
         "ntsb",
@@ -714,8 +715,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "contributing-adot",
-        "Also contributing: the Arizona Department of Transportation's insufficient oversight of "
-        "automated vehicle testing.",
+        "The NTSB found that the Arizona Department of Transportation's insufficient oversight "
+        "of automated vehicle testing also contributed.",
         "P",
         (NTSB_FINAL, "leftlane-2019-11-21", "knau-2019-11-20"),
         "ntsb",
@@ -761,7 +762,7 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "rec-uber",
-        "It recommended that Uber ATG complete a safety management system for its automated "
+        "The NTSB recommended that Uber ATG complete a safety management system for its automated "
         "driving testing, covering risk management, safety assurance and safety promotion.",
         "P",
         (NTSB_FINAL, "leftlane-2019-11-21"),
@@ -780,7 +781,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "chair-chain",
-        'He called the collision "the last link of a long chain of actions and decisions".',
+        "The NTSB's chairman called the collision \"the last link of a long chain of actions and "
+        'decisions".',
         "S",
         ("leftlane-2019-11-21",),
         "ntsb",
@@ -788,7 +790,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "chair-not-self-driving",
-        'He also said: "This was not a self-driving vehicle. We\'re not there yet."',
+        "The NTSB's chairman also said: \"This was not a self-driving vehicle. We're not there "
+        'yet."',
         "S",
         ("azrepublic-2019-11-20",),
         "ntsb",

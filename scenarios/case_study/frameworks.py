@@ -47,7 +47,7 @@ def section(*, instructor: bool = False) -> Section:
             + " The question it helps a class ask is: who was the fallback when the software "
             "failed? In Uber's test the answer was the operator. But: "
             + cite.record("no-emergency-alert")
-            + " The NTSB's chairman put it plainly: "
+            + " "
             + cite.fact("chair-not-self-driving")
             + " A system that needs a person as its fallback has to tell that person, in time, "
             "that they are needed."
