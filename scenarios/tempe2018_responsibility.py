@@ -834,8 +834,8 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "settlement",
-        "Uber reached a confidential settlement with her daughter and husband; the family's "
-        "lawyers said on 29 March 2018 that the case was resolved.",
+        "Uber reached a confidential settlement with members of her family; their lawyers said "
+        "on 29 March 2018 that the case was resolved.",
         "S",
         ("azrepublic-2018-03-30",),
         "after",
@@ -928,8 +928,9 @@ FACTS: dict[str, Fact] = _index(
     ),
     Fact(
         "ul4600",
-        "UL 4600 requires a safety case: a structured set of claims, argument, and evidence "
-        "supporting the proposition that an item is acceptably safe for deployment.",
+        'UL 4600 requires "a claim-based safety case": "a structured set of claims, argument, '
+        "and evidence supporting the proposition that an item (a vehicle plus all other support "
+        'contributing to safety) is acceptably safe for deployment".',
         "Q",
         ("ul-4600",),
         "frameworks",

@@ -256,11 +256,7 @@ def test_probabilities_reach_every_sentence_that_quotes_an_outcome():
         name: {"p_avoid": 0.5, "low": 0.25, "high": 0.75, "runs": 1000, "median_impact_mph": 12.5}
         for name in counterfactuals.COUNTERFACTUALS
     }
-    base, runs = counterfactuals.run_all()
-    single = outcomes.from_comparisons(counterfactuals.compare(base, runs))
-    case = case_study.build(
-        runs=16, audience="students", outcomes=outcomes.from_probability(single, probs)
-    )
+    case = case_study.build(runs=16, audience="students", probabilities=probs)
     text = _visible(case.page("index").html())
     assert "in the one run" not in text and "(one run)" not in text
     assert text.count("avoided in 50.0 % (25.0 % to 75.0 %, 95 % interval) of 1,000") >= 10

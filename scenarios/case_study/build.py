@@ -5,10 +5,12 @@ returns a CaseStudy: four pages (the case, the student handout, the role-play br
 instructor notes), each a list of report Sections. Pure: no files are written here
 (`scenarios.case_study.writer` does that).
 
-Counterfactual outcomes enter through one argument, `outcomes`: by default the single runs
-(`outcomes.from_comparisons`); pass `outcomes.from_probability(...)` to state them as
-probabilities with intervals instead. The film strip of what a network saw enters through
-`film_strip`.
+Counterfactual outcomes enter through one argument, `probabilities`: without it each is the
+single run with the scenario file's values (`outcomes.from_comparisons`); with it (per scenario
+name: p_avoid, low, high, runs and optionally median_impact_mph, the shape
+`scenarios.sensitivity` reports) every sentence that quotes an outcome states the probability
+and its interval instead (`outcomes.from_probability`). The film strip of what a network saw
+enters through `film_strip`.
 """
 
 from __future__ import annotations
@@ -254,12 +256,13 @@ def build(
     runs: int = 4096,
     seed: int = 0,
     audience: str = "instructor",
-    outcomes: Mapping[str, Outcome] | None = None,
+    probabilities: Mapping[str, Mapping[str, float]] | None = None,
     film_strip: FigureBlock | None = None,
 ) -> CaseStudy:
     """Run everything the pages show and assemble them.
 
-    `outcomes`: the counterfactual outcomes by scenario name (default: one run each);
+    `probabilities`: per counterfactual, the probability of avoiding the crash with its
+    interval (default: none, each outcome is one run);
     `film_strip`: the figure of what a network saw, for the machine-learning section.
     """
     if audience not in AUDIENCES:
@@ -270,7 +273,7 @@ def build(
     single = outcomes_mod.from_comparisons(
         rows, [r.spec.name for r in others if counterfactuals.is_data_change(r.spec)]
     )
-    outs = dict(single) if outcomes is None else {**single, **outcomes}
+    outs = outcomes_mod.from_probability(single, probabilities or {})
     walking = {
         v: simulate(base.spec.with_values({"pedestrian.speed_mps": v}, why="what-if"), seed=seed)
         for v in chain.walking_speeds()

@@ -310,6 +310,16 @@ def chain(
                 kind="caution",
             )
         )
+    else:
+        blocks.append(
+            Note(
+                "Each probability below comes from many runs that draw every unconfirmed input "
+                '(U) from its documented range of plausible values; a "plausible world" is one '
+                f"such draw, and the interval is a {level()} interval. It says how robust an "
+                "outcome is to what we do not know, not how often such a crash happens.",
+                kind="caution",
+            )
+        )
     attentive = spec.load("attentive-operator")
     for link in LINKS:
         blocks += link_blocks(link, base.spec, outcomes)

@@ -161,8 +161,9 @@ QUESTIONS = (
     ),
     Question(
         THEMES[1],
-        "Moving from two people per car to one let the company drive more test miles with the "
-        "same staff. How should an organisation weigh its progress against risk to people "
+        "Moving from two people per car to one, employees said, let the company drive more test "
+        "miles with the same staff. How should an organisation weigh its progress against risk "
+        "to people "
         "outside it, and who inside it should be able to stop a test?",
         "Identifies who benefits and who bears the risk; proposes a mechanism (a safety officer "
         "with authority, a documented risk assessment, a stop rule) rather than only a value; "
@@ -179,8 +180,9 @@ QUESTIONS = (
     ),
     Question(
         THEMES[2],
-        "Arizona invited testing with few conditions, and the federal regulator asked only for "
-        "voluntary reports. What, if anything, should a government require before a "
+        "Arizona welcomed testing, and the NTSB found its oversight insufficient; the federal "
+        "regulator asked only for voluntary reports. What, if anything, should a government "
+        "require before a "
         "developmental system drives on public roads, and who should check it?",
         "Proposes specific requirements (a safety case, operator rules, reporting of "
         "disengagements and near misses) and who reviews them; weighs innovation and the cost "
