@@ -652,7 +652,8 @@ def test_a_checkpoint_remembers_its_data_folder(tmp_path, capsys):
     assert main([*argv, "--quiet", "--out", str(tmp_path / "a")]) == 0
     assert "warning" not in capsys.readouterr().err
     attack = json.loads((tmp_path / "a" / "attack.json").read_text())
-    assert attack  # the attack ran on the recorded data, found without --data-dir
+    assert attack["dataset"]["source"] == recorded["source"]  # found without --data-dir
+    assert attack["dataset"]["hash"] == recorded["hash"]
     # An explicit --data-dir still wins: here it points at a folder without the files.
     assert main([*argv, "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "b")]) == 2
     assert "mnist not found in" in capsys.readouterr().err

@@ -41,6 +41,8 @@ def run_list(args: argparse.Namespace) -> int:
     for name, info in DATASETS.items():
         if info.loader == "embedded":
             where = "embedded"
+        elif info.native_size is None and not info.class_names and args.data_dir is None:
+            where = "yours: " + info.how_to_get  # imagefolder, npz: only where you point
         else:
             found = locate(name, args.data_dir)
             where = str(found) if found else "not found: " + info.how_to_get
