@@ -35,23 +35,31 @@ CIFAR_BIN_TEST = ("test_batch.bin",)
 
 
 def _cifar_binary(folder: Path, files: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    records = []
-    for name in files:
-        path = folder / name
+    """Read binary batches into one float32 tensor allocated up front, a file at a time (so
+    at most one file's bytes are held beside it)."""
+    paths = [folder / name for name in files]
+    for path in paths:
         if not path.is_file():
             raise DataError(f"{path} is missing; the binary version has {', '.join(files)}")
-        raw = np.fromfile(path, dtype=np.uint8)
-        if raw.size == 0 or raw.size % _RECORD:
+        size = path.stat().st_size
+        if size == 0 or size % _RECORD:
             raise DataError(
-                f"{path} holds {raw.size:,} bytes, not a whole number of {_RECORD:,}-byte "
+                f"{path} holds {size:,} bytes, not a whole number of {_RECORD:,}-byte "
                 "CIFAR-10 records; fetch the file again"
             )
-        records.append(raw.reshape(-1, _RECORD))
-    table = np.concatenate(records) if len(records) > 1 else records[0]
-    y = labels(table[:, 0])
+    n = sum(p.stat().st_size for p in paths) // _RECORD
+    x = torch.empty((n, 3, 32, 32), dtype=torch.float32)
+    y = torch.empty(n, dtype=torch.int64)
+    start = 0
+    for path in paths:
+        records = torch.from_numpy(np.fromfile(path, dtype=np.uint8).reshape(-1, _RECORD))
+        k = len(records)
+        x[start : start + k].copy_(records[:, 1:].reshape(k, 3, 32, 32))
+        y[start : start + k].copy_(records[:, 0])
+        start += k
     if int(y.max()) > 9:
         raise DataError(f"{folder}: label {int(y.max())} in a CIFAR-10 file; labels run 0 to 9")
-    return unit_float(table[:, 1:].reshape(-1, 3, 32, 32), "NCHW"), y
+    return x.div_(255.0), y
 
 
 def load_cifar10(source: DataSource, info: DatasetInfo) -> Loaded:
