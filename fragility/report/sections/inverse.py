@@ -13,8 +13,8 @@ from fragility import inversion as inv
 from fragility._fmt import pct as _pct
 from fragility.figures import inversion as figs
 from fragility.figures import to_png
-from fragility.models import build as build_model
 from fragility.report.section import (
+    Classifier,
     Comparison,
     FigureBlock,
     Paragraph,
@@ -22,7 +22,7 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import Trained, predict
+from fragility.train import predict
 
 SLUG = "inverse"
 TITLE = "Inverse images: what the neurons respond to"
@@ -37,7 +37,7 @@ def _budget(quick: bool) -> dict[str, int]:
     return {"steps": 100, "restarts": 3, "inversion_steps": 150}
 
 
-def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
+def _analyse(t: Classifier, ctx: ReportContext) -> dict[str, Any]:
     """Every analysis of the section on one classifier: results, not yet numbers."""
     data, b = ctx.data, _budget(ctx.quick)
     model, shape = t.model, data.input_shape
@@ -49,7 +49,7 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
         data,
         ("classes", "weights", "saliency", "inversion"),
         cfg,
-        initial_model=build_model(t.spec, seed=t.config.seed),
+        initial_model=t.initial_model(seed=ctx.seed),
         inversion_steps=b["inversion_steps"],
         fractions=FRACTIONS,
         rank_images=RANK_IMAGES,
