@@ -237,7 +237,12 @@ class Views:
         for name, default in {**defaults, **fields}.items():
             value = np.asarray(default, dtype=types.get(name, np.float64))
             shape = (n, 3) if name == "jitter" else (n,)
-            out[name] = np.broadcast_to(value, shape).copy()
+            try:
+                out[name] = np.broadcast_to(value, shape).copy()
+            except ValueError:
+                raise ConfigError(
+                    f"view field {name} has shape {value.shape}; give a scalar or {shape}"
+                ) from None
         return cls(**out)
 
     def take(self, idx) -> Views:

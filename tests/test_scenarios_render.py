@@ -209,6 +209,10 @@ def test_bad_arguments_are_errors_with_a_message():
         render.render(objects("pedestrian", n=3), v, rng)
     with pytest.raises(ConfigError, match="lighting"):
         Views.of(1, "moonlight")
+    with pytest.raises(ConfigError, match="range_m has shape"):
+        Views.of(3, range_m=[10.0, 20.0])
+    with pytest.raises(ConfigError, match="unknown view fields: speed"):
+        Views.of(3, speed=1.0)
     with pytest.raises(ConfigError, match=r"0\.5 m"):
         render.render(o, Views.of(2, range_m=0.1), rng)
 
