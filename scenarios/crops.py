@@ -61,6 +61,7 @@ _SPEED = {
     ("vehicle", 1): 10.0,
     ("vehicle", 2): 0.5,
 }
+_ONE_KIND = ("vehicle", "cyclist", "other")  # the kinds of the classes other than pedestrian
 CAMERA_BEHIND_FRONT_M = 1.9  # windscreen camera behind the front bumper (U: an assumption)
 
 
@@ -236,7 +237,7 @@ def _render_class(mask, labels, rng, variant, size, channels):
     pedestrian class of `variant`."""
     n = int(mask.sum())
     if variant is None:
-        kind_of = {CLASSES.index(KIND_LABEL[name]): k for k, name in enumerate(sprites.KINDS)}
+        kind_of = {CLASSES.index(KIND_LABEL[k]): sprites.KINDS.index(k) for k in _ONE_KIND}
         kinds = np.array([kind_of[c] for c in labels[mask]], dtype=np.int8)
         cross = rng.random(n) < CROSSWALK_SHARE_OTHERS
     else:

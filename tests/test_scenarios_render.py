@@ -8,6 +8,8 @@ must and must not contain; the networks by what must hold for any honest trainin
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -215,6 +217,15 @@ def test_bad_arguments_are_errors_with_a_message():
         Views.of(3, speed=1.0)
     with pytest.raises(ConfigError, match=r"0\.5 m"):
         render.render(o, Views.of(2, range_m=0.1), rng)
+
+
+def test_rendering_and_the_sets_do_not_import_torch():
+    code = (
+        "import sys, scenarios.render, scenarios.crops, scenarios.classifier; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_relative_view_by_hand():
