@@ -11,8 +11,13 @@ torch is imported inside the functions, so `scenarios` stays importable without 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,44 +30,50 @@ if TYPE_CHECKING:
     from fragility.train import Trained
 
 
-def to_bundle(cs: CropSet) -> DataBundle:
-    """The crop set as a fragility DataBundle (tensors, class names, content hash)."""
-    import torch
+def to_bundle(cs: CropSet, data_dir: str | os.PathLike) -> DataBundle:
+    """The crop set as a fragility DataBundle, through an .npz file in `data_dir` (written
+    once; the same set always has the same name), so that the bundle's source, which every
+    checkpoint records, reloads the same images while the file is kept."""
+    import dataclasses as dc
 
-    from fragility.data import DataBundle, content_hash
+    from fragility import data
 
-    x_train, y_train = torch.from_numpy(cs.x_train.copy()), torch.from_numpy(cs.y_train.copy())
-    x_test, y_test = torch.from_numpy(cs.x_test.copy()), torch.from_numpy(cs.y_test.copy())
-    return DataBundle(
-        name=f"{cs.name}:{cs.variant}",
-        x_train=x_train,
-        y_train=y_train,
-        x_test=x_test,
-        y_test=y_test,
-        class_names=tuple(cs.class_names),
-        description=cs.description,
-        source=f"rendered by scenarios.render (seed {cs.seed}, split seed {cs.split_seed})",
-        hash=content_hash(x_train, y_train, x_test, y_test),
-    )
+    path = Path(data_dir) / crops.npz_name(cs)
+    if not path.is_file():
+        crops.save_npz(cs, path)
+    bundle = data.load(data.DataSource("npz", folder=str(path)))
+    return dc.replace(bundle, description=f"{cs.description}; {path.name}")
 
 
 def train_on(
     cs: CropSet,
     kind: str = "cnn",
     *,
+    data_dir: str | os.PathLike | None = None,
     seed: int = 0,
     epochs: int | None = None,
     cache: bool = False,
     progress: bool = False,
 ) -> Trained:
     """Train fragility's default `kind` ('mlp' or 'cnn') on the crop set, with the toolkit's
-    default settings for a set of that size."""
+    default settings for a set of that size. The set goes through an .npz file in `data_dir`
+    (None: a temporary folder, removed afterwards; keep one to reload a checkpoint's data)."""
     from fragility import models, train
 
-    bundle = to_bundle(cs)
-    spec = models.default_spec(kind, bundle.input_shape, bundle.num_classes)
-    config = train.default_config(spec, bundle, seed=seed, epochs=epochs)
-    return train.train(spec, bundle, config, cache=cache, progress=progress)
+    with _folder(data_dir) as folder:
+        bundle = to_bundle(cs, folder)
+        spec = models.default_spec(kind, bundle.input_shape, bundle.num_classes)
+        config = train.default_config(spec, bundle, seed=seed, epochs=epochs)
+        return train.train(spec, bundle, config, cache=cache, progress=progress)
+
+
+@contextlib.contextmanager
+def _folder(data_dir: str | os.PathLike | None) -> Iterator[Path]:
+    if data_dir is not None:
+        yield Path(data_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="tempe-crops-") as tmp:
+        yield Path(tmp)
 
 
 def probabilities(model, images: np.ndarray) -> np.ndarray:
@@ -132,28 +143,37 @@ def blind_spot(
     split_seed: int = 0,
     train_seed: int = 0,
     epochs: dict[str, int] | None = None,
+    data_dir: str | os.PathLike | None = None,
     cache: bool = False,
     progress: bool = False,
 ) -> list[Probe]:
     """Every model trained on every training set, each probed on the same Tempe crops.
 
-    `epochs` maps a model kind to its epochs; a kind not named gets fragility's default."""
+    `epochs` maps a model kind to its epochs; a kind not named gets fragility's default. The
+    sets go through .npz files in `data_dir` (None: a temporary folder)."""
     times = crops.tempe_times()
     tempe = crops.tempe_crops(spec, runs=runs, seed=seed, size=size, times_s=times)
     period = float(times[1] - times[0])
     out = []
-    for variant in variants:
-        cs = crops.training_set(
-            variant, n_train=n_train, n_test=n_test, size=size, seed=seed, split_seed=split_seed
-        )
-        for kind in models:
-            trained = train_on(
-                cs,
-                kind,
-                seed=train_seed,
-                epochs=(epochs or {}).get(kind),
-                cache=cache,
-                progress=progress,
+    with _folder(data_dir) as folder:
+        for variant in variants:
+            cs = crops.training_set(
+                variant,
+                n_train=n_train,
+                n_test=n_test,
+                size=size,
+                seed=seed,
+                split_seed=split_seed,
             )
-            out.append(probe(trained, cs, tempe, period))
+            for kind in models:
+                trained = train_on(
+                    cs,
+                    kind,
+                    data_dir=folder,
+                    seed=train_seed,
+                    epochs=(epochs or {}).get(kind),
+                    cache=cache,
+                    progress=progress,
+                )
+                out.append(probe(trained, cs, tempe, period))
     return out

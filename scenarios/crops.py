@@ -26,7 +26,9 @@ about 105 m to a few metres. `flicker_stats` measures what a classifier made of 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -135,6 +137,38 @@ class CropSet:
             "split_seed": self.split_seed,
             "composition": {"train": self.composition("train"), "test": self.composition("test")},
         }
+
+
+def save_npz(cs: CropSet, path: str | os.PathLike) -> Path:
+    """Write the set as an .npz file that fragility reads as dataset ``npz`` (float32 NCHW in
+    [0, 1], int64 labels, class names; no pickles), atomically: a temporary file, then a
+    rename. `fragility train --dataset npz --data-dir FILE` then trains on it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(
+                f,
+                x_train=cs.x_train,
+                y_train=cs.y_train,
+                x_test=cs.x_test,
+                y_test=cs.y_test,
+                class_names=np.array(cs.class_names, dtype=str),
+            )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def npz_name(cs: CropSet) -> str:
+    """A file name that says what the set is: variant, sizes, shape and seeds."""
+    n_train, n_test = int(np.sum(~cs.test)), int(np.sum(cs.test))
+    c, h, w = cs.images.shape[1:]
+    return (
+        f"{cs.name}-{cs.variant}-{n_train}-{n_test}-{c}x{h}x{w}"
+        f"-seed{cs.seed}-split{cs.split_seed}.npz"
+    )
 
 
 def draw_views(

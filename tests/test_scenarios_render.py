@@ -312,6 +312,21 @@ def test_splits_are_balanced_and_fixed_by_the_split_seed(both_sets):
     assert d["n_train"] == 320 and d["composition"]["train"]["pedestrian/crossing"] > 0
 
 
+def test_a_set_becomes_a_bundle_whose_source_reloads_it(both_sets, tmp_path):
+    import torch
+
+    from fragility import data
+    from scenarios import classifier
+
+    cs = both_sets["fixed"]
+    bundle = classifier.to_bundle(cs, tmp_path)
+    assert torch.equal(bundle.x_train, torch.from_numpy(cs.x_train))
+    assert torch.equal(bundle.y_test, torch.from_numpy(cs.y_test))
+    assert bundle.class_names == spec.CLASSES and bundle.source.name == "npz"
+    again = data.load(data.DataSource.from_dict(bundle.to_dict()["source"]))
+    assert again.hash == bundle.hash
+
+
 def test_training_set_arguments_are_checked():
     with pytest.raises(ConfigError, match="unknown training set"):
         crops.training_set("jaywalkers")
@@ -339,11 +354,16 @@ def test_flicker_stats_by_hand():
 
 
 @pytest.fixture(scope="module")
-def blind_spot_probes():
+def blind_spot_probes(tmp_path_factory):
     from scenarios import classifier
 
     probes = classifier.blind_spot(
-        spec.load("tempe-2018"), n_train=2000, n_test=400, runs=10, epochs={"cnn": 10}
+        spec.load("tempe-2018"),
+        n_train=2000,
+        n_test=400,
+        runs=10,
+        epochs={"cnn": 10},
+        data_dir=tmp_path_factory.mktemp("crops"),
     )
     return {(p.training_set, p.model.split()[0]): p for p in probes}
 
