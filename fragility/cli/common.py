@@ -268,8 +268,14 @@ def model_sources(args: argparse.Namespace, *, several: bool = False) -> tuple[A
     """The ModelSources the model options of `args` name, in command-line order."""
     from fragility.sources import ModelSource, parse_factory_args, parse_normalize
 
+    given = list(getattr(args, "model_flags", None) or ())
     groups: list[dict[str, Any]] = []
-    for flag, value in getattr(args, "model_flags", None) or ():
+
+    def counts(flag: str) -> str:
+        n, models = sum(f == flag for f, _ in given), sum(f in _OPENERS for f, _ in given)
+        return f"{models} model{'s' if models != 1 else ''}, {n} {flag}"
+
+    for flag, value in given:
         if flag in _OPENERS:
             groups.append({"kind": _OPENERS[flag], flag: value})
             continue
@@ -281,7 +287,7 @@ def model_sources(args: argparse.Namespace, *, several: bool = False) -> tuple[A
         g = groups[-1]
         if flag in g:
             raise ConfigError(
-                f"{_label(g)} has {flag} twice ({_counts(groups, flag)}); put each model's "
+                f"{_label(g)} has {flag} twice ({counts(flag)}); put each model's "
                 f"{flag} right after its --model-factory, --arch or --checkpoint"
             )
         if g["kind"] not in _OPTIONS[flag]:
@@ -295,7 +301,7 @@ def model_sources(args: argparse.Namespace, *, several: bool = False) -> tuple[A
     for g in groups:
         if g["kind"] != "checkpoint" and "--weights" not in g:
             raise ConfigError(
-                f"{_label(g)} has no --weights ({_counts(groups, '--weights')}): give each "
+                f"{_label(g)} has no --weights ({counts('--weights')}): give each "
                 "--model-factory and --arch its --weights FILE right after it (a factory that "
                 "loads its own weights: --weights none)"
             )
@@ -339,11 +345,6 @@ def model_sources(args: argparse.Namespace, *, several: bool = False) -> tuple[A
 def _label(group: dict[str, Any]) -> str:
     opener = next(f for f in _OPENERS if f in group)
     return f"{opener} {group[opener]}"
-
-
-def _counts(groups: list[dict[str, Any]], flag: str) -> str:
-    n = sum(flag in g for g in groups)
-    return f"{len(groups)} model{'s' if len(groups) != 1 else ''}, {n} {flag}"
 
 
 def _whole(text: str, flag: str) -> int:
