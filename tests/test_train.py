@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fragility import models, train
-from fragility.errors import CheckpointError, ConfigError
+from fragility.errors import CheckpointError, ConfigError, FragilityWarning
 
 
 def test_seed_mlp_learns_digits(trained_mlp):
@@ -130,7 +130,8 @@ def test_damaged_cache_entry_is_retrained(digits, cache_root):
     config = train.TrainConfig(epochs=1, seed=21)
     first = train.train(spec, digits, config, cache_root=cache_root)
     (first.path / "model.safetensors").write_bytes(b"junk")
-    again = train.train(spec, digits, config, cache_root=cache_root)
+    with pytest.warns(FragilityWarning, match="ignored the model cache entry .* training again"):
+        again = train.train(spec, digits, config, cache_root=cache_root)
     assert not again.from_cache
     assert train.train(spec, digits, config, cache_root=cache_root).from_cache
 
