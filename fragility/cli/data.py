@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from fragility.cli.common import add_data_args, load_data, table
+from fragility.cli.common import add_data_args, load_data, seed_number, table
+
+HELP = "list datasets or describe one"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="list datasets or describe one")
+    p = sub.add_parser("data", help=HELP)
     # Without an action, list (the common question: what can I load here?).
     p.add_argument("--data-dir", default=None, metavar="DIR", help="also look in this folder")
     p.set_defaults(func=run_list)
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ip.add_argument("name", help="dataset name")
     add_data_args(ip, dataset=False)
     ip.add_argument("--size", type=int, default=None, metavar="N", help="resize images to N x N")
-    ip.add_argument("--seed", type=int, default=0, help="split seed (digits)")
+    ip.add_argument("--seed", type=seed_number, default=0, help="split seed (digits)")
     ip.set_defaults(func=run_info)
 
 
