@@ -171,10 +171,13 @@ SYSTEM_DIRS: dict[str, tuple[str, ...]] = {
 
 
 def default_data_dir() -> Path:
-    """Where downloads go: $FRAGILITY_DATA, else $XDG_CACHE_HOME/fragility/data."""
+    """Where downloads go: $FRAGILITY_DATA, else $FRAGILITY_CACHE/data, else
+    $XDG_CACHE_HOME/fragility/data (~/.cache/fragility/data)."""
     env = os.environ.get("FRAGILITY_DATA")
     if env:
         return Path(env)
+    if os.environ.get("FRAGILITY_CACHE"):
+        return Path(os.environ["FRAGILITY_CACHE"]) / "data"
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(cache) / "fragility" / "data"
 
@@ -439,7 +442,10 @@ def load(
             arrays = _load_torchvision(info, folder or target, download=download)
             source = str(folder or target)
         else:
-            where = str(root) if root is not None else f"{default_data_dir()} or the system folders"
+            system = SYSTEM_DIRS.get(name, ())
+            where = (
+                str(root) if root is not None else " or ".join((str(default_data_dir()), *system))
+            )
             raise DataError(f"{name} not found in {where}; {info.how_to_get}")
         xtr, ytr, xte, yte = _to_bundle_arrays(info, *arrays)
     if size is not None:
