@@ -111,6 +111,7 @@ def checked(parse: Any, ok: Any, what: str, kind: str = "a number") -> Any:
             raise argparse.ArgumentTypeError(f"expected {what}, not {text}")
         return v
 
+    check.accepts = ok  # type: ignore[attr-defined]  # for the tests: which values pass
     return check
 
 
@@ -149,6 +150,10 @@ def share_list(text: str) -> tuple[float, ...]:
     if not all(0.0 <= v <= 1.0 for v in values):
         raise argparse.ArgumentTypeError(f"expected shares from 0 to 1, not {text}")
     return values
+
+
+float_list.accepts = lambda v: all(math.isfinite(x) for x in v)  # type: ignore[attr-defined]
+share_list.accepts = lambda v: all(0.0 <= x <= 1.0 for x in v)  # type: ignore[attr-defined]
 
 
 SEED_LIMIT = 2**32  # numpy's and scikit-learn's seeds: 0 <= seed < 2^32

@@ -149,8 +149,8 @@ def run(args: argparse.Namespace) -> int:
     ck, data = load_checkpoint_and_data(args)
     _require_classifier(ck, args.checkpoint)
     progress = show_progress(args)
+    other_model = _other_classifier(args, data)  # before the autoencoder, which may train
     autoencoder = _autoencoder(args, data, progress)
-    other_model = _other_classifier(args, data)
     other = _other_images(args, data)
     result = run_study(
         ck.model,
