@@ -6,6 +6,8 @@ goes to stderr every INTERVAL_S seconds instead:
 
     fragility: train 45 % (1,215 of 2,700 batches), 12 s so far, about 15 s left
 
+and, when the loop ends after printing any, a last line with the total time.
+
 Both objects take the same calls: update(n), set_postfix(**values), set_description(text),
 close().
 """
@@ -50,6 +52,7 @@ class ProgressLines:
         self.stream = stream
         self.n = 0
         self.postfix = ""
+        self.printed = False
         self.start = self.last = clock()
 
     def update(self, n: int = 1) -> None:
@@ -66,7 +69,9 @@ class ProgressLines:
         self.desc = text
 
     def close(self) -> None:
-        pass
+        """A last line, if the loop was long enough to print any: the log shows it ended."""
+        if self.printed:
+            self._write(self.clock())
 
     def line(self, now: float) -> str:
         elapsed = now - self.start
@@ -88,6 +93,7 @@ class ProgressLines:
     def _write(self, now: float) -> None:
         stream = self.stream or sys.stderr
         print(self.line(now), file=stream, flush=True)
+        self.printed = True
 
 
 def _plural(unit: str, n: int) -> str:
