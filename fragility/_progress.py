@@ -30,7 +30,7 @@ def progress_bar(total: int, progress: bool, *, unit: str = "it", desc: str = ""
         from tqdm.auto import tqdm
 
         return tqdm(total=total, unit=unit, desc=desc, leave=False)
-    return ProgressLines(total, unit=unit, desc=desc)
+    return ProgressLines(total, unit=unit, desc=desc, interval_s=INTERVAL_S)
 
 
 class ProgressLines:

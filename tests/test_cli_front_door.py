@@ -147,3 +147,17 @@ def test_progress_without_a_terminal_is_lines_and_silent_when_not_asked(monkeypa
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
     assert progress_bar(10, False) is None
     assert isinstance(progress_bar(10, True, unit="step", desc="x"), ProgressLines)
+
+
+def test_missing_data_names_the_folders_searched(tmp_path, monkeypatch, capsys):
+    from fragility.cli import main
+
+    monkeypatch.setenv("FRAGILITY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FRAGILITY_DATA", raising=False)
+    assert main(["data", "info", "mnist"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fragility: error: mnist not found in {tmp_path}/cache/data or ")
+    assert "/usr/share/datasets/mnist;" in err
+    monkeypatch.setenv("FRAGILITY_DATA", str(tmp_path / "data"))
+    assert main(["data", "info", "kmnist"]) == 2
+    assert f"kmnist not found in {tmp_path}/data;" in capsys.readouterr().err

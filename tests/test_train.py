@@ -136,6 +136,18 @@ def test_damaged_cache_entry_is_retrained(digits, cache_root):
     assert train.train(spec, digits, config, cache_root=cache_root).from_cache
 
 
+def test_cache_entry_with_an_absurd_spec_is_retrained_with_a_warning(digits, cache_root):
+    spec = models.default_spec("mlp", digits.input_shape)
+    config = train.TrainConfig(epochs=1, seed=22)
+    first = train.train(spec, digits, config, cache_root=cache_root)
+    entry = json.loads((first.path / "spec.json").read_text())
+    (first.path / "spec.json").write_text(json.dumps({**entry, "hidden": [10**9, 16]}))
+    with pytest.warns(FragilityWarning, match=r"hidden must list at most 32 widths"):
+        again = train.train(spec, digits, config, cache_root=cache_root)
+    assert not again.from_cache and again.spec == spec
+    assert train.train(spec, digits, config, cache_root=cache_root).from_cache  # rewritten
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

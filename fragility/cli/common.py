@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -48,12 +49,19 @@ def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--threads",
-        type=whole(1, 1024, "a thread count"),
+        type=whole(1, _cores(), "a thread count (at most the cores here)"),
         default=None,
         metavar="N",
         help="intra-op threads for torch (default: chosen for the work, one for small networks; "
         "FRAGILITY_THREADS or OMP_NUM_THREADS also set it)",
     )
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def show_progress(args: argparse.Namespace) -> bool:
