@@ -27,7 +27,7 @@ import fragility
 from fragility import threads
 from fragility._io import atomic_dir, to_json
 from fragility._progress import progress_bar
-from fragility.data import DataBundle
+from fragility.data import DataBundle, DataSource
 from fragility.errors import CheckpointError, ConfigError, FragilityError, FragilityWarning
 from fragility.models import ModelSpec, build, is_classifier, parameter_counts, state_shapes
 
@@ -304,8 +304,26 @@ class Checkpoint:
 
     @property
     def dataset(self) -> dict[str, Any]:
-        """What the model was trained on (name, size, hash, ...), as written by `save`."""
+        """What the model was trained on (name, source, hash, ...), as written by `save`."""
         return self.metrics.get("dataset", {})
+
+    @property
+    def data_source(self) -> DataSource:
+        """The DataSource of the data the model was trained on, to reload it with
+        `fragility.data.load`. Checkpoints written before sources were recorded hold the
+        dataset's name, side and folder, and split the digits by the training seed: those are
+        read as such."""
+        if not self.dataset.get("name"):
+            raise CheckpointError(
+                f"{self.path / METRICS} does not say which dataset the model was trained on; "
+                f"retrain it with: fragility train --out {self.path}"
+            )
+        seed = self.metrics.get("train_config", {}).get("seed", 0)
+        try:
+            return DataSource.from_record(self.dataset, legacy_split_seed=int(seed))
+        except (FragilityError, TypeError, ValueError, AttributeError) as exc:
+            why = exc if isinstance(exc, FragilityError) else "its dataset record is malformed"
+            raise CheckpointError(f"{self.path / METRICS}: {why}; retrain the model") from None
 
 
 def save(
@@ -493,7 +511,7 @@ def checkpoint_metrics(
     return {
         "model": spec.name,
         "parameters": parameter_counts(model),
-        "dataset": {**data.to_dict(), "size": data.input_shape[-1]},
+        "dataset": data.to_dict(),  # its "source" reloads the same images
         "train_config": config.to_dict(),
         "result": result.to_dict(),
         "versions": {"fragility": fragility.__version__, "torch": torch.__version__},
@@ -563,7 +581,10 @@ def train(
             if ck.spec != spec:
                 raise CheckpointError(f"it holds {ck.spec.name}, not {spec.name}")
             result = TrainResult.from_dict(ck.metrics["result"])
-            return Trained(ck.model, spec, config, result, ck.metrics, True, folder)
+            # Same tensors, same model; but record where the data is now (its folder, the
+            # split seed that gave these tensors), not where the cached run found it.
+            metrics = {**ck.metrics, "dataset": data.to_dict()}
+            return Trained(ck.model, spec, config, result, metrics, True, folder)
         except (CheckpointError, KeyError, TypeError, ValueError, AttributeError) as exc:
             why = str(exc).split("; ")[0] if isinstance(exc, CheckpointError) else "bad metrics"
             warnings.warn(

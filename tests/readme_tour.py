@@ -52,7 +52,12 @@ TIMINGS = (
     re.compile(r"(?<=  )\d+\.\d+ s$", re.MULTILINE),
 )
 # Commands that take minutes on two cores; the test runs every other block.
-SLOW = ("fragility garbage", "fragility shortcut", "fragility report")
+SLOW = (
+    "fragility garbage",
+    "fragility shortcut",
+    "fragility report",
+    "fragility scenario case-study",
+)
 
 
 @dataclass

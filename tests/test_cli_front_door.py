@@ -161,3 +161,18 @@ def test_missing_data_names_the_folders_searched(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FRAGILITY_DATA", str(tmp_path / "data"))
     assert main(["data", "info", "kmnist"]) == 2
     assert f"kmnist not found in {tmp_path}/data;" in capsys.readouterr().err
+
+
+def test_pdf_without_chromium_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from fragility.cli import main
+
+    monkeypatch.setenv("FRAGILITY_CHROMIUM", str(tmp_path / "no-chromium"))
+    for argv in (
+        ["report", "--pdf", "--out", str(tmp_path / "r")],
+        ["scenario", "case-study", "--pdf", "--out", str(tmp_path / "c")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("fragility: error: --pdf needs headless Chromium")
+        assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

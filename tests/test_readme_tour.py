@@ -1,8 +1,9 @@
 """The README's tour prints what the code prints (tests/readme_tour.py regenerates it).
 
-Runs the fast blocks of the tour (every block but garbage, shortcut and the report, which take
-minutes) in a temporary folder under the tour's conditions and compares them with README.md,
-timings normalised. A failure means the README is stale: run `python tests/readme_tour.py`.
+Runs the fast blocks of the tour (every block but garbage, shortcut, the report and the case
+study, which take minutes) in a temporary folder under the tour's conditions and compares them
+with README.md, timings normalised. A failure means the README is stale: run
+`python tests/readme_tour.py`.
 """
 
 from __future__ import annotations

@@ -112,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from fragility._io import check_output_folder
 
                 check_output_folder(args.out, keep=_inputs(args))
+            if getattr(args, "pdf", False):
+                from fragility.report.writer import require_chromium
+
+                require_chromium()
             if hasattr(args, "threads"):  # the commands that compute with torch
                 from fragility import threads
 

@@ -6,7 +6,6 @@ import argparse
 from typing import TYPE_CHECKING
 
 from fragility.cli.common import real, seed_number, table
-from fragility.neurons import DEFAULT_EXAMPLE
 
 # Beyond this a sigmoid is exactly 0 or 1 in float64 and every derivative vanishes.
 _VALUE = real(-1e6, 1e6, "a finite number from -1e6 to 1e6")
@@ -19,6 +18,8 @@ HELP = "hand-derived backprop for two neurons, checked against autograd"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from fragility.neurons import DEFAULT_EXAMPLE
+
     p = sub.add_parser(
         "neurons",
         help=HELP,

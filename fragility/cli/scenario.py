@@ -74,14 +74,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cp.set_defaults(func=run_compare)
 
-    kp = ssub.add_parser("case-study", help="write the ethics-course case study (index.html)")
+    kp = ssub.add_parser(
+        "case-study",
+        help="write the ethics-course case study: the page, a handout, role-play briefs, notes",
+        description="Write the Tempe 2018 case study for an ethics course into DIR: index.html "
+        "(the case, every fact with its certainty and source), handout.html (a few printed "
+        "pages for students), roles.html (role-play briefs, one page each), instructor.html "
+        "(lesson plans, what good answers contain; instructor audience only), figures/*.png, "
+        "facts.json and metrics.json.",
+    )
     kp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    kp.add_argument(
+        "--audience",
+        choices=("students", "instructor"),
+        default="instructor",
+        help="students: no instructor notes anywhere, so the folder can be shared with a class; "
+        "instructor (default): also instructor.html and teaching notes on the page",
+    )
+    kp.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print handout.pdf, roles.pdf and (instructor) instructor.pdf with headless "
+        "Chromium",
+    )
     kp.add_argument(
         "--runs",
         type=runs,
         default=4096,
         help="Monte Carlo runs for its flicker comparison (default 4096)",
     )
+    kp.add_argument("--seed", type=seed_number, default=0, help=SEED_HELP)
     kp.set_defaults(func=run_case_study)
 
 
@@ -247,11 +269,12 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_case_study(args: argparse.Namespace) -> int:
-    from fragility._io import atomic_dir
     from scenarios import case_study
 
-    page = case_study.html(case_study.build(runs=args.runs))
-    with atomic_dir(args.out) as tmp:
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-    print(f"case study -> {args.out}/index.html")
+    case = case_study.build(runs=args.runs, seed=args.seed, audience=args.audience)
+    written = case_study.write(case, args.out, pdf=args.pdf)
+    pages = [str(p) for p in written if p.suffix in (".html", ".pdf")]
+    figures = sum(p.parts[0] == "figures" for p in written)
+    print(f"case study ({args.audience}): {', '.join(pages)}, {figures} figures")
+    print(f"-> {args.out}")
     return 0

@@ -51,6 +51,11 @@ class Note:
 
 
 @dataclass(frozen=True)
+class PageBreak:
+    """Where a printed page ends (one role-play brief per sheet); nothing shows on screen."""
+
+
+@dataclass(frozen=True)
 class FigureBlock:
     name: str  # file stem under figures/, unique in the report: "adversarial-curve-mlp"
     png: bytes
@@ -65,7 +70,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-Block = Paragraph | Heading | Bullets | Note | FigureBlock | Table
+Block = Paragraph | Heading | Bullets | Note | PageBreak | FigureBlock | Table
 
 
 @dataclass(frozen=True)
