@@ -167,8 +167,8 @@ def test_each_option_belongs_to_the_model_before_it():
             "--arch takes torchvision:NAME (e.g. torchvision:resnet18), not 'resnet18'",
         ),
         (
-            ["attack", "--arch", "torchvision:resnet18", "--num-classes", "ten", "--weights", "w"],
-            "--num-classes expects a whole number, not 'ten'",
+            ["attack", "--arch", "torchvision:resnet18", "--num-classes", "ten"],
+            "argument --num-classes: expected a whole number, not 'ten'",
         ),
         (
             ["invert", "--checkpoint", "runs/cnn", "--weights", "w.pt"],
@@ -230,7 +230,7 @@ def test_bad_model_options_are_one_line(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
     assert main([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"fragility: error: {message}"), err
+    assert err.startswith("fragility") and f": error: {message}" in err, err
     assert err.count("\n") == 1
     assert not out.exists()
 
@@ -391,3 +391,14 @@ def test_report_compares_several_brought_models(colour, tmp_path, capsys):
     page = (out / "index.html").read_text()
     assert "This report studies trained (built by" in page
     assert "fragility failure report: npz, trained and untrained" in capsys.readouterr().out
+
+
+def test_out_may_not_replace_the_model_files(colour, capsys):
+    for argv in (
+        ["--model-factory", f"{colour}/net.py:build", "--weights", "none"],
+        ["--model-factory", "fragility.models:build", "--weights", str(colour / "net.safetensors")],
+    ):
+        assert main(["attack", *argv, "--out", str(colour)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"fragility: error: --out {colour} would replace {colour}/net")
+    assert (colour / "net.safetensors").is_file() and (colour / "net.py").is_file()

@@ -14,11 +14,13 @@ from fragility.cli.common import (
     sources_data,
 )
 
+HELP = "write the failure report (HTML for people, JSON for scripts)"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="write the failure report (HTML for people, JSON for scripts)",
+        help=HELP,
         description="Study the lecture's networks (trained here, or reused from the cache) or "
         "your own models (--model-factory, --arch, --checkpoint; repeat to compare several) and "
         "write index.html, metrics.json, manifest.json and figures/ into --out.",
@@ -67,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         cache=not args.no_cache,
     )
     out = args.out or f"reports/{data.name}"
+    if args.out is None:  # the command line's --out was checked before the command started
+        from fragility._io import check_output_folder
+
+        check_output_folder(out)
     report = build(config, progress=show_progress(args), command=["fragility", *sys.argv[1:]])
     write(report, out, pdf=args.pdf)
     print(report.title)

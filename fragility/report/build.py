@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import fragility
 from fragility import data as data_mod
 from fragility import sources, threads, train
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError
 from fragility.models import default_spec
 from fragility.report.section import Classifier, ReportContext, Section
@@ -131,11 +132,7 @@ def build(
     wanted = [s for s in ORDER if config.sections is None or s in config.sections]
     brought = [*(s.name for s in config.sources), *given]
     steps = ["data", *brought, *config.models, "autoencoder", *wanted]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(steps), unit="step", desc="report")
+    bar = progress_bar(len(steps), progress, unit="step", desc="report")
 
     def tick(name: str) -> None:
         if bar is not None:
