@@ -108,7 +108,7 @@ def pgd_step(model, x, y, repeat: int = 3) -> dict[str, float]:
 
     runs = {"fragility PGD": ours, "bare forward+backward": bare, "torchattacks PGD": peer}
     best = {name: float("inf") for name in runs}
-    with threads.for_model(model, tuple(x.shape)):
+    with threads.for_model(model, tuple(x.shape)):  # the fixed count, for torchattacks too
         for fn in runs.values():
             fn(1)  # warm up
         for _ in range(repeat):
@@ -143,6 +143,12 @@ def main() -> None:
     ap.add_argument("--folder", default=str(Path(tempfile.gettempdir()) / "fragility-scale"))
     ap.add_argument("--parts", default="pgd,report")
     ap.add_argument("--models", default="resnet18,small_cnn")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for the PGD timings, fixed for all three runs (default: 1)",
+    )
     args = ap.parse_args()
     folder = Path(args.folder)
     names = [m for m in args.models.split(",") if m]
@@ -161,7 +167,9 @@ def main() -> None:
         apply_weights(model, load_weights(paths["resnet18"]), "resnet18")
         model.eval()
         x, y = bundle.x_test[:BATCH], bundle.y_test[:BATCH]
+        threads.configure(args.threads)  # one fixed count: the same for all three runs
         step = pgd_step(model, x, y)
+        threads.configure(None)
         floor = step["bare forward+backward"]
         rows = [[k, f"{1e3 * v:.0f}", f"{v / floor:.3f}"] for k, v in step.items()]
         for row in rows:
@@ -169,8 +177,7 @@ def main() -> None:
         body.append(
             f"### One PGD step, CIFAR-10 ResNet-18 (batch {BATCH}, Linf eps 8/255, step 2/255)"
             "\n\nSeconds per step as the difference between runs of 10 and 2 steps, over 8; "
-            f"best of 3, interleaved; {torch.get_num_threads()} threads outside the runs, "
-            "the same thread choice (fragility.threads) for all three inside. Target: "
+            f"best of 3, interleaved; {args.threads} torch thread(s) for all three. Target: "
             "fragility's step <= 1.05x the bare pass.\n\n"
             + markdown_table(["run", "ms per step", "ratio to bare"], rows)
         )

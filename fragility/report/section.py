@@ -166,6 +166,13 @@ def as_classifier(name: str, value: Classifier | Trained) -> Classifier:
     return Classifier(name=name, model=value.model, trained=value)
 
 
+# In a quick report, one pass of the models over a set of images (a scan of the training
+# images, a corruption sweep, an accuracy curve) costs at most this many multiply-adds: about
+# 1,800 images of a CIFAR-10 ResNet-18 (0.56 G each), while the lecture's networks (a few
+# million each) see every image they see in a full-size quick report.
+QUICK_PASS_MACS = 1e12
+
+
 @dataclass(frozen=True, eq=False)
 class ReportContext:
     """What every section builder gets: the data, the classifiers and the run's settings.
@@ -189,6 +196,24 @@ class ReportContext:
     def __post_init__(self) -> None:
         held = {k: as_classifier(k, v) for k, v in self.classifiers.items()}
         object.__setattr__(self, "classifiers", held)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of one forward pass of one image through the costliest classifier."""
+        from fragility import threads
+
+        shape = tuple(self.data.input_shape)
+        return max(
+            (threads.model_macs(c.model, shape) for c in self.classifiers.values()), default=0
+        )
+
+    def within(self, n: int, passes: int = 1, least: int = 100) -> int:
+        """How many of `n` images an analysis that makes `passes` passes over them may use: all
+        of them, except in a quick report on large models, where a pass costs at most
+        QUICK_PASS_MACS multiply-adds (and at least `least` images are kept)."""
+        if not self.quick or self.macs == 0:
+            return n
+        return min(n, max(least, int(QUICK_PASS_MACS / (passes * self.macs))))
 
     @property
     def trained_here(self) -> list[str]:
