@@ -32,7 +32,7 @@ from fragility import data, models, train
 from fragility.attacks import PGD, RobustAccuracy, robust_accuracy
 from fragility.attacks.core import attack_mode
 from fragility.attacks.gradient import _Descent
-from fragility.train import predict
+from fragility.contract import predict
 
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 STEPS, STEP = 40, 0.01

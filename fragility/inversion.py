@@ -35,8 +35,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from fragility._progress import progress_bar
+from fragility.contract import (
+    analysing,
+    check_images,
+    check_shape,
+    evaluating,
+    model_device,
+    num_classes,
+)
 from fragility.errors import ConfigError, InputError
-from fragility.train import evaluate, model_device
+from fragility.train import evaluate
 
 LOGITS = ""  # layer name of the model's own output
 
@@ -172,7 +180,7 @@ def activations(
 def layer_width(model: nn.Module, layer: str, input_shape: Sequence[int]) -> int:
     """How many units `layer` has (features, or channels of a 4-D output)."""
     dev = model_device(model)
-    with torch.no_grad(), _eval(model):
+    with torch.no_grad(), evaluating(model):
         a = layer_output(model, torch.zeros(1, *input_shape, device=dev), layer)
     return int(a.shape[1])
 
@@ -192,26 +200,6 @@ def units_of(model: nn.Module, layer: str, input_shape: Sequence[int]) -> tuple[
     return tuple(Unit(layer, i) for i in range(layer_width(model, layer, input_shape)))
 
 
-class _eval:
-    """Context: the model in eval mode, its earlier mode restored afterwards."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self) -> nn.Module:
-        return self.model.eval()
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
-def check_images(x: torch.Tensor, name: str = "images") -> None:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 4:
-        raise InputError(f"{name} must be a float tensor (N, C, H, W)")
-    if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise InputError(f"{name} must lie in [0, 1]; scale them before the analysis")
-
-
 @torch.no_grad()
 def training_maxima(
     model: nn.Module,
@@ -224,12 +212,11 @@ def training_maxima(
     """Each unit's highest activation over `images` (with `probability`, the softmax over its
     layer, as in `activations`) and the index of the image reaching it, both (U,). The bar an
     optimised input has to clear."""
-    check_images(images)
-    dev = model_device(model)
+    check_images(images, "training images")
     best = torch.full((len(units),), -math.inf)
     where = torch.zeros(len(units), dtype=torch.long)
     by_layer = _group(units)
-    with _eval(model):
+    with analysing(model, (min(len(images), batch_size), *images.shape[1:])) as dev:
         for start in range(0, len(images), batch_size):
             outs = layer_outputs(model, images[start : start + batch_size].to(dev), list(by_layer))
             for layer, positions in by_layer.items():
@@ -462,15 +449,14 @@ def maximize(
     if not units:
         raise ConfigError("no units to maximise")
     cfg = config
-    dev = model_device(model)
-    shape = tuple(int(s) for s in input_shape)
+    shape = check_shape(input_shape)
     gen = torch.Generator().manual_seed(cfg.seed)
     n_units, r = len(units), cfg.restarts
     t0 = time.perf_counter()
     bar = progress_bar(cfg.steps, progress, unit="step", desc="maximise")
     rows = [u for u in units for _ in range(r)]  # (U * R,) restarts of a unit side by side
     penalties = {"l2": 0.0, "tv": 0.0} if cfg.fixed_norm else {"l2": cfg.l2, "tv": cfg.tv}
-    with _eval(model):
+    with analysing(model, (len(rows), *shape)) as dev:
         x = _start_images(len(rows), shape, cfg, mean_image, gen).to(dev)
         x = _project(x, cfg.fixed_norm).requires_grad_(True)
         opt = torch.optim.Adam([x], lr=cfg.lr)
@@ -569,15 +555,14 @@ def invert_representation(
     ``||phi(x) - phi(x0)||^2 / ||phi(x0)||^2 + tv TV2(x)`` over x in [0, 1] with Adam, where
     phi is the output of `layer`. Nothing pulls x towards x0 except the code, so what is left
     of the noise shows what the layer ignores."""
-    check_images(originals, "originals")
+    check_images(originals, "originals", nonempty=True)
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, not {steps}")
-    dev = model_device(model)
     gen = torch.Generator().manual_seed(seed)
-    x0 = originals.to(dev)
     t0 = time.perf_counter()
     bar = progress_bar(steps, progress, unit="step", desc="invert")
-    with _eval(model):
+    with analysing(model, originals.shape) as dev:
+        x0 = originals.to(dev)
         with torch.no_grad():
             target = layer_output(model, x0, layer).flatten(1)
         scale = target.pow(2).sum(1).clamp_min(1e-12)
@@ -808,10 +793,9 @@ def saliency(
 
     The scores of different images do not interact in eval mode, so one backward pass of their
     sum gives every image's gradient."""
-    check_images(images)
-    dev = model_device(model)
-    x = images.to(dev).clone().requires_grad_(True)
-    with _eval(model):
+    check_images(images, nonempty=True)
+    with analysing(model, images.shape) as dev:
+        x = images.to(dev).clone().requires_grad_(True)
         logits = model(x)
         tgt = logits.argmax(1) if target is None else target.to(dev).view(-1)
         if len(tgt) != len(x):
@@ -863,7 +847,7 @@ def weight_sensitivity(
 
     per_example = vmap(grad(loss_one), in_dims=(None, 0, 0))
     totals = {k: torch.zeros_like(v) for k, v in weights.items()}
-    with _eval(model):
+    with analysing(model, (min(len(images), batch_size), *images.shape[1:])):
         for i in range(0, len(images), batch_size):
             g = per_example(
                 weights, images[i : i + batch_size].to(dev), labels[i : i + batch_size].to(dev)
@@ -1029,6 +1013,12 @@ def analyse(
     if unknown:
         raise ConfigError(f"unknown analyses {unknown}; choose from {', '.join(ANALYSES)}")
     shape = data.input_shape
+    k = num_classes(model, shape)
+    if k != data.num_classes:
+        raise InputError(
+            f"the model scores {k} classes but {data.name} has {data.num_classes}; give the "
+            "model trained on this data"
+        )
     parts: dict[str, Any] = {}
     mean_image = data.x_train.mean(0)
     if "classes" in what:

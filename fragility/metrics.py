@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fragility.contract import evaluating, to_model
 from fragility.errors import InputError
 
 THRESHOLDS = (0.5, 0.9, 0.99)
@@ -201,13 +202,10 @@ def saturated_share(model: torch.nn.Module, x: torch.Tensor, tol: float = 1e-3) 
 
     sigmoids = [m for m in model.modules() if isinstance(m, torch.nn.Sigmoid)]
     handles = [m.register_forward_hook(hook) for m in sigmoids]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
-            model(x.to(next(model.parameters()).device))
+        with evaluating(model), torch.no_grad():
+            model(to_model(model, x))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return shares

@@ -30,11 +30,12 @@ import torch
 from torch import nn
 
 from fragility import inversion
+from fragility.contract import predict
 from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
 from fragility.metrics import accuracy
 from fragility.models import default_spec
-from fragility.train import Trained, default_config, predict, train
+from fragility.train import Trained, default_config, train
 
 CUES = ("stripes", "square", "texture", "tint")
 REMEDIES = ("randomise", "balance")

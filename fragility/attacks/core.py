@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fragility import threads
+from fragility import contract
 from fragility._progress import progress_bar
+from fragility.contract import model_device
 from fragility.errors import ConfigError, InputError
-from fragility.train import model_device
 
 NORMS = ("linf", "l2")
 LOSSES = ("ce", "margin")
@@ -229,42 +229,27 @@ def batched_logits(model: nn.Module, x: torch.Tensor, m: int) -> torch.Tensor:
 # Preflight checks
 
 
-def check_inputs(x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> None:
-    """Raise InputError unless x is float NCHW in [0, 1] and y (and target) are class indices."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 4:
-        raise InputError(
-            "images must be a float tensor (N, C, H, W); load them with fragility.data.load"
-        )
-    if len(x) == 0:
-        raise InputError("no images to attack; pass at least one")
-    if not torch.isfinite(x).all():
-        raise InputError("images contain NaN or infinite values; clean the data first")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
-        raise InputError(
-            f"images must lie in [0, 1] but span [{lo:.3g}, {hi:.3g}]; undo any normalisation "
-            "and put it inside the model"
-        )
-    for name, labels in (("labels", y), ("targets", target)):
-        if labels is None:
-            continue
-        if labels.dtype not in (torch.int64, torch.int32) or labels.shape != (len(x),):
-            raise InputError(f"{name} must be integer class indices of shape ({len(x)},)")
-    if target is not None and bool((target == y).any()):
-        n = int((target == y).sum())
-        raise InputError(f"{n} targets equal the true label; choose a different class to aim for")
+def check_inputs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None
+) -> None:
+    """The contract's checks for an attack: x float NCHW in [0, 1] of a shape the model takes,
+    y (and target) class indices of its outputs, and no target equal to the true label."""
+    contract.check_images(x, "images to attack", nonempty=True)
+    k = contract.num_classes(model, x.shape[1:], "images to attack")
+    contract.check_labels(y, len(x), k)
+    if target is not None:
+        contract.check_labels(target, len(x), k, "targets")
+        if bool((target == y).any()):
+            n = int((target == y).sum())
+            raise InputError(
+                f"{n} targets equal the true label; choose a different class to aim for"
+            )
 
 
 def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     """Warn about softmax outputs and zero or NaN gradients, on a few images."""
-    dev = model_device(model)
-    xs = x[:16].to(dev).detach().requires_grad_(True)
+    xs = contract.to_model(model, x[:16]).detach().requires_grad_(True)
     out = model(xs)
-    if out.dim() != 2 or out.shape[0] != len(xs):
-        raise InputError(f"the model must return logits (N, K); it returned {tuple(out.shape)}")
-    k = out.shape[1]
-    if int(y.max()) >= k or int(y.min()) < 0:
-        raise InputError(f"labels must lie in 0..{k - 1} for a model with {k} outputs")
     probs_like = bool((out >= 0).all()) and bool(((out.sum(1) - 1).abs() < 1e-3).all())
     if probs_like:
         warnings.warn(
@@ -273,7 +258,8 @@ def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
             AttackWarning,
             stacklevel=5,
         )
-    (grad,) = torch.autograd.grad(F.cross_entropy(out, y[:16].to(dev), reduction="sum"), xs)
+    loss = F.cross_entropy(out, contract.to_model(model, y[:16]), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, xs)
     flat = grad.flatten(1)
     nan = int((~torch.isfinite(flat)).any(1).sum())
     zero = int((flat == 0).all(1).sum())
@@ -290,32 +276,23 @@ def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
 
 @contextlib.contextmanager
 def attack_mode(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Iterator[None]:
-    """Run the preflight checks, then attack in eval mode with frozen parameters.
+    """Attack under the contract (`fragility.contract.analysing`: eval mode, frozen
+    parameters, the thread count for the batches), after the output checks.
 
     Warns when the model was in training mode (dropout and batch-norm would change the
-    predictions under attack); the mode and every parameter's requires_grad are restored
-    afterwards. Freezing the parameters spares the weight gradients nobody needs.
+    predictions under attack); every module's mode and parameter's requires_grad are restored
+    afterwards.
     """
-    was_training = model.training
-    if was_training:
+    if model.training:
         warnings.warn(
             "the model was in training mode (dropout or batch-norm active); attacking it in "
             "eval mode and restoring training mode afterwards",
             AttackWarning,
             stacklevel=4,
         )
-    flags = [p.requires_grad for p in model.parameters()]
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
+    with contract.analysing(model, (min(len(x), DEFAULT_BATCH), *x.shape[1:])):
         _check_outputs(model, x, y)
-        with threads.for_model(model, (min(len(x), DEFAULT_BATCH), *x.shape[1:])):
-            yield
-    finally:
-        for p, flag in zip(model.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
-        model.train(was_training)
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +421,7 @@ class Attack:
         targeted. `early_stop=False` keeps attacking an image after it is fooled; the result is
         the same, it only costs more (the brute-force reference of the tests).
         """
-        check_inputs(x, y, target)
+        check_inputs(model, x, y, target)
         self._check_epsilon(epsilon)
         epsilon = None if epsilon is None else float(epsilon)
         if target is not None and not self.targetable:

@@ -41,8 +41,8 @@ from fragility.attacks.core import (
     project_l2,
     random_start,
 )
+from fragility.contract import model_device
 from fragility.errors import ConfigError
-from fragility.train import model_device
 
 
 @dataclass(frozen=True)

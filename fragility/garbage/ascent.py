@@ -36,16 +36,9 @@ import torch
 from torch import nn
 
 from fragility._progress import progress_bar
+from fragility.contract import analysing, check_images, check_shape, model_device, num_classes
 from fragility.errors import ConfigError, InputError
-from fragility.garbage._model import (
-    check_images,
-    check_shape,
-    class_name,
-    eval_mode,
-    log_probs,
-    num_outputs,
-)
-from fragility.train import model_device
+from fragility.garbage._model import class_name, log_probs
 
 STARTS = ("noise", "blank", "grey")
 PATIENCE = 50  # steps without a higher log p before an image counts as stalled
@@ -162,8 +155,8 @@ def ascent(
     if restart is not None and restart not in STARTS:
         raise ConfigError(f"restart must be one of {', '.join(STARTS)}, not {restart!r}")
     x0, cls = _starts(model, classes, start, shape, seed)
-    device = model_device(model)
     n, log_target = len(cls), math.log(target)
+    device = model_device(model)
     x0_dev = x0.to(device, copy=True)  # a restart rewrites it; the caller's start stays
     x = x0_dev.clone()
     cls_dev = cls.to(device)
@@ -176,7 +169,7 @@ def ascent(
     active = torch.arange(n, device=device)
     bar = progress_bar(max_steps, progress, unit="step", desc="ascent")
     start_t = time.perf_counter()
-    with eval_mode(model, autoencoder):
+    with analysing(model, x0.shape, autoencoder):
         for step in range(max_steps + 1):
             xa = x[active].requires_grad_(True)
             lp = model(xa).double().log_softmax(1).gather(1, cls_dev[active, None]).squeeze(1)
@@ -264,7 +257,7 @@ def _starts(
         shape = (int(start.shape[1]), int(start.shape[2]), int(start.shape[3]))
     elif shape is None:
         raise ConfigError("a start given by name needs the image shape (C, H, W)")
-    k = num_outputs(model, check_shape(shape))
+    k = num_classes(model, check_shape(shape))
     cls = torch.arange(k) if classes is None else torch.as_tensor(classes, dtype=torch.int64)
     if cls.dim() != 1 or len(cls) == 0 or int(cls.min()) < 0 or int(cls.max()) >= k:
         raise InputError(f"classes must be a list of outputs of the model (0 to {k - 1})")

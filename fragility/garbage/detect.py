@@ -20,10 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility.contract import check_images, predict
 from fragility.errors import InputError
-from fragility.garbage._model import check_images
 from fragility.metrics import confidence, ood_auroc
-from fragility.train import predict
 
 DETECTORS = ("max-softmax", "autoencoder")
 CHANCE = 0.5  # an AUROC at or below this: the detector does not flag the family at all

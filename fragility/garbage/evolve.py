@@ -26,14 +26,9 @@ import torch
 from torch import nn
 
 from fragility._progress import progress_bar
+from fragility.contract import check_shape, model_device, num_classes
 from fragility.errors import ConfigError
-from fragility.garbage._model import (
-    check_shape,
-    class_name,
-    log_probs,
-    num_outputs,
-)
-from fragility.train import model_device
+from fragility.garbage._model import class_name, log_probs
 
 
 class Encoding(Protocol):
@@ -315,7 +310,7 @@ def _cells(
         raise ConfigError(f"generations must be non-negative, not {generations}")
     if not 0.0 < target < 1.0:
         raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
-    k_all = num_outputs(model, shape)
+    k_all = num_classes(model, shape)
     cells = np.arange(k_all) if classes is None else np.asarray(list(classes), dtype=np.int64)
     if len(cells) == 0 or cells.min() < 0 or cells.max() >= k_all:
         raise ConfigError(f"classes must be outputs of the model (0 to {k_all - 1})")

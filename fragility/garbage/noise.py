@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility.contract import check_images, check_shape, predict
 from fragility.data import resize
 from fragility.errors import ConfigError
-from fragility.garbage._model import check_images, check_shape, class_name
+from fragility.garbage._model import class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
-from fragility.train import predict
 
 FAMILIES = (
     "uniform",

@@ -19,6 +19,7 @@ from fragility.attacks import (
     robust_accuracy,
     transfer_matrix,
 )
+from fragility.contract import predict
 from fragility.figures import attacks as figs
 from fragility.figures import to_png
 from fragility.report.section import (
@@ -29,7 +30,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "adversarial"
 TITLE = "Adversarial examples"

@@ -11,6 +11,7 @@ from typing import Any
 
 from fragility import inversion as inv
 from fragility._fmt import pct as _pct
+from fragility.contract import predict
 from fragility.figures import inversion as figs
 from fragility.figures import to_png
 from fragility.models import build as build_model
@@ -22,7 +23,7 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import Trained, predict
+from fragility.train import Trained
 
 SLUG = "inverse"
 TITLE = "Inverse images: what the neurons respond to"

@@ -4,6 +4,7 @@ confidence is (reliability diagram and ECE, Guo et al. 2017, 15 equal-width bins
 from __future__ import annotations
 
 from fragility._fmt import pct
+from fragility.contract import predict
 from fragility.figures import to_png
 from fragility.figures.calibration import confident_mistakes, reliability_diagram
 from fragility.metrics import auroc, calibration, confidence, most_confident_mistakes
@@ -15,7 +16,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "mistakes"
 TITLE = "Confidently wrong on real data"

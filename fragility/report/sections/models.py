@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from fragility._fmt import pct
+from fragility.contract import predict
 from fragility.figures import to_png
 from fragility.figures.training import confusion_matrices, training_curves
 from fragility.metrics import accuracy
@@ -18,7 +19,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "models"
 TITLE = "The models"
