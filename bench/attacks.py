@@ -31,7 +31,7 @@ from _harness import markdown_table, timed, write_part
 from fragility import data, models, train
 from fragility.attacks import PGD, RobustAccuracy, robust_accuracy
 from fragility.attacks.core import attack_mode
-from fragility.attacks.gradient import _Descent
+from fragility.attacks.gradient import _PGDClimb, climb
 from fragility.contract import predict
 
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
@@ -85,8 +85,7 @@ def step_against_floor(model, x, y, batch_size: int, repeat: int = 7) -> tuple[f
 
     def pgd_run():
         # epsilon 1e-6 fools nobody, so every slot runs all 20 steps plus the last evaluation.
-        loop = _Descent(attack, model, xb, yb, False, (1e-6,), limit, seed=0, m=len(xb))
-        loop.run(torch.zeros(len(xb)), early_stop=True, progress=False)
+        climb(_PGDClimb(attack, xb, False, 0), model, yb, (1e-6,), limit, m=len(xb))
 
     def bare():
         for _ in range(21):

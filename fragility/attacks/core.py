@@ -186,14 +186,15 @@ def random_start(
     gen = generator or torch.Generator()
     d = math.prod(shape)
     out = torch.empty(len(seeds), d)
-    for row, s in enumerate(seeds):
+    if norm == "linf":
+        for row, s in zip(out, seeds, strict=True):
+            torch.rand(d, generator=gen.manual_seed(s), out=row)
+        return out.mul_(2).sub_(1).reshape(len(seeds), *shape)  # elementwise: as per row
+    for row, s in zip(out, seeds, strict=True):
         gen.manual_seed(s)
-        if norm == "linf":
-            torch.rand(d, generator=gen, out=out[row]).mul_(2).sub_(1)
-        else:
-            direction = torch.randn(d, generator=gen)
-            radius = torch.rand(1, generator=gen).pow(1.0 / d)
-            out[row] = direction * (radius / direction.norm().clamp_min(1e-12))
+        direction = torch.randn(d, generator=gen)
+        radius = torch.rand(1, generator=gen).pow(1.0 / d)
+        row.copy_(direction * (radius / direction.norm().clamp_min(1e-12)))
     return out.reshape(len(seeds), *shape)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility._timing import Timings, stage
 from fragility.data import DataBundle
 from fragility.errors import ConfigError
 from fragility.garbage.ascent import STARTS, AscentResult, ascent, confidence_ceiling
@@ -122,12 +123,15 @@ def run_study(
     other_images: torch.Tensor | None = None,
     spec: ModelSpec | None = None,
     progress: bool = False,
+    timings: Timings | None = None,
 ) -> StudyResult:
     """Run the parts of `config.methods` on `model` (trained on `data`).
 
     autoencoder: for the reconstruction-error detector and distances (skipped without one).
     other_model: a second classifier for transfer. other_images: another dataset's images for
     the survey's other-data family. spec: the model's ModelSpec, needed to retrain it.
+    timings: where to record the wall time of each part (named as in METHODS, and "judge"),
+    apart from the result.
     """
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
@@ -142,43 +146,51 @@ def run_study(
         unclipped=True,
     )
     if "survey" in cfg.methods:
-        parts["survey"] = survey(model, {"test": data.x_test, **families})
+        with stage(timings, "survey"):
+            parts["survey"] = survey(model, {"test": data.x_test, **families})
     if "ascent" in cfg.methods:
-        parts["ascent"] = ascent(
-            model,
-            start=cfg.ascent_start,
-            shape=shape,
-            target=cfg.target,
-            step_size=cfg.step_size,
-            max_steps=cfg.ascent_steps,
-            eps=cfg.eps,
-            autoencoder=autoencoder if cfg.recon_weight else None,
-            recon_weight=cfg.recon_weight,
-            restart=None if cfg.ascent_start == "blank" else "blank",
-            seed=seed,
-            progress=progress,
-        )
+        with stage(timings, "ascent"):
+            parts["ascent"] = ascent(
+                model,
+                start=cfg.ascent_start,
+                shape=shape,
+                target=cfg.target,
+                step_size=cfg.step_size,
+                max_steps=cfg.ascent_steps,
+                eps=cfg.eps,
+                autoencoder=autoencoder if cfg.recon_weight else None,
+                recon_weight=cfg.recon_weight,
+                restart=None if cfg.ascent_start == "blank" else "blank",
+                seed=seed,
+                progress=progress,
+            )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
         direct = DirectEncoding(start=cfg.evolve_start)
-        parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-direct"):
+            parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
     if "evolve-cppn" in cfg.methods:
-        parts["cppn"] = evolve(model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-cppn"):
+            parts["cppn"] = evolve(
+                model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo
+            )
     if "retrain" in cfg.methods:
         assert spec is not None
-        parts["retrain"] = retrain_with_garbage_class(
-            spec,
-            data,
-            model,
-            DirectEncoding(start=cfg.evolve_start),
-            target=cfg.target,
-            generations=cfg.retrain_generations or cfg.generations,
-            population=cfg.population,
-            seed=seed,
-            progress=progress,
-        )
+        with stage(timings, "retrain"):
+            parts["retrain"] = retrain_with_garbage_class(
+                spec,
+                data,
+                model,
+                DirectEncoding(start=cfg.evolve_start),
+                target=cfg.target,
+                generations=cfg.retrain_generations or cfg.generations,
+                population=cfg.population,
+                seed=seed,
+                progress=progress,
+            )
     partial = StudyResult(cfg, data.class_names, **parts)
-    return _judge(partial, model, data, families, autoencoder, other_model)
+    with stage(timings, "judge"):
+        return _judge(partial, model, data, families, autoencoder, other_model)
 
 
 def _judge(
