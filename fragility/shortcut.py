@@ -281,14 +281,14 @@ class ShortcutRun:
     test: CueTest
 
     def to_dict(self) -> dict[str, Any]:
+        """The run's numbers; how its model was made (from the cache or not, in how long) is
+        the caller's manifest, not part of the result."""
         return {
             "model": self.kind,
             "spec": self.trained.spec.name,
             "cue": self.cue.kind,
             "correlation": self.correlation,
             "remedy": self.remedy,
-            "from_cache": self.trained.from_cache,
-            "train_seconds": self.trained.result.seconds,
             **self.test.to_dict(),
         }
 

@@ -431,6 +431,28 @@ def test_retraining_experiment(trained_mlp, digits):
 # The command
 
 
+def test_a_study_is_pure_and_its_timings_are_kept_apart(trained_mlp, digits):
+    from fragility._io import to_json
+    from fragility._timing import Timings
+    from fragility.garbage.study import StudyConfig, run_study
+
+    cfg = StudyConfig(
+        methods=("survey", "ascent", "evolve-direct"),
+        samples=20,
+        ascent_steps=20,
+        generations=3,
+        population=20,
+        reference_images=20,
+    )
+    timings = Timings()
+    first = run_study(trained_mlp.model, digits, cfg, timings=timings)
+    second = run_study(trained_mlp.model, digits, cfg)
+    assert to_json(first.to_dict()) == to_json(second.to_dict())  # same seed, same JSON
+    assert list(timings.to_dict()) == ["survey", "ascent", "evolve-direct", "judge"]
+    assert all(s > 0 for s in timings.to_dict().values())
+    assert "seconds" not in to_json(first.to_dict())
+
+
 def test_parse_methods():
     assert parse_methods("all") == METHODS
     assert parse_methods("ascent,survey,ascent") == ("ascent", "survey")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,7 +103,6 @@ class Maxima:
     training_max: torch.Tensor  # (U,): the best training image's activation, or NaN
     training_argmax: torch.Tensor  # (U,): that image's index in the training set, or -1
     config: MaximizeConfig
-    seconds: float
 
     @property
     def best(self) -> torch.Tensor:
@@ -150,7 +148,6 @@ class Maxima:
         return {
             "config": self.config.to_dict(),
             "steps": self.config.steps,
-            "seconds": self.seconds,
             "units": rows,
             "beats_training": int(self.beats_training.sum()),
             "n_units": len(self.units),
@@ -205,7 +202,6 @@ def maximize(
     shape = check_shape(input_shape)
     gen = torch.Generator().manual_seed(cfg.seed)
     n_units, r = len(units), cfg.restarts
-    t0 = time.perf_counter()
     bar = progress_bar(cfg.steps, progress, unit="step", desc="maximise")
     rows = [u for u in units for _ in range(r)]  # (U * R,) restarts of a unit side by side
     penalties = {"l2": 0.0, "tv": 0.0} if cfg.fixed_norm else {"l2": cfg.l2, "tv": cfg.tv}
@@ -236,12 +232,11 @@ def maximize(
     reached = reached.float().cpu().view(n_units, r)
     if bar is not None:
         bar.close()
-    seconds = time.perf_counter() - t0
     if training_images is not None:
         best = training_maxima(model, training_images, units, probability=cfg.probability)
     else:
         best = (torch.full((n_units,), math.nan), torch.full((n_units,), -1, dtype=torch.long))
-    return Maxima(tuple(units), images, reached, best[0], best[1], cfg, seconds)
+    return Maxima(tuple(units), images, reached, best[0], best[1], cfg)
 
 
 def class_units(num_classes: int) -> tuple[Unit, ...]:

@@ -4,7 +4,6 @@ chosen layer matches a real image's."""
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +35,6 @@ class Inversion:
     inverted_prediction: torch.Tensor  # (N,)
     typical_pixel_distance: float  # mean RMS distance between two originals, for scale
     steps: int
-    seconds: float
 
     @property
     def prediction_agrees(self) -> torch.Tensor:
@@ -46,7 +44,6 @@ class Inversion:
         return {
             "layer": self.layer or "logits",
             "steps": self.steps,
-            "seconds": self.seconds,
             "pixel_distance": [float(v) for v in self.pixel_distance],
             "code_distance": [float(v) for v in self.code_distance],
             "original_prediction": [int(v) for v in self.original_prediction],
@@ -77,7 +74,6 @@ def invert_representation(
     if steps < 1:
         raise ConfigError(f"steps must be at least 1, not {steps}")
     gen = torch.Generator().manual_seed(seed)
-    t0 = time.perf_counter()
     bar = progress_bar(steps, progress, unit="step", desc="invert")
     with analysing(model, originals.shape) as dev:
         x0 = originals.to(dev)
@@ -120,5 +116,4 @@ def invert_representation(
         inverted_prediction=pred1,
         typical_pixel_distance=typical,
         steps=steps,
-        seconds=time.perf_counter() - t0,
     )

@@ -4,7 +4,6 @@ transfer between the models, and the published figures they compare with."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -125,7 +124,6 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     if not ctx.classifiers:
         return Section(SLUG, TITLE, "No classifier was trained for this report: nothing to attack.")
     data = ctx.data
@@ -144,7 +142,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(results, b, data.name),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=_findings(results),
         comparisons=_comparisons(results),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,7 +65,6 @@ PUBLISHED = {
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     config = StudyConfig(methods=METHODS, seed=ctx.seed, **(QUICK if ctx.quick else FULL))
     results = _studies(ctx, config)
     metrics = _metrics(ctx, config, results)
@@ -85,7 +83,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(ctx, metrics),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=_findings(metrics),
         comparisons=comparisons,
     )

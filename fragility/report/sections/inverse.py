@@ -6,7 +6,6 @@ matter (zeroing the weights ranked by |dC/dw|)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from fragility import inversion as inv
@@ -252,7 +251,6 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     results = {name: _analyse(t, ctx) for name, t in ctx.classifiers.items()}
     metrics = {name: _numbers(r) for name, r in results.items()}
     blocks: list[Any] = []
@@ -309,7 +307,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(first, metrics[first], len(ctx.data.x_train)),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=findings(metrics),
         comparisons=_comparisons(metrics),
     )

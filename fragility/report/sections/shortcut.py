@@ -5,7 +5,6 @@ the remedy (fragility.shortcut)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from fragility import shortcut as sc
@@ -273,7 +272,6 @@ def _figures(s: sc.ShortcutStudy, ctx: ReportContext) -> list[FigureBlock]:
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     data, epochs = _lesson_data(ctx)
     s = _study(ctx, data, epochs)
     m = _numbers(s)
@@ -293,7 +291,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_words(intro, ctx),
         blocks=tuple(_reword(b, ctx) for b in blocks),
         metrics=m,
-        seconds=time.perf_counter() - start,
         findings=findings(m),
         comparisons=(
             Comparison(
