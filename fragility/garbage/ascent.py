@@ -37,7 +37,7 @@ from torch import nn
 from fragility.attacks.gradient import climb
 from fragility.contract import analysing, check_images, check_shape, num_classes
 from fragility.errors import ConfigError, InputError
-from fragility.garbage._model import class_name, log_probs
+from fragility.garbage._model import class_name, fooling_summary, log_probs
 
 STARTS = ("noise", "blank", "grey")
 PATIENCE = 50  # steps without a higher log p before an image counts as stalled
@@ -113,6 +113,10 @@ class AscentResult:
             "eps": self.eps,
             "recon_weight": self.recon_weight,
             "all_reached": self.all_reached,
+            **fooling_summary(self.confidence, self.target),
+            "most_steps": max(self.steps),
+            "n_restarted": sum(self.restarted),
+            "n_stalled": sum(self.stalled),
             "per_class": per_class,
         }
 

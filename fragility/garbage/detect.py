@@ -67,7 +67,6 @@ class Unrecognisability:
             return {"mean": float(a.mean()), "median": float(np.median(a)), "n": len(a)}
 
         return {
-            "name": self.name,
             "nearest_train_rms": summary(self.nearest_train_rms),
             "recon_error": summary(self.recon_error),
         }
@@ -150,7 +149,6 @@ class OODRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "family": self.family,
             "n": self.n,
             "mean_confidence": self.mean_confidence,
             "auroc_max_softmax": self.auroc_max_softmax,

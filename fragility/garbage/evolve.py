@@ -27,7 +27,7 @@ from torch import nn
 from fragility._progress import progress_bar
 from fragility.contract import check_shape, model_device, num_classes
 from fragility.errors import ConfigError
-from fragility.garbage._model import class_name, log_probs
+from fragility.garbage._model import class_name, fooling_summary, log_probs
 
 
 class Encoding(Protocol):
@@ -190,6 +190,7 @@ class EvolutionResult:
             "evaluations": self.evaluations,
             "all_reached": self.all_reached,
             "generations_to_all": self.generations_to_all,
+            **fooling_summary(self.confidence, self.target),
             "per_class": per_class,
             "best_per_generation": self.curve("best").tolist(),
             "median_per_generation": self.curve("median").tolist(),

@@ -187,7 +187,6 @@ class FamilyConfidence:
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
-            "family": self.family,
             "description": self.description,
             "in_range": self.in_range,
             **self.stats.to_dict(),
@@ -212,7 +211,7 @@ class Survey:
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
             "thresholds": list(self.thresholds),
-            "families": [r.to_dict(class_names) for r in self.rows],
+            "families": {r.family: r.to_dict(class_names) for r in self.rows},
         }
 
 

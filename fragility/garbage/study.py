@@ -35,6 +35,7 @@ from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
 
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn", "retrain")
+FOOLING = ("ascent", "evolve-direct", "evolve-cppn")  # the methods that make fooling images
 
 
 @dataclass(frozen=True)
@@ -86,29 +87,29 @@ class StudyResult:
     ood: tuple[OODRow, ...] = ()
     retrain: RetrainResult | None = None
 
+    def made(self) -> dict[str, AscentResult | EvolutionResult]:
+        """The methods that made fooling images, by name (FOOLING), with their results."""
+        runs = {"ascent": self.ascent, "evolve-direct": self.direct, "evolve-cppn": self.cppn}
+        return {name: r for name, r in runs.items() if r is not None}
+
     def fooling(self) -> dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]]:
-        """The fooling images per kind: (images, classes, confidence)."""
-        out: dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]] = {}
-        if self.ascent is not None:
-            out["ascent"] = (self.ascent.images, self.ascent.classes, self.ascent.confidence)
-        for name, r in (("evolved-direct", self.direct), ("evolved-cppn", self.cppn)):
-            if r is not None:
-                out[name] = (r.images, r.classes, r.confidence)
-        return out
+        """The fooling images per method: (images, classes, confidence)."""
+        return {name: (r.images, r.classes, r.confidence) for name, r in self.made().items()}
 
     def to_dict(self) -> dict[str, Any]:
+        """Every number of the study. The methods keep their names (METHODS) everywhere: as
+        keys here, as the garbage families of `ood`, `unrecognisability` and `transfer`."""
         names = self.class_names
+        made = self.made()
         return {
             "settings": self.config.to_dict(),
             "class_names": list(names),
             "confidence_ceiling": None if self.ceiling is None else self.ceiling.tolist(),
             "survey": None if self.survey is None else self.survey.to_dict(names),
-            "ascent": None if self.ascent is None else self.ascent.to_dict(names),
-            "evolve_direct": None if self.direct is None else self.direct.to_dict(names),
-            "evolve_cppn": None if self.cppn is None else self.cppn.to_dict(names),
-            "unrecognisability": [u.to_dict() for u in self.unrecognisability],
+            **{name: made[name].to_dict(names) if name in made else None for name in FOOLING},
+            "unrecognisability": {u.name: u.to_dict() for u in self.unrecognisability},
             "transfer": {k: t.to_dict() for k, t in self.transfer.items()},
-            "ood": [r.to_dict() for r in self.ood],
+            "ood": {r.family: r.to_dict() for r in self.ood},
             "retrain": None if self.retrain is None else self.retrain.to_dict(names),
         }
 
