@@ -552,12 +552,17 @@ def test_report_section_quick(quick_context):
     section = adversarial.build(quick_context)
     assert (section.slug, section.title) == ("adversarial", "Adversarial examples")
     m = section.metrics
-    assert m["n_images"] == 100 and m["epsilons"][2] == 0.1 and m["grey_levels"][2] == 25.5
     cnn = m["models"]["cnn"]
-    assert cnn["pgd_accuracy"][0] == cnn["clean_accuracy"] > 0.95
-    assert all(p <= f for p, f in zip(cnn["pgd_accuracy"], cnn["fgsm_accuracy"], strict=True))
+    pgd, fgsm_ = cnn["pgd"], cnn["fgsm"]  # RobustAccuracy.to_dict: the names of attack.json
+    assert m["n_images"] == pgd["n"] == 100 and pgd["attack"] == "PGD-10 Linf"
+    assert pgd["epsilons"][2] == 0.1 and pgd["grey_levels"][2] == 25.5
+    assert pgd["robust_accuracy"][0] == pgd["clean_accuracy"] == fgsm_["clean_accuracy"] > 0.95
+    at = {e: a for e, a in zip(fgsm_["epsilons"], fgsm_["robust_accuracy"], strict=True)}
+    assert all(p <= at[e] for e, p in zip(pgd["epsilons"], pgd["robust_accuracy"], strict=True))
+    assert cnn["deepfool"]["attack"] == "DeepFool L2" and cnn["compared"]["images"] > 0
     # The intro quotes the numbers it is about.
-    assert f"{100 * cnn['pgd_accuracy'][2]:.1f} %" in section.intro and "26 of 255" in section.intro
+    assert f"{100 * pgd['robust_accuracy'][2]:.1f} %" in section.intro
+    assert "26 of 255" in section.intro
     names = [f.name for f in section.figures]
     assert names == [
         "adversarial-curves",

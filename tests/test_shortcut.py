@@ -247,6 +247,7 @@ def test_report_section(digits, trained_mlp):
         "shortcut-tests-mlp",
     ]
     json.dumps(m)
+    assert m["cue"]["kind"] == "stripes" and m["models"]["mlp"]["runs"]["cued"]["model"] == "mlp"
     assert section.build(ctx).metrics == m  # same seed, same numbers (from the cache)
 
 

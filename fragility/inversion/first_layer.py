@@ -121,9 +121,12 @@ class EdgeScores:
             "chance95": [float(v) for v in self.chance95],
             "neighbour_correlation": [float(v) for v in self.neighbour_correlation],
             "edge_like": [bool(v) for v in self.edge_like],
+            "n_units": len(self.gabor),
             "n_edge_like": int(self.edge_like.sum()),
             "mean_gabor": float(self.gabor.mean()),
             "mean_chance": float(self.chance.mean()),
+            # the share of a pattern the best-matching stroke explains, on average
+            "mean_gabor_variance_explained": float(self.gabor.pow(2).mean()),
             "mean_neighbour_correlation": float(self.neighbour_correlation.mean()),
         }
 

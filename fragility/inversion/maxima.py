@@ -147,10 +147,13 @@ class Maxima:
             )
         return {
             "config": self.config.to_dict(),
-            "steps": self.config.steps,
+            "layers": list(dict.fromkeys(u.layer for u in self.units)),
             "units": rows,
             "beats_training": int(self.beats_training.sum()),
             "n_units": len(self.units),
+            "mean_best_activation": float(self.best_activation.mean()),
+            "mean_training_activation": _num(self.training_max.mean()),
+            "mean_restart_diversity": float(self.diversity.mean()),
         }
 
 

@@ -151,7 +151,7 @@ def build(
         t0 = time.perf_counter()
         section = module.build(ctx)
         seconds[slug] = time.perf_counter() - t0
-        sections.append(section)
+        sections.append(dataclasses.replace(section, seconds=seconds[slug]))
         done()
     if bar is not None:
         bar.close()

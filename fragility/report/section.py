@@ -84,6 +84,7 @@ class Section:
     intro: str  # the plain-language opening for a reader with no ML background
     blocks: tuple[Block, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)  # every number shown, stable keys
+    seconds: float = 0.0  # how long it took to build: set by the builder, never in `metrics`
     findings: tuple[str, ...] = ()  # one-line headline findings for the summary
     comparisons: tuple[Comparison, ...] = ()  # our numbers beside the published ones
 

@@ -41,6 +41,10 @@ def _layers(model: torch.nn.Module) -> str:
     return ", ".join(parts) + ", softmax"
 
 
+def _without_time(epoch: dict) -> dict:
+    return {k: v for k, v in epoch.items() if k != "seconds"}
+
+
 def build(ctx: ReportContext) -> Section:
     data = ctx.data
     rows, matrices, metrics = [], {}, {}
@@ -66,7 +70,8 @@ def build(ctx: ReportContext) -> Section:
             "epochs": t.config.epochs,
             "test_accuracy": acc,
             "confusion_matrix": matrix.tolist(),
-            "history": [e.to_dict() | {"seconds": None} for e in t.result.history],
+            # the training curve; epoch timings stay in the checkpoint, out of the metrics
+            "history": [_without_time(e.to_dict()) for e in t.result.history],
         }
         matrices[name] = matrix
     curves = FigureBlock(
