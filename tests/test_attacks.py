@@ -332,6 +332,33 @@ def test_targeted_attacks_reach_their_target(trained_cnn, test_images, attack):
     assert torch.equal(r.logits.argmax(1)[r.success], target[r.success])
 
 
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_deepfool_refills_slots_and_gets_the_same_bits(classifier, test_images, norm):
+    """As images are fooled, the next ones take their batch slots; every image's walk is the
+    same bits as when each batch waits for its slowest image (batch 32: see core, rule 2)."""
+    from fragility.attacks.core import attack_mode
+
+    x, y = test_images
+    attack = DeepFool(norm=norm, steps=20)
+    calls = []
+    hook = classifier.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        with attack_mode(classifier, x, y):
+            found = {}
+            for refill in (True, False):
+                calls.clear()
+                found[refill] = attack._minimal(
+                    classifier, x, y, False, m=32, progress=False, refill=refill
+                )
+                found[refill, "passes"] = len(calls)
+    finally:
+        hook.remove()
+    for field in ("adversarial", "logits", "clean_logits", "success", "steps"):
+        assert torch.equal(getattr(found[True], field), getattr(found[False], field)), field
+    assert found[True, "passes"] < found[False, "passes"]  # the refilled batches stay full
+    assert int(found[True].steps.max()) > int(found[True].steps.min())  # walks of many lengths
+
+
 def test_cw_and_deepfool_need_smaller_perturbations_than_fgsm(classifier, test_images):
     x, y = test_images
     # FGSM's smallest breaking step per image, on a fine grid, measured in L2 as the DeepFool
