@@ -115,6 +115,28 @@ def test_the_linf_box_is_the_ball_cut_to_the_unit_cube(seed, eps):
     assert torch.allclose(torch.clamp(x, lo, hi), project_linf(x, x0, eps).clamp(0, 1), atol=1e-7)
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(-(2**70), 2**70),
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**9),
+            st.integers(0, 50),
+            st.floats(min_value=0.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_image_seeds_over_arrays_are_the_per_image_seeds(seed, rows):
+    from fragility.attacks.core import image_seed, image_seeds
+
+    images, restarts, epsilons = (list(col) for col in zip(*rows, strict=True))
+    assert image_seeds(seed, images, restarts, epsilons) == [
+        image_seed(seed, i, r, e) for i, r, e in rows
+    ]
+
+
 def test_epsilon_in_grey_levels():
     assert grey_levels(0.1) == pytest.approx(25.5)
     assert describe_epsilon(0.1) == "0.1 (25.5 of 255 grey levels per pixel)"

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -177,6 +178,31 @@ def image_seed(seed: int, image: int, restart: int = 0, epsilon: float = 0.0) ->
     for part in (seed, image, restart, bits):
         h = _splitmix64(h ^ (part & _MASK64))
     return h >> 1  # torch seeds are taken below 2**63 here to stay clear of sign issues
+
+
+def _splitmix64_array(z: np.ndarray) -> np.ndarray:
+    """`_splitmix64` over a uint64 array (numpy's uint64 arithmetic wraps modulo 2**64)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def image_seeds(
+    seed: int, images: list[int], restarts: list[int], epsilons: list[float]
+) -> list[int]:
+    """`image_seed` for many images at once: the same numbers, computed over arrays."""
+    bits = np.array(epsilons, dtype="<f8").view("<u8")
+    parts = (
+        np.full(len(images), seed & _MASK64, dtype=np.uint64),
+        np.array(images, dtype=np.uint64),
+        np.array(restarts, dtype=np.uint64),
+        bits.astype(np.uint64),
+    )
+    h = np.zeros(len(images), dtype=np.uint64)
+    for part in parts:
+        h = _splitmix64_array(h ^ part)
+    return (h >> np.uint64(1)).tolist()
 
 
 def random_start(
