@@ -167,9 +167,11 @@ class Climb(Protocol):
     the normalised gradient, projected into the `norm` ball of radius eps around the run's
     centre and into [0, 1]. It ends when `success` holds (the point is kept as the image's
     result), when its `steps` are spent, or, with a `patience`, when `progress` has not risen
-    for that many steps (stuck at a local maximum). A run that ends without success is followed
-    by another (up to `restarts` runs per image and epsilon); with `shared_budget` the runs of
-    an image share one budget of `steps`, otherwise each run has its own.
+    for that many steps (stuck at a local maximum): then it takes the step it was found stuck
+    at and ends there, at a point not evaluated again (as gradient ascent has always reported
+    a stuck image; a climb with a patience keeps no logits). A run that ends without success is
+    followed by another (up to `restarts` runs per image and epsilon); with `shared_budget` the
+    runs of an image share one budget of `steps`, otherwise each run has its own.
     """
 
     name: str  # for the progress bar
@@ -470,15 +472,17 @@ class _Loop:
         limit = self.limit[self.img.clamp(min=0)]
         next_eps = ends & ~again & ~self.hit & (self.k + 1 < limit)
         leave = ends & ~again & ~next_eps
-        self._keep(leave & ~self.hit, logits, fooled=False)
-        self.stalled[self.img[leave & stuck]] = True
+        stalled = leave & stuck
+        self._keep(leave & ~self.hit & ~stalled, logits, fooled=False)
+        self.stalled[self.img[stalled]] = True
         # The steps of a run that ended count for its image (with a shared budget, once all
-        # its runs have).
+        # its runs have); a stuck run also takes the step it is found stuck at (below).
         counted = ends & ~again if hooks.shared_budget else ends
-        self.steps[self.img[counted]] += it - self.t0[counted]
+        self.steps[self.img[counted]] += it - self.t0[counted] + stalled[counted].long()
         # Rows are independent, so every slot takes the step: those whose run ended are
         # restarted below or emptied, and an empty slot's content reaches no other row.
         self._step(grad)
+        self._keep(stalled, None, fooled=False)
         self.it += 1
         self.r[again] += 1
         self.k[next_eps] += 1
@@ -493,8 +497,9 @@ class _Loop:
             self.next_end = int(self.end[self.img >= 0].min())
         return int(leave.sum())
 
-    def _keep(self, rows_mask: torch.Tensor, logits: torch.Tensor, *, fooled: bool) -> None:
-        """Record the current point of these slots as their image's result."""
+    def _keep(self, rows_mask: torch.Tensor, logits: torch.Tensor | None, *, fooled: bool) -> None:
+        """Record the current point of these slots as their image's result (and the logits
+        there, where they are known)."""
         rows = rows_mask.nonzero().flatten()
         if not len(rows):
             return
@@ -506,5 +511,5 @@ class _Loop:
         self.l2[imgs], self.linf[imgs] = l2.cpu(), linf.cpu()
         if self.points is not None:
             self.points[imgs] = self.cur[dev_rows].to(self.points.device)
-        if self.logits is not None:
+        if self.logits is not None and logits is not None:
             self.logits[imgs] = logits[dev_rows].float().cpu()
