@@ -123,6 +123,16 @@ def test_ascent_reaches_the_target_for_every_class(trained_cnn, digits):
     assert torch.equal(r.images, again.images)
 
 
+def test_more_images_than_slots_climb_in_refilled_slots(trained_cnn, digits):
+    from fragility.attacks.core import DEFAULT_BATCH
+
+    n = DEFAULT_BATCH + 4  # the last four wait for a slot
+    start = torch.rand((1, *digits.input_shape), generator=torch.Generator().manual_seed(3))
+    r = G.ascent(trained_cnn.model, [3] * n, start=start.expand(n, -1, -1, -1), max_steps=40)
+    assert all(torch.equal(image, r.images[0]) for image in r.images)  # one climb, n times
+    assert len(set(r.steps)) == 1 and r.confidence.min() == r.confidence.max()
+
+
 def test_ascent_respects_the_distance_bound(trained_cnn, digits):
     r = G.ascent(trained_cnn.model, start="grey", shape=digits.input_shape, eps=0.1, max_steps=50)
     assert r.linf_from_start.max() <= 0.1 + 1e-6

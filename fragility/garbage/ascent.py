@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility.attacks.core import DEFAULT_BATCH
 from fragility.attacks.gradient import climb
 from fragility.contract import analysing, check_images, check_shape, num_classes
 from fragility.errors import ConfigError, InputError
@@ -159,7 +160,7 @@ def ascent(
             cls,
             (math.inf if eps is None else eps,),
             torch.ones(n, dtype=torch.long),
-            m=n,
+            m=min(n, DEFAULT_BATCH),  # more images than that climb in refilled slots
             keep=(x0, None),
             progress=progress,
         )
