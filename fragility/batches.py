@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from fragility.contract import model_device
+
 MEMORY_SHARE = 0.25  # of the memory available when the batch is sized
 FALLBACK_BYTES = 2 * 1024**3  # where the free memory cannot be read
 
@@ -67,13 +69,11 @@ def activation_bytes(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
 
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     hooks = [m.register_forward_hook(count) for m in leaves]
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
     was_training = model.training
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros((1, *key), device=device))
+            model(torch.zeros((1, *key), device=model_device(model)))
     except Exception:  # a model that cannot take a zero image: sized by its input alone
         total = 0
     finally:
@@ -83,11 +83,6 @@ def activation_bytes(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
     total = max(total, 4 * int(torch.tensor(key).prod()))
     cached[key] = total
     return total
-
-
-def _device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 def fit(per_item_bytes: int, limit: int, device: torch.device | str = "cpu") -> int:
@@ -100,7 +95,7 @@ def fit(per_item_bytes: int, limit: int, device: torch.device | str = "cpu") -> 
 def gradient_batch(model: nn.Module, sample_shape: tuple[int, ...], limit: int) -> int:
     """Images per forward and backward pass of `model`: at most `limit`, and few enough that
     the batch's activations (twice the outputs: the outputs and their gradients) fit."""
-    return fit(2 * activation_bytes(model, sample_shape), limit, _device(model))
+    return fit(2 * activation_bytes(model, sample_shape), limit, model_device(model))
 
 
 def per_example_batch(
@@ -109,4 +104,4 @@ def per_example_batch(
     """Images per batch of per-example weight gradients: each image holds a gradient of every
     weight (`weight_count` floats) beside its activations."""
     per_image = 4 * int(weight_count) + 2 * activation_bytes(model, sample_shape)
-    return fit(per_image, limit, _device(model))
+    return fit(per_image, limit, model_device(model))

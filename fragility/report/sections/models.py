@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from fragility._fmt import pct
+from fragility.contract import predict
 from fragility.figures import to_png
 from fragility.figures.training import confusion_matrices, training_curves
 from fragility.metrics import accuracy
@@ -19,7 +20,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "models"
 TITLE = "The models"
@@ -119,6 +119,10 @@ def _intro(ctx: ReportContext, metrics: dict, best: float) -> str:
     )
 
 
+def _without_time(epoch: dict) -> dict:
+    return {k: v for k, v in epoch.items() if k != "seconds"}
+
+
 def build(ctx: ReportContext) -> Section:
     data = ctx.data
     rows, matrices, metrics = [], {}, {}
@@ -146,7 +150,8 @@ def build(ctx: ReportContext) -> Section:
             "epochs": c.trained.config.epochs if c.trained is not None else None,
             "test_accuracy": acc,
             "confusion_matrix": matrix.tolist(),
-            "history": [e.to_dict() | {"seconds": None} for e in c.trained.result.history]
+            # the training curve; epoch timings stay in the checkpoint, out of the metrics
+            "history": [_without_time(e.to_dict()) for e in c.trained.result.history]
             if c.trained is not None
             else [],
         }
