@@ -64,8 +64,22 @@ PUBLISHED = {
 }
 
 
+def _config(ctx: ReportContext) -> StudyConfig:
+    """The study's budget. A quick report on large models (ReportContext.within) surveys
+    fewer images per noise family (one pass per family) and evolves for fewer generations
+    (each a population of images), at least 10."""
+    budget = dict(QUICK if ctx.quick else FULL)
+    if ctx.quick:
+        families = 10  # the survey's families, the shuffled and other-data ones included
+        budget["samples"] = ctx.within(budget["samples"], passes=families, least=100)
+        population = budget["population"]
+        images = ctx.within(budget["generations"] * population, least=10 * population)
+        budget["generations"] = images // population
+    return StudyConfig(methods=METHODS, seed=ctx.seed, **budget)
+
+
 def build(ctx: ReportContext) -> Section:
-    config = StudyConfig(methods=METHODS, seed=ctx.seed, **(QUICK if ctx.quick else FULL))
+    config = _config(ctx)
     results = _studies(ctx, config)
     metrics = _metrics(ctx, config, results)
     comparisons = tuple(_comparisons(metrics))

@@ -36,9 +36,30 @@ def _budget(quick: bool) -> dict[str, int]:
     return {"steps": 100, "restarts": 3, "inversion_steps": 150}
 
 
+def _sized(ctx: ReportContext) -> tuple[Any, int]:
+    """The data the section scans and how many training images rank the weights: all of it,
+    except in a quick report on large models (ReportContext.within): then the best training
+    image per unit is sought among the first images a pass may cost, and the weight-removal
+    curve, 3 x 7 passes, is measured on as many test images as that leaves."""
+    data = ctx.data
+    n_train = ctx.within(len(data.x_train))
+    n_test = ctx.within(len(data.x_test), passes=3 * len(FRACTIONS))
+    rank = ctx.within(RANK_IMAGES, passes=3)  # a forward and a per-example backward pass
+    if (n_train, n_test) != (len(data.x_train), len(data.x_test)):
+        data = dataclasses.replace(
+            data,
+            x_train=data.x_train[:n_train],
+            y_train=data.y_train[:n_train],
+            x_test=data.x_test[:n_test],
+            y_test=data.y_test[:n_test],
+        )
+    return data, rank
+
+
 def _analyse(t: Classifier, ctx: ReportContext) -> dict[str, Any]:
     """Every analysis of the section on one classifier: results, not yet numbers."""
-    data, b = ctx.data, _budget(ctx.quick)
+    b = _budget(ctx.quick)
+    data, rank = _sized(ctx)
     model, shape = t.model, data.input_shape
     cfg = inv.MaximizeConfig(
         steps=b["steps"], l2=0.001, restarts=b["restarts"], start="noise", seed=ctx.seed
@@ -51,7 +72,7 @@ def _analyse(t: Classifier, ctx: ReportContext) -> dict[str, Any]:
         initial_model=t.initial_model(seed=ctx.seed),
         inversion_steps=b["inversion_steps"],
         fractions=FRACTIONS,
-        rank_images=RANK_IMAGES,
+        rank_images=rank,
     )
     # Simonyan et al.'s point: maximising the posterior instead of the score.
     one = inv.MaximizeConfig(steps=b["steps"], l2=0.001, seed=ctx.seed)
@@ -64,6 +85,8 @@ def _analyse(t: Classifier, ctx: ReportContext) -> dict[str, Any]:
     hidden_units = [
         u for layer in inv.hidden_layers(model)[:2] for u in inv.units_of(model, layer, shape)
     ]
+    # Each unit is an image climbed for `steps` forward and backward passes.
+    hidden_units = hidden_units[: ctx.within(len(hidden_units), passes=3 * b["steps"], least=16)]
     hidden = inv.maximize(
         model,
         hidden_units,
@@ -257,7 +280,7 @@ def build(ctx: ReportContext) -> Section:
     return Section(
         slug=SLUG,
         title=TITLE,
-        intro=_intro(first, metrics[first], len(ctx.data.x_train)),
+        intro=_intro(first, metrics[first], ctx.within(len(ctx.data.x_train))),
         blocks=tuple(blocks),
         metrics=metrics,
         findings=findings(metrics),
