@@ -3,6 +3,7 @@ model source recorded in every output, and the report for a model fragility did 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 
@@ -402,3 +403,51 @@ def test_out_may_not_replace_the_model_files(colour, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"fragility: error: --out {colour} would replace {colour}/net")
     assert (colour / "net.safetensors").is_file() and (colour / "net.py").is_file()
+
+
+def test_every_section_of_the_report_on_a_colour_model(colour):
+    """The whole quick report on a colour model fragility did not train: every section
+    builds, the colour paths are taken (CIFAR-10-C corruptions, RGB first-layer filters, the
+    shortcut lesson's stand-in), and the numbers are the same for the same seed."""
+    from fragility.report.sections import ORDER
+
+    bundle = data.load(data.DataSource("npz", folder=str(colour / "colour.npz")))
+    source = sources.ModelSource(
+        "factory", factory=f"{colour}/net.py:build", weights=str(colour / "net.safetensors")
+    )
+    config = ReportConfig(models=(), sources=(source,), quick=True, sections=ORDER[:-1])
+    report = build(config, data=bundle)
+    assert [s.slug for s in report.sections] == [*ORDER[:-1], "made"]
+    m = report.metrics["sections"]
+    assert m["corruptions"]["net.build"]["family"] == "CIFAR-10-C"
+    assert m["models"]["net.build"]["test_accuracy"] > 0.9
+    filters = m["inverse"]["net.build"]["first_layer_weights"]
+    assert (filters["layer"], filters["n_units"]) == ("0", 6)
+    shortcut = next(s for s in report.sections if s.slug == "shortcut")
+    assert "fragility's small CNN as a stand-in" in shortcut.intro
+    assert list(m["shortcut"]["models"]) == ["cnn"]
+    assert set(m["garbage"]["models"]) == {"net.build"}
+    assert report.manifest["models"]["net.build"]["weights_hash"]
+    again = build(dataclasses.replace(config, sections=("adversarial",)), data=bundle)
+    assert again.metrics["sections"]["adversarial"] == m["adversarial"]
+
+
+def test_a_torchvision_architecture_on_colour_images(colour, tmp_path):
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    net = resnet18(num_classes=4).eval()
+    torch.save(net.state_dict(), tmp_path / "r18.pt")
+    common = ["--arch", "torchvision:resnet18", "--num-classes", "4", "--weights"]
+    common += [str(tmp_path / "r18.pt"), "--dataset", "npz", "--data-dir"]
+    common += [str(colour / "colour.npz"), "--quiet"]
+    argv = ["attack", *common, "--attack", "fgsm", "--n", "8", "--out", str(tmp_path / "a")]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "a" / "attack.json").read_text())
+    assert record["model"] == "resnet18"
+    assert record["model_source"]["weights_hash"] == sources.weights_hash(net.state_dict())
+    argv = ["invert", *common, "--what", "weights", "--out", str(tmp_path / "i")]
+    assert main(argv) == 0
+    weights = json.loads((tmp_path / "i" / "inversion.json").read_text())
+    assert weights["first_layer_weights"]["layer"] == "conv1"
+    assert weights["first_layer_weights"]["n_units"] == 64
