@@ -29,7 +29,7 @@ def test_render_embeds_images_and_escapes_text():
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "The models &amp; their &lt;numbers&gt;" in page
     assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in page
-    assert 'alt="a line falling"' in page and "<td>&lt;2&gt;</td>" in page
+    assert 'alt="a line falling"' in page and '<td class="short">&lt;2&gt;</td>' in page
     assert 'id="models"' in page and 'href="#models"' in page
     assert "http://" not in page and "https://" not in page  # nothing fetched when viewed
     assert 'name="viewport"' in page
