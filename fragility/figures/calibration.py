@@ -17,19 +17,20 @@ from fragility.metrics import Calibration
 
 @styled
 def reliability_diagram(calibrations: Mapping[str, Calibration]) -> Figure:
-    """Per model (stacked): accuracy in each confidence bin as a bar, the gap up to the bin's
-    mean confidence hatched, the diagonal for perfect calibration; the number of test images
-    in each bin is written above it."""
+    """Accuracy in each confidence bin as a bar per model (side by side in the bin, in the
+    model's colour), the gap up to the bin's mean confidence hatched, and the diagonal of
+    perfect calibration. Above the plot, one row per model: the test images in each bin."""
     n = len(calibrations)
-    fig = new_figure(COLUMN_IN, 3.3 * n)
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    for ax, (name, cal) in zip(axes, calibrations.items(), strict=True):
+    fig = new_figure(COLUMN_IN, 3.5 + 0.25 * n)
+    ax = fig.subplots()
+    first = next(iter(calibrations.values()))
+    width = 0.9 / first.n_bins / n
+    for i, (name, cal) in enumerate(calibrations.items()):
         colour = model_colour(name)
         lo, hi = cal.bin_edges[:-1], cal.bin_edges[1:]
-        mids = [(a + b) / 2 for a, b in zip(lo, hi, strict=True)]
-        width = 0.92 / cal.n_bins
+        mids = [(a + b) / 2 + (i - (n - 1) / 2) * width for a, b in zip(lo, hi, strict=True)]
         acc = [a if a is not None else 0.0 for a in cal.bin_accuracy]
-        ax.bar(mids, acc, width=width, color=colour, label="accuracy")
+        ax.bar(mids, acc, width=width, color=colour)
         for m, a, c in zip(mids, cal.bin_accuracy, cal.bin_confidence, strict=True):
             if a is not None and c is not None and c > a:
                 ax.bar(
@@ -38,37 +39,49 @@ def reliability_diagram(calibrations: Mapping[str, Calibration]) -> Figure:
                     bottom=a,
                     width=width,
                     color="white",
-                    edgecolor=GREY,
+                    edgecolor=colour,
                     hatch="////",
-                    linewidth=0.5,
+                    linewidth=0.6,
                 )
-        ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":")
-        for m, count in zip(mids, cal.bin_counts, strict=True):
+        row = 1.02 + 0.085 * (n - 1 - i)
+        ax.text(
+            -0.01,
+            row,
+            model_name(name),
+            ha="right",
+            va="bottom",
+            color=colour,
+            weight="bold",
+            transform=ax.transAxes,
+        )
+        for (a, b), count in zip(zip(lo, hi, strict=True), cal.bin_counts, strict=True):
             if count:
                 ax.text(
-                    m,
-                    1.03,
+                    (a + b) / 2,
+                    row,
                     f"{count}",
                     ha="center",
                     va="bottom",
-                    rotation=90,
+                    color=colour,
                     transform=ax.get_xaxis_transform(),
                 )
-        ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy in the bin")
-        ax.set_title(f"{model_name(name)}: ECE {pct(cal.ece)}", pad=30)
-        ax.set_xlabel("confidence (largest softmax probability)")
-        ax.legend(
-            handles=[
-                Patch(color=colour, label="accuracy"),
-                Patch(facecolor="white", edgecolor=GREY, hatch="////", label="overconfidence"),
-                Line2D([], [], color="black", lw=0.8, ls=":", label="perfect"),
-            ],
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.25),
-            ncol=3,
-            handlelength=1.4,
-            columnspacing=1.0,
-        )
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":")
+    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy in the bin")
+    ece = ", ".join(f"{model_name(k)} {pct(c.ece)}" for k, c in calibrations.items())
+    ax.set_title(f"ECE: {ece}", pad=8 + 13 * n)
+    ax.set_xlabel("confidence (largest softmax probability)")
+    ax.legend(
+        handles=[
+            Patch(color=GREY, label="accuracy"),
+            Patch(facecolor="white", edgecolor=GREY, hatch="////", label="overconfidence"),
+            Line2D([], [], color="black", lw=0.8, ls=":", label="perfect"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=3,
+        handlelength=1.4,
+        columnspacing=1.0,
+    )
     return fig
 
 

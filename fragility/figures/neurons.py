@@ -48,7 +48,7 @@ def path_costs(cost: CostTable, widths: Sequence[int] = (2, 4, 8)) -> Figure:
     """Top: paths and both gradients' multiply-adds against depth for a few widths (darker:
     wider). Bottom: the same against width at the greatest depth. Log scale: a straight rising
     line on top is exponential growth."""
-    fig = new_figure(COLUMN_IN, 6.2)
+    fig = new_figure(COLUMN_IN, 5.2)
     ax_depth, ax_width = fig.subplots(2, 1)
     series = (
         (cost.paths, "-", "paths"),

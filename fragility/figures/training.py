@@ -18,7 +18,7 @@ from fragility.train import TrainResult
 def training_curves(results: Mapping[str, TrainResult]) -> Figure:
     """Loss (top; solid: training images, dashed: test images) and test accuracy (bottom) per
     epoch, one colour per model."""
-    fig = new_figure(COLUMN_IN, 5.0)
+    fig = new_figure(COLUMN_IN, 4.4)
     ax_loss, ax_acc = fig.subplots(2, 1, sharex=True)
     for name, r in results.items():
         colour = model_colour(name)
@@ -51,31 +51,34 @@ def training_curves(results: Mapping[str, TrainResult]) -> Figure:
 
 @styled
 def confusion_matrices(matrices: Mapping[str, np.ndarray], class_names: Sequence[str]) -> Figure:
-    """Counts of true class (rows) against the answer (columns), one panel per model, stacked
-    so each keeps the column's full width."""
+    """Counts of true class (rows) against the answer (columns), one panel per model: side by
+    side while short class names and up to ten classes let the counts fit, else stacked."""
     k = len(class_names)
     n = len(matrices)
-    rotate = 90 if max(map(len, class_names)) > 2 else 0
-    label_room = 0.09 * max(map(len, class_names)) if rotate else 0.0
-    panel = min(3.6, 0.26 * k + 1.0) + label_room
-    fig = new_figure(COLUMN_IN, panel * n)
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    short = max(map(len, class_names)) <= 2
+    across = n if short and k <= 10 and n <= 2 else 1
+    down = -(-n // across)
+    rotate = 0 if short else 90
+    label_room = 0.0 if short else 0.075 * max(map(len, class_names))
+    panel_h = (COLUMN_IN / across - 0.3) + 0.55 + label_room
+    fig = new_figure(COLUMN_IN, panel_h * down + 0.05)
+    axes = fig.subplots(down, across, squeeze=False).flat
     peak = max((int(m.max()) for m in matrices.values() if m.size), default=1)
-    for ax, (title, matrix) in zip(axes, matrices.items(), strict=True):
-        im = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
-        for i in range(k):
-            for j in range(k):
-                v = int(matrix[i, j])
+    for i, (ax, (title, matrix)) in enumerate(zip(axes, matrices.items(), strict=True)):
+        ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
+        for r in range(k):
+            for c in range(k):
+                v = int(matrix[r, c])
                 if v:
                     colour = "white" if v > peak / 2 else "black"
-                    ax.text(j, i, str(v), ha="center", va="center", color=colour)
+                    ax.text(c, r, str(v), ha="center", va="center", color=colour)
         ax.set_xticks(range(k), class_names, rotation=rotate)
         ax.set_yticks(range(k), class_names)
-        ax.tick_params(length=0)
+        ax.tick_params(length=0, pad=2)
         for side in ax.spines.values():
             side.set_visible(False)
-        ax.set(xlabel="its answer", ylabel="true class", title=model_name(title))
-        bar = fig.colorbar(im, ax=ax, shrink=0.8, pad=0.03)
-        bar.set_label("test images")
-        bar.outline.set_linewidth(0.5)
+        ax.set_xlabel("its answer")
+        if i % across == 0:
+            ax.set_ylabel("true class")
+        ax.set_title(model_name(title), color=model_colour(title))
     return fig

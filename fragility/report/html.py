@@ -39,6 +39,11 @@ from fragility.report.section import (
 MIN_LABEL_PX = 11.0  # the smallest label a figure may render, in CSS pixels, on any screen
 PHONE_COLUMN_PX = 358  # the text column of a 390 px phone (the page pads it by 2 x 0.9 rem)
 APPENDIX_ROWS = 15  # longer tables move to the reference tables at the end
+# On paper a figure is printed at its drawn size (9 pt stays 9 pt), shrunk only to fit the
+# text width or to stay under this height: a figure pushed to the next page then leaves at
+# most about half a page (A4 or Letter) empty.
+PRINT_MAX_HEIGHT_IN = 105 / 25.4
+PRINT_MAX_WIDTH_IN = 6.9
 NOTE_LABELS = {"plain": "In plain words", "caution": "Caution", "instructor": "For the instructor"}
 
 _INLINE = re.compile(
@@ -113,9 +118,12 @@ def figure_geometry(png: bytes) -> dict[str, Any]:
     if "width-in" not in info:
         return {"width": info["width_px"], "height": info["height_px"]}
     width_in, font = info["width-in"], info["min-font-pt"]
+    height_in = width_in * info["height_px"] / info["width_px"]
     width = round(width_in * DISPLAY_DPI)
     needed = math.ceil(MIN_LABEL_PX * 72 * width_in / font)
+    printed = min(width_in, PRINT_MAX_WIDTH_IN, width_in * PRINT_MAX_HEIGHT_IN / height_in)
     return {
+        "print_in": f"{printed:.2f}",
         "width": width,
         "height": round(width * info["height_px"] / info["width_px"]),
         "width_in": f"{width_in:.4f}",
