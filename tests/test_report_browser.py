@@ -169,7 +169,7 @@ def test_page_reads_well_in_chromium(pages, quick_report, which, width, tmp_path
     assert seen["images"] == page.count('<img src="data:image/png;base64,') > 0
     assert seen["broken"] == []
     if which == "report":
-        titles = [f"{i}{s.title}" for i, s in enumerate(quick_report.sections, 1)]
+        titles = [f"{i} {s.title}" for i, s in enumerate(quick_report.sections, 1)]
         assert seen["headings"][: len(titles)] == titles
 
     # Type: the intended sans stack, not the serif a broken `font:` rule falls back to.

@@ -74,16 +74,27 @@ def _png_text_chunk(key: str, value: str) -> bytes:
 
 
 def to_png(fig: Figure) -> bytes:
-    """Render `fig` to PNG bytes (Agg) at twice the display resolution. The PNG carries the
+    """Render `fig` to PNG bytes (Agg) at twice the display resolution, in a 256-colour
+    palette. The PNG carries the
     figure's width in inches and its smallest font in points (tEXt chunks
     `fragility:width-in` and `fragility:min-font-pt`): the page sizes the image from them and
     its browser test checks that no label renders below 11 px on a phone. Deterministic for
     the same figure and versions."""
     import matplotlib
+    from PIL import Image  # matplotlib's own dependency
 
     buf = io.BytesIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buf, format="png", dpi=DISPLAY_DPI * PNG_SCALE, metadata={"Software": None})
+    # 256 colours are all a chart or a gallery of small images needs: a palette PNG is a third
+    # of the size of the full-colour one, which keeps the one-file page small.
+    with Image.open(io.BytesIO(buf.getvalue())) as img:
+        palette = img.convert("RGB").quantize(
+            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
+    buf = io.BytesIO()
+    dpi = DISPLAY_DPI * PNG_SCALE
+    palette.save(buf, format="PNG", dpi=(dpi, dpi))
     png = buf.getvalue()
     chunks = _png_text_chunk("fragility:width-in", f"{fig.get_figwidth():.4f}")
     chunks += _png_text_chunk("fragility:min-font-pt", f"{smallest_font_pt(fig):.2f}")

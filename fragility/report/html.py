@@ -41,8 +41,8 @@ PHONE_COLUMN_PX = 358  # the text column of a 390 px phone (the page pads it by 
 APPENDIX_ROWS = 15  # longer tables move to the reference tables at the end
 # On paper a figure is printed at its drawn size (9 pt stays 9 pt), shrunk only to fit the
 # text width or to stay under this height: a figure pushed to the next page then leaves at
-# most about half a page (A4 or Letter) empty.
-PRINT_MAX_HEIGHT_IN = 105 / 25.4
+# most about half a page (A4 or Letter) empty, and two such figures share a page.
+PRINT_MAX_HEIGHT_IN = 92 / 25.4
 PRINT_MAX_WIDTH_IN = 6.9
 NOTE_LABELS = {"plain": "In plain words", "caution": "Caution", "instructor": "For the instructor"}
 
