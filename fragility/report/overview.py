@@ -227,7 +227,11 @@ def _sentences(s: Metrics, models: Sequence[str], thing: str) -> list[str]:
         parts = [
             f"{names[m]} got {_read(s, 'errors', m)} wrong, "
             f"{_read(s, 'sure_errors', m)} of them with more than 90 % confidence"
-            for m in have
+            for m in have[:1]
+        ]
+        parts += [
+            f"{names[m]} {_read(s, 'errors', m)}, {_read(s, 'sure_errors', m)} of them that sure"
+            for m in have[1:]
         ]
         out.append(
             f"[Confidence is no guide to being right](#mistakes): of {n:,} test images, "
@@ -252,31 +256,44 @@ def _sentences(s: Metrics, models: Sequence[str], thing: str) -> list[str]:
     have = [m for m in models if _read(s, "noise_sure", m) is not None]
     if have:
         parts = [f"{names[m]} {pct(_read(s, 'noise_sure', m))}" for m in have]
-        out.append(
-            f"[They see {thing}s in pure noise](#garbage): the share of random-noise images "
-            f"called {_article(thing)} {thing} with more than 90 % confidence is "
-            f"{_list(parts)}."
+        parts[0] = (
+            f"{names[have[0]]} calls {pct(_read(s, 'noise_sure', have[0]))} of random-noise "
+            f"images {_article(thing)} {thing} with more than 90 % confidence"
         )
+        out.append(f"[They see {thing}s in pure noise](#garbage): {', '.join(parts)}.")
 
     have = [m for m in models if _worst_damage(s, m) is not None]
     if have:
-        parts = []
-        for m in have:
-            kind, acc = _worst_damage(s, m)  # type: ignore[misc]
-            parts.append(f"under {kind}, {names[m]} reads {pct(acc)} correctly")
+        worst = {m: _worst_damage(s, m) for m in have}
+        kinds = {kind for kind, _ in worst.values()}  # type: ignore[misc]
+        if len(kinds) == 1:
+            parts = [f"{names[m]} {pct(acc)}" for m, (_, acc) in worst.items()]  # type: ignore[misc]
+            first = worst[have[0]][1]  # type: ignore[index]
+            said = (
+                f"under {kinds.pop()}, {names[have[0]]} reads only {pct(first)} of the test "
+                "images correctly" + "".join(f", {p}" for p in parts[1:])
+            )
+        else:
+            said = "; ".join(
+                f"{names[m]} reads {pct(acc)} correctly under {kind}"
+                for m, (kind, acc) in worst.items()  # type: ignore[misc]
+            )
         out.append(
-            f"[Damage a person reads through](#corruptions) defeats them: {'; '.join(parts)} "
-            f"({'each' if len(have) > 1 else 'its'} worst of the corruptions tried)."
+            f"[Damage a person reads through](#corruptions) defeats them: {said} (the worst of "
+            "the corruptions tried)."
         )
 
     have = [m for m in models if _read(s, "shortcut_follows", m) is not None]
     if have:
         corr = _read(s, "shortcut_correlation")
         parts = [f"{names[m]} {pct(_read(s, 'shortcut_follows', m))}" for m in have]
+        parts[0] = (
+            f"{names[have[0]]} follows a patch that points to the wrong class "
+            f"{pct(_read(s, 'shortcut_follows', have[0]))} of the time"
+        )
         out.append(
             f"[Offered a shortcut, they take it](#shortcut): trained with a patch that marks "
-            f"each class on {pct(corr, 0)} of the images, they follow a patch that points to "
-            f"the wrong class: {_list(parts)} of the time."
+            f"each class on {pct(corr, 0)} of the images, {', '.join(parts)}."
         )
     return out
 
