@@ -1,4 +1,12 @@
-"""Numbers as the report and the CLI print them."""
+"""Numbers as the report and the CLI print them: one rule per kind of number.
+
+- a share or an accuracy: a percentage with one decimal (`pct`);
+- a model's confidence: a percentage rounded down, so it never shows a threshold it did not
+  reach (`confidence`);
+- a very small or very large quantity: two significant digits times a power of ten,
+  "1.4 × 10⁻¹⁷", never "1.4e-17" (`sci`);
+- a count: digits grouped by thousands ("13,706", written inline as f"{n:,}").
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,20 @@ def pct(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{100 * x:.{digits}f} %"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float | None, digits: int = 2) -> str:
+    """`digits` significant digits times a power of ten: 1.4e-17 -> '1.4 × 10⁻¹⁷'; numbers
+    between 0.001 and 10,000 are written plainly ('0.0085'); None -> 'n/a'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:.{digits}g}"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def confidence(p: float | None) -> str:

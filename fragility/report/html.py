@@ -168,7 +168,7 @@ def _table(t: Table, number: str, slug: str) -> dict[str, Any]:
         "id": f"table-{slug}-{number}".lower(),
         "number": number,
         "caption": inline(t.caption),
-        "header": t.header,
+        "header": [inline(h) for h in t.header],
         "kinds": column_kind,
         "rows": [
             [{"text": inline(c), "kind": k} for c, k in zip(row, ks, strict=False)]
