@@ -55,6 +55,20 @@ MODE_COLOURS = {
 }
 CONFLICT = VERMILLION  # the ADS predicts her on the SUV's path
 SUV_PATH = "#8FD3F5"  # where the SUV will be in the next seconds
+# Runs compared in one chart: black for the first, then Tol's muted colours (colour-blind safe,
+# and distinct from each other up to nine lines).
+RUNS = (
+    "#000000",
+    "#CC6677",
+    "#88CCEE",
+    "#117733",
+    "#DDCC77",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+)
 RECORD_STYLES = {"Q": "-", "P": ":", "D": "--", "U": "-."}  # the record's events by certainty
 LABEL_PT = 9.0
 
@@ -446,12 +460,19 @@ def speed_distance(results: Mapping[str, RunResult]) -> Figure:
     """Speed (top) and distance to her path (bottom) against time, one line per run."""
     fig = new_figure(COLUMN_IN, 4.8 + 0.17 * len(results))
     ax_v, ax_d = fig.subplots(2, 1, sharex=True)
-    for name, r in results.items():
+    for i, (name, r) in enumerate(results.items()):
         t = [row.t_s for row in r.trace]
+        colour = RUNS[i % len(RUNS)]
+        width = 2.2 if i == 0 else 1.3  # the first run is the one the others change
         (line,) = ax_v.plot(
-            t, [row.suv_v / MPH for row in r.trace], lw=1.2, label=f"{name}: {r.summary.outcome}"
+            t,
+            [row.suv_v / MPH for row in r.trace],
+            lw=width,
+            color=colour,
+            label=f"{name}: {r.summary.outcome}",
+            zorder=3 if i == 0 else 2,
         )
-        ax_d.plot(t, [row.gap_m for row in r.trace], lw=1.2, color=line.get_color())
+        ax_d.plot(t, [row.gap_m for row in r.trace], lw=width, color=colour)
         if r.summary.collision:
             ax_v.plot(
                 r.summary.impact_time_s, r.summary.impact_speed_mph, "x", color=line.get_color()

@@ -71,6 +71,7 @@ OPERATORS = {
 }
 SPACES = {",": "0.1667em", ";": "0.2778em", "quad": "1em", " ": "0.25em"}
 NAMED_FUNCTIONS = {"min", "max", "log", "exp", "ln", "arg"}
+MINUS = "\u2212"  # a minus sign, not a hyphen
 
 _TOKEN = re.compile(r"\\([A-Za-z]+|.)|(\d+(?:\.\d+)?)|([A-Za-z])|(\s+)|(.)")
 
@@ -142,7 +143,7 @@ class _Parser:
                 return f"<mrow>{inner}</mrow>"
             if value in "()[]|":
                 return f'<mo stretchy="false">{html.escape(value)}</mo>'
-            return f"<mo>{html.escape(value)}</mo>"
+            return f"<mo>{html.escape(MINUS if value == '-' else value)}</mo>"
         return self.command(value)
 
     def command(self, name: str) -> str:
