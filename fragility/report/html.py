@@ -141,10 +141,10 @@ def cell_kind(text: str) -> str:
         return "num"
     if len(t) <= 18:
         return "short"
-    return "long" if len(t) > 90 else "text"
+    return "long" if len(t) > 60 else "text"
 
 
-_WIDTH_EM = {"text": 12.0, "long": 16.0}
+_WIDTH_EM = {"text": 8.0, "long": 14.0}
 
 
 def _table(t: Table, number: str, slug: str) -> dict[str, Any]:
@@ -179,7 +179,13 @@ def _table(t: Table, number: str, slug: str) -> dict[str, Any]:
 
 
 def _short_caption(caption: str) -> str:
-    first = re.split(r"(?<=[.:;])\s", caption.strip(), maxsplit=1)[0].rstrip(".:;")
+    """The caption's first sentence, without a parenthesis it cannot close, for a link."""
+    first = re.split(r"(?<=[.;])\s", caption.strip(), maxsplit=1)[0]
+    if " (" in first and (first.count("(") != first.count(")") or len(first) > 90):
+        first = first.split(" (")[0]
+    if ": " in first and len(first) > 90:
+        first = first.split(": ")[0]
+    first = first.rstrip(".:; ")
     return first if len(first) <= 90 else first[:87].rstrip() + "..."
 
 

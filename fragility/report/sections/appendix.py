@@ -93,7 +93,7 @@ def build(ctx: ReportContext) -> Section:
 def _net_text(w: neurons.Walkthrough) -> str:
     f = w.forward
     return (
-        r"The net: $x \to P_1 = w_1 x \to y = \sigma(P_1) \to P_2 = w_2 y \to z = \sigma(P_2)$, "
+        r"The net: $x$ → $P_1 = w_1 x$ → $y = \sigma(P_1)$ → $P_2 = w_2 y$ → $z = \sigma(P_2)$, "
         r"with loss $L = \frac{1}{2}(d - z)^2$, no biases (as in the lecture), "
         f"$x = {f.x:g}$, $d = {f.d:g}$, $w_1 = {f.w1:g}$, $w_2 = {f.w2:g}$. The sigmoid's slope "
         r"is $\beta(1 - \beta)$, a function of its output $\beta$ alone. At each phase of the "
