@@ -92,6 +92,13 @@ def to_png(fig: Figure) -> bytes:
         palette = img.convert("RGB").quantize(
             256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
         )
+    # The quantiser averages each bucket, which turns the white background faintly grey: the
+    # figure would sit in a visible box on the white page. Its lightest colour is white.
+    colours = palette.getpalette() or []
+    lightest = max(range(len(colours) // 3), key=lambda i: sum(colours[3 * i : 3 * i + 3]))
+    if min(colours[3 * lightest : 3 * lightest + 3]) >= 240:
+        colours[3 * lightest : 3 * lightest + 3] = [255, 255, 255]
+        palette.putpalette(colours)
     buf = io.BytesIO()
     dpi = DISPLAY_DPI * PNG_SCALE
     palette.save(buf, format="PNG", dpi=(dpi, dpi))
