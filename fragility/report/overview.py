@@ -119,14 +119,21 @@ def _attack(s: Metrics, m: str) -> Cell:
     return Cell(level, pct(pgd[i]), f"{pct(pgd[i])} correct under attack ({pct(clean)} clean)")
 
 
-def _noise(s: Metrics, m: str) -> Cell:
-    share = _read(s, "noise_sure", m)
+def _bad_share(share: float | None, fails: float, weak: float, note: str) -> Cell:
+    """A share of bad outcomes: fails above `fails`, weak above `weak`; `note` has a {} for
+    the share."""
     if share is None:
         return Cell("none")
-    return Cell(
-        _grade(share, 0.05, 0.005, higher_is_worse=True),
-        pct(share),
-        f"{pct(share)} of random-noise images called a class with more than 90 % confidence",
+    grade = _grade(share, fails, weak, higher_is_worse=True)
+    return Cell(grade, pct(share), note.format(pct(share)))
+
+
+def _noise(s: Metrics, m: str) -> Cell:
+    return _bad_share(
+        _read(s, "noise_sure", m),
+        0.05,
+        0.005,
+        "{} of random-noise images called a class with more than 90 % confidence",
     )
 
 
@@ -151,13 +158,11 @@ def _damage(s: Metrics, m: str) -> Cell:
 
 
 def _shortcut(s: Metrics, m: str) -> Cell:
-    follows = _read(s, "shortcut_follows", m)
-    if follows is None:
-        return Cell("none")
-    return Cell(
-        _grade(follows, 0.5, 0.1, higher_is_worse=True),
-        pct(follows),
-        f"follows a wrong class's patch on {pct(follows)} of test images",
+    return _bad_share(
+        _read(s, "shortcut_follows", m),
+        0.5,
+        0.1,
+        "follows a wrong class's patch on {} of test images",
     )
 
 
