@@ -148,25 +148,35 @@ def _screenshot(page_path, width: int, height: int, shot, tmp) -> None:
     assert int.from_bytes(data[16:20], "big") == width
 
 
+CASE_PAGES = ("index", "handout", "roles", "instructor")
+PAGES = ("report", *(f"case {name}" for name in CASE_PAGES))
+
+
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory, quick_report):
-    """The quick digits report and the case study, written as a user's commands write them."""
+    """The quick digits report and every page of the case study (instructor audience),
+    written as a user's commands write them."""
     from fragility.cli import main
 
     root = tmp_path_factory.mktemp("browser")
     write(quick_report, root / "report")
-    assert main(["scenario", "case-study", "--runs", "256", "--out", str(root / "case")]) == 0
-    return {"report": root / "report" / "index.html", "case study": root / "case" / "index.html"}
+    case = ["scenario", "case-study", "--runs", "64", "--audience", "instructor"]
+    assert main([*case, "--out", str(root / "case")]) == 0
+    return {
+        "report": root / "report" / "index.html",
+        **{f"case {name}": root / "case" / f"{name}.html" for name in CASE_PAGES},
+    }
 
 
-@pytest.mark.parametrize("which", ["report", "case study"])
+@pytest.mark.parametrize("which", PAGES)
 @pytest.mark.parametrize("width", [PHONE, LAPTOP])
 def test_page_reads_well_in_chromium(pages, quick_report, which, width, tmp_path):
     page = pages[which].read_text()
     seen, stderr = _probe(page, width, tmp_path)
     assert seen["errors"] == []
     assert not re.search(r"CONSOLE.*(Uncaught|Error)", stderr)
-    assert seen["images"] == page.count('<img src="data:image/png;base64,') > 0
+    assert seen["images"] == page.count('<img src="data:image/png;base64,')
+    assert seen["images"] > 0 or which in ("case roles", "case instructor")
     assert seen["broken"] == []
     if which == "report":
         titles = [f"{i} {s.title}" for i, s in enumerate(quick_report.sections, 1)]
@@ -180,7 +190,7 @@ def test_page_reads_well_in_chromium(pages, quick_report, which, width, tmp_path
     assert 15 <= seen["font_px"] <= 18
 
     # Every figure's smallest label is at least MIN_LABEL_PX as rendered at this width.
-    assert seen["figures"], "no figure carries its drawn size"
+    assert len(seen["figures"]) == seen["images"], "a figure does not carry its drawn size"
     small = [(f["alt"], round(f["label_px"], 2)) for f in seen["figures"]]
     assert [f for f in small if f[1] < MIN_LABEL_PX] == []
 
@@ -198,7 +208,7 @@ def test_page_reads_well_in_chromium(pages, quick_report, which, width, tmp_path
         assert 55 <= seen["chars_per_line"] <= 85  # a line of about 70 characters
 
 
-@pytest.mark.parametrize("which", ["report", "case study"])
+@pytest.mark.parametrize("which", ["report", "case index"])
 def test_screenshots_at_both_widths(pages, which, tmp_path):
     name = which.replace(" ", "-")
     for width, height in ((PHONE, 2400), (LAPTOP, 1600)):

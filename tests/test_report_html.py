@@ -131,7 +131,10 @@ def test_cells_are_classed_and_long_tables_move_to_the_appendix():
     )
     body = page.split('id="reference-tables"')
     assert len(body) == 2, "a reference-tables section"
-    assert 'href="#table-made-a1"' in body[0] and "Table A1</a>, Every step: a long list (20 rows)" in body[0]
+    assert (
+        'href="#table-made-a1"' in body[0]
+        and "Table A1</a>, Every step: a long list (20 rows)" in body[0]
+    )
     assert 'id="table-made-a1"' in body[1] and "row 19" in body[1] and "row 19" not in body[0]
     assert "Table 1.</span> Facts" in body[0]  # a table that is its section stays in place
 

@@ -31,6 +31,7 @@ from fragility.report.section import (
     FigureBlock,
     Heading,
     Note,
+    PageBreak,
     Paragraph,
     Section,
     Table,
@@ -223,6 +224,8 @@ def _block(b: Block, section: Section, n: _Numbering, moves: bool) -> dict[str, 
             "style": b.kind,
             "label": NOTE_LABELS.get(b.kind, b.kind.capitalize()),
         }
+    if isinstance(b, PageBreak):
+        return {"kind": "pagebreak"}
     if isinstance(b, FigureBlock):
         n.figures += 1
         return {

@@ -11,13 +11,16 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fragility._fmt import timestamp
 from fragility._io import atomic_dir, to_json
 from fragility.errors import FragilityError
 from fragility.report import overview
-from fragility.report.build import Report
 from fragility.report.html import render
+
+if TYPE_CHECKING:  # the build imports torch; printing a scenario's pages needs none of it
+    from fragility.report.build import Report
 
 PAPERS = {"a4": "A4", "letter": "letter"}
 
@@ -48,17 +51,24 @@ CHROMIUM_FLAGS = (
 )
 
 
-def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0, *, paper: str = "a4") -> None:
-    """Print `html` to `pdf` with headless Chromium on `paper` ("a4" or "letter"), with the
-    page's own page numbers and a PDF bookmark per heading."""
-    if paper not in PAPERS:
-        raise FragilityError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+def require_chromium() -> str:
+    """The Chromium binary, or the one-line error --pdf gives without one (checked by the CLI
+    before any work, and again here)."""
     chromium = find_chromium()
     if chromium is None:
         raise FragilityError(
             "--pdf needs headless Chromium, which is not installed; on Debian: "
             "apt-get install chromium (or set FRAGILITY_CHROMIUM to a Chrome binary)"
         )
+    return chromium
+
+
+def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0, *, paper: str = "a4") -> None:
+    """Print `html` to `pdf` with headless Chromium on `paper` ("a4" or "letter"), with the
+    page's own page numbers and a PDF bookmark per heading."""
+    if paper not in PAPERS:
+        raise FragilityError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+    chromium = require_chromium()
     profile = pdf.parent / ".chromium-profile"
     # The paper size is the page's @page rule: print a copy that names it.
     printed = pdf.parent / f".{pdf.stem}-print.html"
