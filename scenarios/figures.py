@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from fragility._fmt import pct
 from fragility.figures import COLUMN_IN, new_figure, styled
 from fragility.figures.style import (
+    BLUE,
     GREEN,
     GREY,
     LIGHT_GREY,
@@ -36,7 +37,9 @@ from scenarios.sweep import SweepResult
 from scenarios.world import Road
 
 # One colour per meaning, from the colour-blind-safe palette of the report's figures.
-CLASS_COLOURS = dict(zip(CLASSES, (SKY, GREEN, PURPLE, LIGHT_GREY), strict=True))
+# (vehicle, bicycle, pedestrian, other); green is kept for the good states (eyes on the road,
+# avoiding), so no class wears it.
+CLASS_COLOURS = dict(zip(CLASSES, (SKY, PURPLE, BLUE, LIGHT_GREY), strict=True))
 # Predicted-path kinds take Tol's muted colours, none of which a class or a mode uses.
 KIND_COLOURS = {
     "none": "white",
@@ -163,16 +166,23 @@ def timeline_strip(result: RunResult) -> Figure:
     det = [r for r in rows if r.detection is not None]
     lo = (det[0].t_s if det else rows[0].t_s) - 0.3
     hi = rows[-1].t_s + 0.1
-    fig = new_figure(COLUMN_IN, 5.3)
-    grid = fig.add_gridspec(5, 1, height_ratios=[0.55, 1.1, 0.55, 0.55, 1.05])
-    ax_cls, ax_hist, ax_path, ax_plan = (fig.add_subplot(grid[i]) for i in range(4))
-    for ax in (ax_hist, ax_path, ax_plan):
-        ax.sharex(ax_cls)
-    key_ax = fig.add_subplot(grid[4])
-    key_ax.axis("off")
-    inches_per_s = (COLUMN_IN - 1.2) / (hi - lo)
+    # Laid out by hand, in inches: the key below has as many rows as the run needs, which a
+    # layout engine squeezing four strips around it does not always survive.
+    fig = new_figure(COLUMN_IN, 1.0)
+    fig.set_layout_engine("none")
+    strips = (("class", 0.42), ("history (s)", 0.85), ("predicted\npath", 0.42), ("planner", 0.42))
+    top_in, gap_in, left_in, right_in = 1.1, 0.1, 1.25, 0.15
+    axes, y = [], top_in
+    for _, height in strips:
+        axes.append((y, height))
+        y += height + gap_in
+    axis_bottom = y - gap_in
+    inches_per_s = (COLUMN_IN - left_in - right_in) / (hi - lo)
     ts = [r.t_s for r in det]
     t_all = [r.t_s for r in rows]
+    ax_cls, ax_hist, ax_path, ax_plan = (fig.add_axes((0, 0, 1, 1)) for _ in strips)
+    for ax in (ax_hist, ax_path, ax_plan):
+        ax.sharex(ax_cls)
     missing = _band(ax_cls, ts, [r.detection.cls for r in det], CLASS_COLOURS, hi, inches_per_s)
     hist = [(r.t_s - r.track.history_start_s) if r.track.id else 0.0 for r in rows]
     known = np.array([r.velocity_known for r in rows])
@@ -237,17 +247,32 @@ def timeline_strip(result: RunResult) -> Figure:
                 label="alert",
             )
         )
-    key_ax.legend(
+    key_top = axis_bottom + 0.52  # below the time axis and its label
+    height = key_top + 0.2 * math.ceil(len(handles) / 2) + 0.06
+    fig.set_size_inches(COLUMN_IN, height)
+    for ax, (y0, h) in zip((ax_cls, ax_hist, ax_path, ax_plan), axes, strict=True):
+        ax.set_position(
+            (
+                left_in / COLUMN_IN,
+                1 - (y0 + h) / height,
+                (COLUMN_IN - left_in - right_in) / COLUMN_IN,
+                h / height,
+            )
+        )
+    fig.legend(
         handles=handles,
         loc="upper left",
+        bbox_to_anchor=(0.03, 1 - key_top / height),
         ncol=2,
         frameon=False,
-        borderaxespad=0,
         handlelength=1.3,
         columnspacing=0.8,
         labelspacing=0.35,
+        borderaxespad=0,
     )
-    fig.suptitle(f"{result.spec.title}: {s.outcome}", x=0.02, ha="left")
+    fig.suptitle(
+        f"{result.spec.title}: {s.outcome}", x=0.02, y=1 - 0.06 / height, ha="left", va="top"
+    )
     return fig
 
 
