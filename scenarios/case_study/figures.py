@@ -136,7 +136,7 @@ def attention_timeline(
     trip_xlabel: str,
 ) -> Figure:
     """Two panels: the trip in minutes, the last seconds in seconds; the crash at 0 in both."""
-    fig = new_figure(WIDTH_IN, 5.6)
+    fig = new_figure(WIDTH_IN, 4.9)
     top, bottom = fig.subplots(
         2, 1, gridspec_kw={"height_ratios": [len(trip_lanes), len(last_lanes)]}
     )
