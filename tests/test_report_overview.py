@@ -16,13 +16,24 @@ def _metrics(pgd: float, noise: float, sure: int, worst: float, follows: float) 
         "models": {"mlp": {}, "autoencoder": {}},
         "sections": {
             "models": {"mlp": {"test_accuracy": 0.964}},
-            "mistakes": {"mlp": {"errors": 16, "errors_above_90pct_confidence": sure}},
+            "mistakes": {"mlp": {"errors": 16, "confident_errors": sure}},
             "adversarial": {
-                "epsilons": [0.0, 0.05, 0.1],
-                "grey_levels": [0.0, 12.75, 25.5],
-                "models": {"mlp": {"clean_accuracy": 0.964, "pgd_accuracy": [0.964, 0.6, pgd]}},
+                "models": {
+                    "mlp": {
+                        "pgd": {
+                            "epsilons": [0.0, 0.05, 0.1],
+                            "grey_levels": [0.0, 12.75, 25.5],
+                            "clean_accuracy": 0.964,
+                            "robust_accuracy": [0.964, 0.6, pgd],
+                        }
+                    }
+                }
             },
-            "garbage": {"models": {"mlp": {"survey": {"uniform": {"share_above_0.9": noise}}}}},
+            "garbage": {
+                "models": {
+                    "mlp": {"survey": {"families": {"uniform": {"share_above": {"0.9": noise}}}}}
+                }
+            },
             "corruptions": {"mlp": {"accuracy": {"shot noise": 0.9, "canny edges": worst}}},
             "shortcut": {
                 "correlation": 0.9,

@@ -27,20 +27,27 @@ READ: dict[str, Callable[[Metrics, str], Any]] = {
     "n_test": lambda r, m: r["dataset"]["n_test"],
     "test_accuracy": lambda r, m: r["sections"]["models"][m]["test_accuracy"],
     "errors": lambda r, m: r["sections"]["mistakes"][m]["errors"],
-    "sure_errors": lambda r, m: r["sections"]["mistakes"][m]["errors_above_90pct_confidence"],
-    "attack_epsilons": lambda r, m: r["sections"]["adversarial"]["epsilons"],
-    "attack_grey_levels": lambda r, m: r["sections"]["adversarial"]["grey_levels"],
-    "attack_clean": lambda r, m: r["sections"]["adversarial"]["models"][m]["clean_accuracy"],
-    "attack_pgd": lambda r, m: r["sections"]["adversarial"]["models"][m]["pgd_accuracy"],
-    "noise_sure": lambda r, m: r["sections"]["garbage"]["models"][m]["survey"]["uniform"][
-        "share_above_0.9"
+    "sure_errors": lambda r, m: r["sections"]["mistakes"][m]["confident_errors"],
+    "attack_epsilons": lambda r, m: _first_model(r["sections"]["adversarial"])["pgd"]["epsilons"],
+    "attack_grey_levels": lambda r, m: _first_model(r["sections"]["adversarial"])["pgd"][
+        "grey_levels"
     ],
+    "attack_clean": lambda r, m: r["sections"]["adversarial"]["models"][m]["pgd"]["clean_accuracy"],
+    "attack_pgd": lambda r, m: r["sections"]["adversarial"]["models"][m]["pgd"]["robust_accuracy"],
+    "noise_sure": lambda r, m: r["sections"]["garbage"]["models"][m]["survey"]["families"][
+        "uniform"
+    ]["share_above"]["0.9"],
     "damage_by_kind": lambda r, m: r["sections"]["corruptions"][m]["accuracy"],
     "shortcut_follows": lambda r, m: r["sections"]["shortcut"]["models"][m]["runs"]["cued"][
         "wrong_follows_cue"
     ],
     "shortcut_correlation": lambda r, m: r["sections"]["shortcut"]["correlation"],
 }
+
+
+def _first_model(section: Metrics) -> Metrics:
+    return next(iter(section["models"].values()))
+
 
 ATTACK_EPSILON = 0.1  # the budget the overview quotes: about 26 of 255 grey levels
 
