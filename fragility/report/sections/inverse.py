@@ -186,8 +186,14 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
         FigureBlock(
             f"inverse-weights-{name}",
             to_png(figs.weights_gallery(e)),
-            f"{name}: first-layer weights ({e.layer}) as images, red positive, blue negative. "
-            "g is the best match to an oriented stroke or edge (1: exactly one), chance the "
+            f"{name}: first-layer weights ({e.layer}) as images, "
+            + (
+                "each an RGB patch (mid-grey is zero; a filter that weighs red up and blue down "
+                "looks red). "
+                if e.weights.shape[1] == 3
+                else "red positive, blue negative. "
+            )
+            + "g is the best match to an oriented stroke or edge (1: exactly one), chance the "
             "same for the pattern's pixels shuffled; * marks a pattern above 95 % of its "
             "shuffles.",
             f"The {name}'s first-layer weights drawn as images",
