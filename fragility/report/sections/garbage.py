@@ -224,6 +224,13 @@ def _things(ctx: ReportContext) -> str:
     return "digits" if "digit" in ctx.data.description.lower() else f"{ctx.data.name} images"
 
 
+def _studied(ctx: ReportContext) -> str:
+    """'the networks trained here', or the models brought by name."""
+    if not any(c.brought for c in ctx.classifiers.values()):
+        return "the networks trained here"
+    return " and ".join(ctx.classifiers)
+
+
 def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
     models = m["models"]
     target = _conf(m["settings"]["target"])
@@ -231,8 +238,8 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
     other = m["settings"]["other_data"]
     parts = [
         f"A network trained on {ctx.data.name} always answers with one of its "
-        f"{ctx.data.num_classes} classes, and with a confidence. We showed the networks "
-        f"trained here things that are not {things} at all: random noise, blank pages, random "
+        f"{ctx.data.num_classes} classes, and with a confidence. We showed "
+        f"{_studied(ctx)} things that are not {things} at all: random noise, blank pages, random "
         "pen strokes and shuffled pixels" + (f", and images from {other}." if other else ".")
     ]
     for name, mm in models.items():
