@@ -354,6 +354,9 @@ def test_report_takes_modules_and_a_bundle(colour):
     assert recorded["source"] == {"kind": "python", "class": "Tiny"}
     assert recorded["weights_hash"] == sources.weights_hash(tiny.state_dict())
     assert set(report.manifest["models"]) == {"tiny", "autoencoder"}  # the helper, trained here
+    from fragility.report.writer import page
+
+    assert "How tiny fails on your arrays" in page(report)
 
 
 def test_report_refuses_what_it_cannot_study(colour):

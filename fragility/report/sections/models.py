@@ -131,7 +131,7 @@ def build(ctx: ReportContext) -> Section:
         logits = predict(c.model, data.x_test)
         acc = accuracy(logits, data.y_test)
         matrix = confusion_counts(logits.argmax(1), data.y_test, data.num_classes)
-        layers = _layers(c.model)
+        layers = _layers(c.model) if c.spec is not None else architecture(c.model)
         rows.append(
             (
                 name,
