@@ -102,6 +102,7 @@ def per_example_batch(
     model: nn.Module, sample_shape: tuple[int, ...], weight_count: int, limit: int
 ) -> int:
     """Images per batch of per-example weight gradients: each image holds a gradient of every
-    weight (`weight_count` floats) beside its activations."""
-    per_image = 4 * int(weight_count) + 2 * activation_bytes(model, sample_shape)
+    weight (`weight_count` floats) three times over (the gradients, the working copy the
+    vectorised backward pass makes, their absolute values) beside its activations."""
+    per_image = 3 * 4 * int(weight_count) + 2 * activation_bytes(model, sample_shape)
     return fit(per_image, limit, model_device(model))

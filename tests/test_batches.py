@@ -30,7 +30,7 @@ def test_a_batch_fits_in_a_share_of_the_free_memory(monkeypatch):
     assert batches.gradient_batch(net, (1, 8, 8), limit=256) == 1  # at least one image
     weights = 4 * 9 + 256 * 10
     monkeypatch.setattr(
-        batches, "available_bytes", lambda device="cpu": 4 * (per_image + 4 * weights) * 3
+        batches, "available_bytes", lambda device="cpu": 4 * (per_image + 12 * weights) * 3
     )
     assert batches.per_example_batch(net, (1, 8, 8), weights, limit=256) == 3
 
