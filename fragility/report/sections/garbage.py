@@ -66,8 +66,8 @@ PUBLISHED = {
 
 def _config(ctx: ReportContext) -> StudyConfig:
     """The study's budget. A quick report on large models (ReportContext.within) surveys
-    fewer images per noise family (one pass per family) and evolves for fewer generations
-    (each a population of images), at least 10."""
+    fewer images per noise family (one pass per family), evolves for fewer generations (each a
+    population of images; at least 10) and climbs fewer ascent steps (at least 50)."""
     budget = dict(QUICK if ctx.quick else FULL)
     if ctx.quick:
         families = 10  # the survey's families, the shuffled and other-data ones included
@@ -75,6 +75,9 @@ def _config(ctx: ReportContext) -> StudyConfig:
         population = budget["population"]
         images = ctx.within(budget["generations"] * population, least=10 * population)
         budget["generations"] = images // population
+        # Ascent climbs one image per class, a forward and backward pass per step.
+        passes = 3 * ctx.data.num_classes
+        budget["ascent_steps"] = ctx.within(budget["ascent_steps"], passes=passes, least=50)
     return StudyConfig(methods=METHODS, seed=ctx.seed, **budget)
 
 
