@@ -137,49 +137,82 @@ def num(
     lo_open: bool = False,
     sample: bool = True,
     default: float | None = None,
+    optional: bool = False,
 ) -> Any:
     """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run;
-    `default`: the value when a file leaves the key out."""
-    return meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
+    `default`: the value when a file leaves the key out; `optional`: None when it does."""
+    return meta(
+        "float",
+        doc,
+        lo=lo,
+        hi=hi,
+        lo_open=lo_open,
+        sample=sample,
+        default=default,
+        optional=optional,
+    )
 
 
-def whole(doc: str, lo: int, hi: int, *, default: int | None = None) -> Any:
-    return meta("int", doc, lo=lo, hi=hi, default=default)
+def whole(doc: str, lo: int, hi: int, *, default: int | None = None, optional: bool = False) -> Any:
+    return meta("int", doc, lo=lo, hi=hi, default=default, optional=optional)
 
 
 def flag(doc: str, *, default: bool | None = None) -> Any:
     return meta("bool", doc, default=default)
 
 
-def choice(doc: str, *options: str, default: str | None = None) -> Any:
-    return meta("str", doc, options=options, default=default)
+def choice(doc: str, *options: str, default: str | None = None, optional: bool = False) -> Any:
+    return meta("str", doc, options=options, default=default, optional=optional)
 
 
-def text(doc: str, *, default: str | None = None) -> Any:
-    return meta("text", doc, default=default)
+def text(doc: str, *, default: str | None = None, optional: bool = False) -> Any:
+    return meta("text", doc, default=default, optional=optional)
 
 
 def numbers(
-    doc: str, lo: float, hi: float, *, items: tuple[int, int] = (1, MAX_ITEMS), default: Any = None
+    doc: str,
+    lo: float,
+    hi: float,
+    *,
+    items: tuple[int, int] = (1, MAX_ITEMS),
+    default: Any = None,
+    optional: bool = False,
 ) -> Any:
-    """A list of finite numbers, each in [lo, hi], with a count in `items`."""
-    return meta("floats", doc, lo=lo, hi=hi, items=items, default=default)
+    """A list of distinct finite numbers, each in [lo, hi], with a count in `items`."""
+    return meta("floats", doc, lo=lo, hi=hi, items=items, default=default, optional=optional)
 
 
 def wholes(
-    doc: str, lo: int, hi: int, *, items: tuple[int, int] = (1, MAX_ITEMS), default: Any = None
+    doc: str,
+    lo: int,
+    hi: int,
+    *,
+    items: tuple[int, int] = (1, MAX_ITEMS),
+    default: Any = None,
+    optional: bool = False,
+    distinct: bool = True,
 ) -> Any:
-    """A list of whole numbers, each in [lo, hi], with a count in `items`."""
-    return meta("ints", doc, lo=lo, hi=hi, items=items, default=default)
+    """A list of whole numbers, each in [lo, hi], with a count in `items`; each value once
+    unless not `distinct`."""
+    return meta(
+        "ints",
+        doc,
+        lo=lo,
+        hi=hi,
+        items=items,
+        default=default,
+        optional=optional,
+        distinct=distinct,
+    )
 
 
-def words(doc: str, *options: str, default: Any = None) -> Any:
+def words(doc: str, *options: str, default: Any = None, optional: bool = False) -> Any:
     """A list of distinct strings, each one of `options`."""
-    return meta("strs", doc, options=options, default=default)
+    return meta("strs", doc, options=options, default=default, optional=optional)
 
 
-def table(doc: str, cls: type, *, default: Any = None) -> Any:
-    return meta("table", doc, cls=cls, default=default)
+def table(doc: str, cls: type, *, default: Any = None, optional: bool = False) -> Any:
+    return meta("table", doc, cls=cls, default=default, optional=optional)
 
 
 def records(doc: str, cls: type, *, required: bool = True) -> Any:
@@ -187,9 +220,9 @@ def records(doc: str, cls: type, *, required: bool = True) -> Any:
     return meta("records", doc, cls=cls, required=required)
 
 
-def mapping(doc: str, *, default: Any = None) -> Any:
+def mapping(doc: str, *, optional: bool = False) -> Any:
     """A table of any keys and values (keyword arguments passed on); keys are not checked."""
-    return meta("mapping", doc, default=default)
+    return meta("mapping", doc, optional=optional)
 
 
 SCALAR_KINDS = ("float", "int", "bool", "str")
@@ -273,7 +306,7 @@ def _parse_list(f: dataclasses.Field, v: Any, key: tuple, ctx: Where) -> tuple:
     one = {"floats": "float", "ints": "int", "strs": "str"}[m["kind"]]
     item = dataclasses.field(metadata={**m, "kind": one})
     out = tuple(parse_value(item, x, (*key, i), ctx) for i, x in enumerate(v))
-    if len(set(out)) != len(out):
+    if m.get("distinct", True) and len(set(out)) != len(out):
         raise ctx.error(key, "lists a value twice")
     return out
 
@@ -290,8 +323,8 @@ def parse_table(
 ) -> Any:
     """`cls(**checked values)` from the table `v` at `key`. `parse` checks each value (a
     schema may unwrap annotations first); `aliases` maps field names to keys in the file where
-    the key is a Python keyword; a missing key without a default is an error ending in
-    `missing_hint`."""
+    the key is a Python keyword. A missing key takes its field's default, None where the field
+    is optional, and is otherwise an error ending in `missing_hint`."""
     if not isinstance(v, dict) or "value" in v:
         raise ctx.error(key, f"expected a table of keys, got {type_name(v)}")
     names = {(aliases or {}).get(f.name, f.name): f for f in dataclasses.fields(cls)}
@@ -309,6 +342,9 @@ def parse_table(
                 continue
             if f.metadata.get("default") is not None:
                 out[f.name] = f.metadata["default"]
+                continue
+            if f.metadata.get("optional"):
+                out[f.name] = None
                 continue
             raise ctx.error((*key, name), f"missing ({f.metadata['doc']}); add it{missing_hint}")
         out[f.name] = parse(f, v[name], (*key, name), ctx)

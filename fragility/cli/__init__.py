@@ -25,6 +25,8 @@ COMMANDS = (
     "shortcut",
     "neurons",
     "scenario",
+    "grid",
+    "leaderboard",
 )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from fragility._fmt import pct
 from fragility.cli.common import (
