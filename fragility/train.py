@@ -26,7 +26,7 @@ import fragility
 from fragility import threads
 from fragility._io import atomic_dir, to_json
 from fragility._progress import progress_bar
-from fragility.data import DataBundle
+from fragility.data import DataBundle, DataSource
 from fragility.errors import CheckpointError, ConfigError, FragilityError
 from fragility.models import ModelSpec, build, is_classifier, parameter_counts
 
@@ -303,8 +303,25 @@ class Checkpoint:
 
     @property
     def dataset(self) -> dict[str, Any]:
-        """What the model was trained on (name, size, hash, ...), as written by `save`."""
+        """What the model was trained on (name, source, hash, ...), as written by `save`."""
         return self.metrics.get("dataset", {})
+
+    @property
+    def data_source(self) -> DataSource:
+        """The DataSource of the data the model was trained on, to reload it with
+        `fragility.data.load`. Checkpoints written before sources were recorded hold the
+        dataset's name, side and folder, and split the digits by the training seed: those are
+        read as such."""
+        if not self.dataset.get("name"):
+            raise CheckpointError(
+                f"{self.path / METRICS} does not say which dataset the model was trained on; "
+                f"retrain it with: fragility train --out {self.path}"
+            )
+        seed = self.metrics.get("train_config", {}).get("seed", 0)
+        try:
+            return DataSource.from_record(self.dataset, legacy_split_seed=int(seed))
+        except FragilityError as exc:
+            raise CheckpointError(f"{self.path / METRICS}: {exc}") from None
 
 
 def save(
@@ -389,7 +406,7 @@ def checkpoint_metrics(
     return {
         "model": spec.name,
         "parameters": parameter_counts(model),
-        "dataset": {**data.to_dict(), "size": data.input_shape[-1]},
+        "dataset": data.to_dict(),  # its "source" reloads the same images
         "train_config": config.to_dict(),
         "result": result.to_dict(),
         "versions": {"fragility": fragility.__version__, "torch": torch.__version__},
@@ -457,7 +474,10 @@ def train(
         try:
             ck = load(folder, device=device)
             result = TrainResult.from_dict(ck.metrics["result"])
-            return Trained(ck.model, spec, config, result, ck.metrics, True, folder)
+            # Same tensors, same model; but record where the data is now (its folder, the
+            # split seed that gave these tensors), not where the cached run found it.
+            metrics = {**ck.metrics, "dataset": data.to_dict()}
+            return Trained(ck.model, spec, config, result, metrics, True, folder)
         except (CheckpointError, KeyError, TypeError):
             pass  # a damaged entry: train again and overwrite it
     model = build(spec, seed=config.seed).to(device)

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         **summary,
         "model": ck.spec.name,
         "checkpoint": str(args.checkpoint),
-        "dataset": bundle.name,
+        "dataset": bundle.to_dict(),  # with its "source", to reload the same images
         "seed": args.seed,
         "settings": dataclasses.asdict(attack),
         "seconds": seconds,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from typing import Any
 
-from fragility.data import DATASETS, DEFAULT_DATASET, DataBundle
+from fragility.data import DATASETS, DEFAULT_DATASET, DataBundle, DataSource
 from fragility.errors import ConfigError
 
 
 def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
+    """The options of a DataSource. Without `dataset` (commands that take --checkpoint), only
+    where to find the files: the rest is recorded in the checkpoint."""
     if dataset:
         p.add_argument(
             "--dataset",
@@ -19,9 +22,40 @@ def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
             metavar="NAME",
             help=f"one of {', '.join(DATASETS)} (default: {DEFAULT_DATASET}, embedded)",
         )
-        p.add_argument("--size", type=int, default=None, metavar="N", help="resize images to N x N")
+        p.add_argument(
+            "--size",
+            type=int,
+            default=None,
+            metavar="N",
+            help="resize images to N x N (default: as stored; mixed sizes go to 32 x 32)",
+        )
+        p.add_argument(
+            "--split-seed",
+            type=int,
+            default=0,
+            metavar="S",
+            help="seed of the train/test split where fragility makes one (digits, an "
+            "imagefolder without train/ and test/); --seed never changes it (default: 0)",
+        )
+        p.add_argument(
+            "--test-fraction",
+            type=float,
+            default=None,
+            metavar="F",
+            help="test share of that split (default: 0.25)",
+        )
+        p.add_argument(
+            "--channels",
+            type=int,
+            default=None,
+            choices=(1, 3),
+            help="convert images to grey (1) or RGB (3) (default: as stored)",
+        )
     p.add_argument(
-        "--data-dir", default=None, metavar="DIR", help="folder with the dataset's files"
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="where the dataset's files are (a folder, or an .npz file for --dataset npz)",
     )
     p.add_argument("--download", action="store_true", help="let torchvision fetch the dataset")
 
@@ -50,18 +84,23 @@ def show_progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
-def load_data(
-    args: argparse.Namespace, name: str | None = None, size: int | None = None
-) -> DataBundle:
+def data_source(args: argparse.Namespace, name: str | None = None) -> DataSource:
+    """The DataSource the data options of `args` name (see add_data_args)."""
+    return DataSource(
+        name or args.dataset,
+        folder=args.data_dir,
+        download=args.download,
+        size=getattr(args, "size", None),
+        split_seed=getattr(args, "split_seed", 0),
+        test_fraction=getattr(args, "test_fraction", None),
+        channels=getattr(args, "channels", None),
+    )
+
+
+def load_data(args: argparse.Namespace, name: str | None = None) -> DataBundle:
     from fragility import data
 
-    return data.load(
-        name or args.dataset,
-        root=args.data_dir,
-        download=args.download,
-        size=size if size is not None else getattr(args, "size", None),
-        seed=getattr(args, "seed", 0),
-    )
+    return data.load(data_source(args, name))
 
 
 def float_list(text: str) -> tuple[float, ...]:
@@ -126,30 +165,26 @@ def add_checkpoint_args(p: argparse.ArgumentParser) -> None:
 
 
 def load_checkpoint_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]:
-    """Load --checkpoint and the dataset recorded in its metrics.json (same name, size and
-    split), warning on stderr if the data's content hash differs from the one it was trained on.
+    """Load --checkpoint and the data source recorded in its metrics.json (same dataset,
+    folder, size and split); --data-dir and --download, when given, override the recorded
+    folder and download. Warns on stderr if the data's content hash differs from the one the
+    model was trained on.
     """
     from fragility import data, train
 
     device = train.resolve_device(getattr(args, "device", "cpu"))
     ck = train.load(args.checkpoint, device=device)
-    info = ck.dataset
-    if not info.get("name"):
-        raise ConfigError(
-            f"{args.checkpoint}/metrics.json does not say which dataset the model was trained on; "
-            "retrain it with fragility train"
-        )
-    bundle = data.load(
-        info["name"],
-        root=args.data_dir,
-        download=args.download,
-        size=info.get("size"),
-        seed=int(ck.metrics.get("train_config", {}).get("seed", 0)),
-    )
-    if info.get("hash") and info["hash"] != bundle.hash:
+    source = ck.data_source
+    if args.data_dir is not None:
+        source = dataclasses.replace(source, folder=args.data_dir)
+    if args.download:
+        source = dataclasses.replace(source, download=True)
+    bundle = data.load(source)
+    recorded = ck.dataset.get("hash")
+    if recorded and recorded != bundle.hash:
         print(
             f"fragility: warning: {bundle.name} here (hash {bundle.hash}) differs from the data "
-            f"the model was trained on (hash {info['hash']})",
+            f"the model was trained on (hash {recorded})",
             file=sys.stderr,
         )
     return ck, bundle

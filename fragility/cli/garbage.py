@@ -220,7 +220,7 @@ def _other_images(args: argparse.Namespace, data: Any) -> Any:
         from fragility.errors import ConfigError
 
         raise ConfigError(f"--other-dataset must differ from the model's dataset ({data.name})")
-    return datasets.load(name, root=args.data_dir).x_test
+    return datasets.load(name, folder=args.data_dir).x_test
 
 
 def _figures(result: Any, model_name: str) -> dict[str, Any]:

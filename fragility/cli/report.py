@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from fragility.cli.common import add_data_args, add_run_args, show_progress
+from fragility.cli.common import add_data_args, add_run_args, data_source, show_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,11 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     config = ReportConfig(
-        dataset=args.dataset,
+        data=data_source(args),
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
-        size=args.size,
-        data_dir=args.data_dir,
-        download=args.download,
         seed=args.seed,
         quick=args.quick,
         device=args.device,
