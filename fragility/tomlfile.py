@@ -320,11 +320,13 @@ def parse_table(
     parse: Parse = parse_value,
     aliases: Mapping[str, str] | None = None,
     missing_hint: str = "",
+    also: tuple[str, ...] = (),
 ) -> Any:
     """`cls(**checked values)` from the table `v` at `key`. `parse` checks each value (a
     schema may unwrap annotations first); `aliases` maps field names to keys in the file where
-    the key is a Python keyword. A missing key takes its field's default, None where the field
-    is optional, and is otherwise an error ending in `missing_hint`."""
+    the key is a Python keyword; `also` names keys the caller reads itself, which `v` must not
+    hold. A missing key takes its field's default, None where the field is optional, and is
+    otherwise an error ending in `missing_hint`."""
     if not isinstance(v, dict) or "value" in v:
         raise ctx.error(key, f"expected a table of keys, got {type_name(v)}")
     names = {(aliases or {}).get(f.name, f.name): f for f in dataclasses.fields(cls)}

@@ -37,6 +37,11 @@ class Context:
     def settings(self) -> dict[str, Any]:
         return self.job.definition["analysis"]["settings"]
 
+    @property
+    def cache(self) -> bool:
+        """Whether networks may come from (and go to) fragility's model cache."""
+        return self.job.definition.get("options", {}).get("cache", True)
+
 
 @dataclass(frozen=True)
 class Output:
@@ -50,14 +55,8 @@ class Output:
 
 
 def load_data(record: Mapping[str, Any]) -> data_mod.DataBundle:
-    """The DataBundle a grid's [data] table names."""
-    return data_mod.load(
-        record["name"],
-        root=record.get("folder"),
-        download=record.get("download", False),
-        size=record.get("size"),
-        seed=record.get("split_seed", 0),
-    )
+    """The DataBundle a grid's [data] table names (the fields of a DataSource)."""
+    return data_mod.load(data_mod.DataSource.from_dict(dict(record)))
 
 
 def lecture_spec(lecture: Mapping[str, Any], data: data_mod.DataBundle) -> ModelSpec:
@@ -72,9 +71,11 @@ def train_config(
     return dataclasses.replace(train.default_config(spec, data, seed=seed), **settings)
 
 
-def check_models(grid: Any, data: data_mod.DataBundle) -> None:
-    """Errors a grid's models would meet only when their jobs run, raised before any does:
-    a lecture network that does not fit the data, a report on a network it does not train."""
+def check(grid: Any, data: data_mod.DataBundle) -> None:
+    """Errors a grid's jobs would meet only when they run, raised before any does: a lecture
+    network that does not fit the data, a report on a network it does not train, corruptions
+    of the other family."""
+    from fragility.corruptions import family_for
     from fragility.grid.spec import GridError
 
     for m in grid.models:
@@ -94,6 +95,15 @@ def check_models(grid: Any, data: data_mod.DataBundle) -> None:
                         f"default {spec.kind} with default settings, and {m.name} is not that "
                         f"network; list only default models in models = [...]"
                     )
+    family = family_for(data.x_test[:1])
+    for a in grid.analyses:
+        bad = [c for c in a.settings.get("corruptions", ()) if c not in family.names]
+        if a.kind == "corruptions" and bad:
+            raise GridError(
+                f"{a.where}: analyses.{a.name}.corruptions: {bad[0]!r} is not a "
+                f"{family.name} corruption, the family of {data.name}'s images; choose from "
+                f"{', '.join(family.names)}"
+            )
 
 
 def _model(ctx: Context) -> sources.LoadedModel:
@@ -148,7 +158,7 @@ def run_train(ctx: Context) -> Output:
     folder and measure it on the test set."""
     spec = _spec(ctx)
     config = train_config(spec, ctx.data, ctx.job.definition["model"]["train"], ctx.job.seed)
-    trained = train.train(spec, ctx.data, config, device=ctx.device)
+    trained = train.train(spec, ctx.data, config, device=ctx.device, cache=ctx.cache)
     folder = jobs_mod.checkpoint_dir(ctx.job.model or "", ctx.job.seed)
     train.save(ctx.folder / folder, trained.model, spec, trained.metrics)
     result = {
@@ -248,7 +258,7 @@ def run_shortcut(ctx: Context) -> Output:
     cued = plant(data, cue, s["correlation"], seed=seed, remedy=s.get("remedy"))
     spec = _spec(ctx)
     config = train_config(spec, cued, ctx.job.definition["model"]["train"], seed)
-    trained = train.train(spec, cued, config, device=ctx.device)
+    trained = train.train(spec, cued, config, device=ctx.device, cache=ctx.cache)
     test = evaluate_cue(trained.model, data, cue, seed)
     result = {
         "cue": cue.to_dict(),
@@ -264,18 +274,16 @@ def run_report(ctx: Context) -> Output:
     from fragility.report import writer
     from fragility.report.build import ReportConfig, build
 
-    s, record = ctx.settings, ctx.job.definition["data"]
+    s = ctx.settings
     spec = _spec(ctx)
     config = ReportConfig(
-        dataset=record["name"],
+        data=data_mod.DataSource.from_dict(dict(ctx.job.definition["data"])),
         models=(spec.kind,),
-        size=record.get("size"),
-        data_dir=record.get("folder"),
-        download=record.get("download", False),
         seed=ctx.job.seed,
         quick=s["quick"],
         device=str(ctx.device),
         sections=s.get("sections"),
+        cache=ctx.cache,
     )
     report = build(config, command=["fragility", "grid", ctx.job.id])
     folder = jobs_mod.report_dir(ctx.job.model or "", ctx.job.seed, ctx.job.analysis)

@@ -89,8 +89,10 @@ class Job:
 
 
 def settings_hash(definition: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a job's definition, first 16 hex digits."""
-    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), default=list)
+    """sha256 of the canonical JSON of a job's definition, first 16 hex digits. Its "options"
+    (how to compute, such as using the model cache) do not change the result and are left out."""
+    fixed = {k: v for k, v in definition.items() if k != "options"}
+    text = json.dumps(fixed, sort_keys=True, separators=(",", ":"), default=list)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -163,6 +165,7 @@ def _definition(
         "analysis": {"kind": kind, "settings": settings},
         "seed": seed,
         "device": m.device,
+        "options": {"cache": grid.cache},
     }
 
 

@@ -76,7 +76,7 @@ def prepare(grid: GridSpec, *, need_data: bool = True) -> tuple[tuple[Job, ...],
     jobs_need_data = any(a.per_model for a in grid.analyses)
     if need_data and jobs_need_data:
         data = analyses.load_data(grid.data)
-        analyses.check_models(grid, data)
+        analyses.check(grid, data)
     runs = {}
     for a in grid.analyses:
         if a.kind == "scenario":

@@ -39,9 +39,9 @@ from typing import Any
 
 from fragility import tomlfile
 from fragility.attacks.named import ATTACKS, NORMS
-from fragility.corruptions import CORRUPTIONS
-from fragility.data import DATASETS, DEFAULT_DATASET
-from fragility.errors import ConfigError, FragilityError
+from fragility.corruptions import FAMILIES
+from fragility.data import DATASETS, DEFAULT_DATASET, DataSource
+from fragility.errors import ConfigError, DataError, FragilityError
 from fragility.garbage.study import METHODS
 from fragility.inversion import ANALYSES as INVERSE_PARTS
 from fragility.models import ACTIVATIONS
@@ -77,13 +77,17 @@ class GridError(FragilityError):
 
 @dataclass(frozen=True)
 class DataTable:
-    """The dataset every job uses (a data source: name, folder, download, size, split seed)."""
+    """The dataset every job uses: the fields of a `fragility.data.DataSource`."""
 
     name: str = choice("the dataset", *DATASETS, default=DEFAULT_DATASET)
-    folder: str | None = text("folder with the dataset's files", optional=True)
+    folder: str | None = text("folder (or .npz file) with the dataset's files", optional=True)
     download: bool = flag("let torchvision fetch the files", default=False)
     size: int | None = whole("resize images to size x size", 4, 256, optional=True)
     split_seed: int = whole("seed of the train/test split", 0, MAX_SEED, default=0)
+    test_fraction: float | None = num(
+        "test share of a seeded split", 0, 1, lo_open=True, optional=True
+    )
+    channels: int | None = whole("1 (grey) or 3 (RGB)", 1, 3, optional=True)
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,11 @@ class CorruptionsTable:
     """Accuracy under corruptions (fragility.corruptions.corruption_accuracy)."""
 
     name: str | None = text("the analysis's name (default: its kind)", optional=True)
-    corruptions: tuple[str, ...] | None = words("which corruptions", *CORRUPTIONS, optional=True)
+    corruptions: tuple[str, ...] | None = words(
+        "which corruptions (of the family for the data's channels)",
+        *dict.fromkeys(n for f in FAMILIES.values() for n in f.names),
+        optional=True,
+    )
     n: int | None = whole("test images (default 1000)", 1, 10_000_000, optional=True)
 
 
@@ -247,6 +255,8 @@ MODEL_ANALYSES: dict[str, type] = {
     "report": ReportTable,
 }
 ANALYSES: dict[str, type] = {**MODEL_ANALYSES, "scenario": ScenarioTable}
+# Keys of an [[analyses]] table read before its settings are checked
+_ANALYSIS_KEYS = {k: ("kind", "models") if k in MODEL_ANALYSES else ("kind",) for k in ANALYSES}
 # Analyses that retrain or rebuild the network: they need a lecture model.
 LECTURE_ONLY = ("shortcut", "report")
 
@@ -300,6 +310,7 @@ class GridSpec:
     seeds: tuple[int, ...]
     device: str
     retries: int
+    cache: bool
     data: dict[str, Any]
     models: tuple[Model, ...]
     analyses: tuple[Analysis, ...]
@@ -324,6 +335,7 @@ class _Top:
     )
     device: str = choice("where jobs compute unless a model says", *DEVICES, default="cpu")
     retries: int = whole("times a failed job is tried again", 0, 10, default=1)
+    cache: bool = flag("reuse networks from fragility's model cache", default=True)
     data: DataTable | None = table("the dataset", DataTable, optional=True)  # noqa: RUF009
     # Checked by _model and _analyses, which need each other's names
     models: list = tomlfile.meta("raw", "the models", default=[])  # noqa: RUF009
@@ -402,18 +414,23 @@ def _build(data: dict, lines: dict, path: str, text_: str, folder: Path) -> Grid
         seeds=top.seeds,
         device=top.device,
         retries=top.retries,
-        data=_data(top.data or tomlfile.parse_table(DataTable, {}, ("data",), ctx), folder),
+        cache=top.cache,
+        data=_data(top.data or tomlfile.parse_table(DataTable, {}, ("data",), ctx), folder, ctx),
         models=models,
         analyses=analyses,
     )
 
 
-def _data(t: DataTable, folder: Path) -> dict[str, Any]:
-    """The data source as a record (the fields of fragility's DataSource)."""
+def _data(t: DataTable, folder: Path, ctx: tomlfile.Where) -> dict[str, Any]:
+    """The data source as a record (`DataSource.to_dict()`); a relative folder is taken from
+    the grid file's folder."""
     d = dataclasses.asdict(t)
     if t.folder is not None:
         d["folder"] = str((folder / Path(t.folder).expanduser()).resolve())
-    return d
+    try:
+        return DataSource.from_dict(d).to_dict()
+    except (ConfigError, DataError) as exc:
+        raise ctx.error(("data",), str(exc)) from None
 
 
 def _check_name(name: str, key: tuple, ctx: tomlfile.Where) -> None:
@@ -509,7 +526,7 @@ def _analyses(
                 + ("" if "kind" in v else "; add kind = ..."),
             )
         body = {k: x for k, x in v.items() if k not in ("kind", "models")}
-        t = tomlfile.parse_table(ANALYSES[kind], body, key, ctx)
+        t = tomlfile.parse_table(ANALYSES[kind], body, key, ctx, also=_ANALYSIS_KEYS[kind])
         name = t.name or kind
         _check_name(name, (*key, "name"), ctx)
         if any(a.name == name for a in out):
