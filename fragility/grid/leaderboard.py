@@ -236,9 +236,10 @@ def _rank_key(cols: Sequence[Column]) -> str:
 
 
 def _rank(e: Entry, key: str) -> tuple:
-    """Best first: higher rank value, then higher clean accuracy; missing numbers last."""
+    """Best first: higher rank value, then higher clean accuracy; missing numbers last. Values
+    are compared to 9 decimals, so a mean over seeds ties with the same share reached alone."""
     v, clean = e.values.get(key), e.values.get("clean_accuracy")
-    return (v is None, -(v or 0.0), clean is None, -(clean or 0.0), e.model)
+    return (v is None, -round(v or 0.0, 9), clean is None, -round(clean or 0.0, 9), e.model)
 
 
 def build_from(folder: str | os.PathLike) -> Leaderboard:

@@ -102,11 +102,7 @@ def open_store(
     """The folder's store: made for a new grid, or reopened to resume one (jobs it lacks are
     added; failed jobs get another try). Returns it and the number of new jobs."""
     if (folder / FILENAME).exists():
-        if not resume:
-            raise GridError(
-                f"{folder} already holds a grid; add --resume to go on with it, or choose "
-                "another --out"
-            )
+        check_folder(folder, resume)
         store = Store.open(folder)
         if store.meta().get("grid") != grid.name:
             raise StoreError(
@@ -116,10 +112,7 @@ def open_store(
         new = store.reconcile(jobs)
         store.reset_failed()
         return store, len(new)
-    if folder.exists() and not folder.is_dir():
-        raise GridError(f"{folder} exists and is not a folder; choose another --out")
-    if folder.is_dir() and any(folder.iterdir()):
-        raise GridError(f"{folder} is not empty and holds no grid; choose an empty or new --out")
+    check_folder(folder, resume)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -132,6 +125,22 @@ def open_store(
         "grid_path": grid.path,
     }
     return Store.create(folder, meta, jobs), len(jobs)
+
+
+def check_folder(folder: Path, resume: bool) -> None:
+    """Refuse a --out that cannot take this grid, before any work: another grid without
+    --resume, a file, a folder with other things in it."""
+    if (folder / FILENAME).exists():
+        if not resume:
+            raise GridError(
+                f"{folder} already holds a grid; add --resume to go on with it, or choose "
+                "another --out"
+            )
+        return
+    if folder.exists() and not folder.is_dir():
+        raise GridError(f"{folder} exists and is not a folder; choose another --out")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise GridError(f"{folder} is not empty and holds no grid; choose an empty or new --out")
 
 
 def _check_data(store: Store, data: Any) -> None:
@@ -159,6 +168,7 @@ def run(
     a Ray cluster (`ray`: "auto" or an address). Interrupting it (Ctrl-C, SIGTERM) stops the
     workers and leaves the store as it was after the last finished job."""
     folder = Path(folder)
+    check_folder(folder, resume)
     workers = workers or os.cpu_count() or 1
     executor: Any = None
     try:

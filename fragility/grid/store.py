@@ -190,6 +190,7 @@ class Store:
         title, description and file text. Written beside and renamed into place, so a grid
         folder has a whole database or none."""
         final = Path(folder) / FILENAME
+        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{FILENAME}.{os.getpid()}.partial")
         tmp.unlink(missing_ok=True)
         store = cls(tmp)

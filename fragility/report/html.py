@@ -29,14 +29,14 @@ _INLINE = re.compile(
     r"`(?P<code>[^`]+)`"
     r"|\*\*(?P<strong>[^*]+)\*\*"
     r"|\*(?P<em>[^*\s][^*]*)\*"
-    r"|\[(?P<text>[^\]]+)\]\((?P<url>(?:https?://|#|mailto:)[^)\s]+)\)"
+    r"|\[(?P<text>[^\]]+)\]\((?P<url>(?:https?://|#|mailto:|\.\.?/)[^)\s]+)\)"
 )
 
 
 def inline(text: str) -> Any:
     """Escape `text`, then turn its inline markup into HTML: `code`, **strong**, *emphasis*,
-    [text](url) for http(s), mailto and in-page (#anchor) links. Returns markup Jinja will not
-    escape again. Nothing else in the text can become a tag."""
+    [text](url) for http(s), mailto, in-page (#anchor) and relative (./ or ../) links. Returns
+    markup Jinja will not escape again. Nothing else in the text can become a tag."""
     from markupsafe import Markup
 
     out, last = [], 0
