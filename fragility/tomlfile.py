@@ -281,10 +281,10 @@ def parse_float(v: Any, m: Mapping, key: tuple, ctx: Where) -> float:
     lo, hi = m["lo"], m["hi"]
     if lo is not None and (v < lo or (m.get("lo_open") and v == lo)):
         what = "negative" if lo == 0 and v < 0 else "too small"
-        bound = f"> {lo:g}" if m.get("lo_open") else f">= {lo:g}"
-        raise ctx.error(key, f"{v:g} is {what}: {m['doc']} must be {bound}")
+        bound = f"above {lo:g}" if m.get("lo_open") else f"at least {lo:g}"
+        raise ctx.error(key, f"{v:g} is {what}; {m['doc']} must be {bound}")
     if hi is not None and v > hi:
-        raise ctx.error(key, f"{v:g} is too large: {m['doc']} must be <= {hi:g}")
+        raise ctx.error(key, f"{v:g} is too large; {m['doc']} must be at most {hi:g}")
     return v
 
 

@@ -59,7 +59,7 @@ class ScenarioError(FragilityError):
 class SpeedKnot:
     """One point of the SUV's recorded cruise speed profile, with its certainty."""
 
-    t_s: float = num("clock time (s; 0 = the record's moment of impact)", -60, 60)
+    t_s: float = num("clock time in s (0 is the record's moment of impact)", -60, 60)
     speed_mph: float = num("cruise speed at that time (mph)", 0, 100)
     certainty: str = choice("Q, P, D or U", *CERTAINTIES)
     source: str = _meta("text", "where the number comes from")
@@ -102,7 +102,7 @@ class SuvSpec:
 
     length_m: float = num("length (m)", 1.0, 20.0)
     width_m: float = num("width (m)", 0.5, 4.0)
-    initial_speed_mph: float = num("speed at start_s (mph); scales the profile", 0, 100)
+    initial_speed_mph: float = num("speed at start_s in mph (it scales the profile)", 0, 100)
     cruise: str = choice(
         "'profile': follow [[suv.profile]] scaled to initial_speed_mph; "
         "'constant': hold initial_speed_mph",
@@ -767,8 +767,11 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
             ("sweep", "runs"), f"expected a whole number of runs in 1..10000000, got {runs!r}"
         )
     seed = v.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ctx.error(("sweep", "seed"), f"expected a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ctx.error(
+            ("sweep", "seed"),
+            f"expected a whole number from 0 to 4294967295 (2^32 - 1), got {seed!r}",
+        )
     grid_raw = v.get("grid", {})
     if not isinstance(grid_raw, dict):
         raise ctx.error(("sweep", "grid"), 'expected a table of "section.key" = [values]')

@@ -631,10 +631,15 @@ def sweep(
     seed = seed if seed is not None else (sw.seed if sw else 0)
     grid = cells(spec)
     results = []
-    from tqdm import tqdm
+    from fragility._progress import progress_bar
 
-    for c, (values, cell_spec) in enumerate(tqdm(grid, disable=not progress, desc="cells")):
+    bar = progress_bar(len(grid), progress, unit="cell", desc="sweep")
+    for c, (values, cell_spec) in enumerate(grid):
         results.append(summarise_cell(values, runs, run_cell(cell_spec, runs, seed, c)))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return sweep_result(spec, runs, seed, results)
 
 

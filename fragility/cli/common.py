@@ -1,21 +1,32 @@
-"""Arguments and helpers shared by the subcommands."""
+"""Arguments and helpers shared by the subcommands.
+
+The number parsers here (`whole`, `real`, `seed`, `float_list`, ...) refuse words, nan, inf and
+absurd magnitudes while the command line is read, so a bad number costs one line and no work.
+This module must stay light to import (no torch): `fragility --help` and the scenario commands
+load it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import math
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fragility.data import DATASETS, DEFAULT_DATASET, DataBundle, DataSource
 from fragility.errors import ConfigError
+
+if TYPE_CHECKING:  # the data package imports torch: only the commands that use it pay for it
+    from fragility.data import DataBundle, DataSource
 
 
 def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
     """The options of a DataSource. Without `dataset` (commands that take --checkpoint), only
     where to find the files: the rest is recorded in the checkpoint."""
     if dataset:
+        from fragility.data import DATASETS, DEFAULT_DATASET
+
         p.add_argument(
             "--dataset",
             default=DEFAULT_DATASET,
@@ -31,7 +42,7 @@ def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
         )
         p.add_argument(
             "--split-seed",
-            type=int,
+            type=seed_number,
             default=0,
             metavar="S",
             help="seed of the train/test split where fragility makes one (digits, an "
@@ -39,7 +50,7 @@ def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
         )
         p.add_argument(
             "--test-fraction",
-            type=float,
+            type=real(0.0, 1.0, "a share strictly between 0 and 1", lo_open=True, hi_open=True),
             default=None,
             metavar="F",
             help="test share of that split (default: 0.25)",
@@ -62,7 +73,7 @@ def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
 
 def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
     if seed:
-        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument("--seed", type=seed_number, default=0, help="random seed (default: 0)")
     p.add_argument(
         "--device",
         default="auto",
@@ -72,7 +83,7 @@ def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--threads",
-        type=positive_int,
+        type=whole(1, _cores(), "a thread count (at most the cores here)"),
         default=None,
         metavar="N",
         help="intra-op threads for torch (default: chosen for the work, one for small networks; "
@@ -80,12 +91,22 @@ def add_run_args(p: argparse.ArgumentParser, *, seed: bool = True) -> None:
     )
 
 
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def show_progress(args: argparse.Namespace) -> bool:
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    """Progress unless --quiet: a bar on a terminal, a line every few seconds elsewhere."""
+    return not getattr(args, "quiet", False)
 
 
 def data_source(args: argparse.Namespace, name: str | None = None) -> DataSource:
     """The DataSource the data options of `args` name (see add_data_args)."""
+    from fragility.data import DataSource
+
     return DataSource(
         name or args.dataset,
         folder=args.data_dir,
@@ -103,43 +124,101 @@ def load_data(args: argparse.Namespace, name: str | None = None) -> DataBundle:
     return data.load(data_source(args, name))
 
 
-def float_list(text: str) -> tuple[float, ...]:
-    """'0.05,0.1' -> (0.05, 0.1), for argparse `type=`."""
+def finite_number(text: str) -> float:
+    """A finite number; ValueError for words, nan and inf (they would fail far later, in the
+    JSON written after all the work)."""
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
+def whole_number(text: str) -> int:
+    """A whole number; '1e6' and '2.0' are accepted, '2.5' and 'inf' are not."""
     try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, not {text!r}"
-        ) from None
-    if not values or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(
-            f"expected finite numbers separated by commas, not {text!r}"
-        )
-    return values
+        v = finite_number(text)
+        if not v.is_integer():
+            raise
+        return int(v)
 
 
 def checked(parse: Any, ok: Any, what: str, kind: str = "a number") -> Any:
-    """An argparse `type=` that parses with `parse` and accepts only values where `ok`."""
+    """An argparse `type=` that parses with `parse` and accepts only values where `ok`.
+
+    `what` names the accepted values and says what is sensible ("a seed from 0 to 2^32 - 1");
+    argparse prints the error on one line, prefixed with the option's name.
+    """
 
     def check(text: str) -> Any:
         try:
             v = parse(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"expected {kind}, not {text!r}") from None
         if not ok(v):
-            raise argparse.ArgumentTypeError(f"expected {what}, not {v}")
+            raise argparse.ArgumentTypeError(f"expected {what}, not {text}")
         return v
 
+    check.accepts = ok  # type: ignore[attr-defined]  # for the tests: which values pass
     return check
 
 
-positive_int = checked(int, lambda v: v >= 1, "a positive number", "a whole number")
-non_negative_int = checked(int, lambda v: v >= 0, "zero or more", "a whole number")
-positive_float = checked(float, lambda v: v > 0, "a positive number")
-non_negative_float = checked(float, lambda v: v >= 0, "a number >= 0")
-probability = checked(
-    float, lambda v: 0.0 < v < 1.0, "a probability strictly between 0 and 1", "a probability"
-)
+def whole(lo: int, hi: int, what: str) -> Any:
+    """Whole numbers in [lo, hi]: `what` says what the number counts ("ascent steps")."""
+    return checked(
+        whole_number, lambda v: lo <= v <= hi, f"{what} from {lo:,} to {hi:,}", "a whole number"
+    )
+
+
+def real(lo: float, hi: float, what: str, *, lo_open: bool = False, hi_open: bool = False) -> Any:
+    """Finite numbers from lo to hi (either end open on request): `what` says what is sensible."""
+
+    def ok(v: float) -> bool:
+        return (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
+
+    return checked(finite_number, ok, what, "a finite number")
+
+
+def float_list(text: str) -> tuple[float, ...]:
+    """'0.05,0.1' -> (0.05, 0.1), finite, for argparse `type=`."""
+    try:
+        values = tuple(finite_number(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected finite numbers separated by commas, not {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}")
+    return values
+
+
+def share_list(text: str) -> tuple[float, ...]:
+    """'0,0.5,1' -> (0.0, 0.5, 1.0): shares, each from 0 to 1."""
+    values = float_list(text)
+    if not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected shares from 0 to 1, not {text}")
+    return values
+
+
+float_list.accepts = lambda v: all(math.isfinite(x) for x in v)  # type: ignore[attr-defined]
+share_list.accepts = lambda v: all(0.0 <= x <= 1.0 for x in v)  # type: ignore[attr-defined]
+
+
+SEED_LIMIT = 2**32  # numpy's and scikit-learn's seeds: 0 <= seed < 2^32
+
+seed_number = whole(0, SEED_LIMIT - 1, "a seed")
+positive_int = whole(1, 2**31 - 1, "a positive whole number")
+non_negative_int = whole(0, 2**31 - 1, "a whole number >= 0")
+positive_float = real(0.0, 1e300, "a positive number", lo_open=True)
+non_negative_float = real(0.0, 1e300, "a number >= 0")
+probability = real(0.0, 1.0, "a probability strictly between 0 and 1", lo_open=True, hi_open=True)
+share = real(0.0, 1.0, "a share from 0 to 1")
+# Monte Carlo runs: the caps of a scenario file's [sweep] (10 million runs per cell, 100 million
+# in all: about 8 minutes and 80 minutes of work on one core of the reference machine).
+MAX_RUNS = 10_000_000
+MAX_TOTAL_RUNS = 100_000_000
+runs = whole(1, MAX_RUNS, "a number of runs")
 
 
 def table(rows: list[list[Any]], header: list[str]) -> str:

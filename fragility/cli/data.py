@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from fragility.cli.common import add_data_args, load_data, table
-from fragility.data import DatasetInfo
+
+if TYPE_CHECKING:
+    from fragility.data import DatasetInfo
+
+HELP = "list datasets or describe one"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="list datasets or describe one")
+    p = sub.add_parser("data", help=HELP)
     # Without an action, list (the common question: what can I load here?).
     p.add_argument("--data-dir", default=None, metavar="DIR", help="also look in this folder")
     p.set_defaults(func=run_list)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import signal
 import sys
 
-from fragility.cli.common import positive_int
+from fragility.cli.common import whole
 
 HELP = "run a grid of models x analyses x seeds on local processes or Ray; writes a leaderboard"
 MAX_WORKERS = 1024
@@ -28,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=positive_int,
+        type=whole(1, MAX_WORKERS, "a number of worker processes"),
         default=None,
         metavar="N",
         help="local worker processes, one core each (default: one per core)",
@@ -73,10 +72,6 @@ class _ProgressLine:
             sys.stderr.write("\n")
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -84,14 +79,9 @@ def run(args: argparse.Namespace) -> int:
     from fragility.grid import leaderboard
     from fragility.grid.run import run as run_grid
 
-    if args.workers is not None and args.workers > MAX_WORKERS:
-        from fragility.errors import ConfigError
-
-        raise ConfigError(f"--workers {args.workers} is more than {MAX_WORKERS}; use fewer")
     spec = grid.load(args.grid)
     out = Path(args.out)
     line = _ProgressLine(args.quiet)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does: workers ended, run recorded
     try:
         outcome = run_grid(
             spec,

@@ -263,10 +263,13 @@ SYSTEM_DIRS: dict[str, tuple[str, ...]] = {
 
 
 def default_data_dir() -> Path:
-    """Where downloads go: $FRAGILITY_DATA, else $XDG_CACHE_HOME/fragility/data."""
+    """Where downloads go: $FRAGILITY_DATA, else $FRAGILITY_CACHE/data, else
+    $XDG_CACHE_HOME/fragility/data (~/.cache/fragility/data)."""
     env = os.environ.get("FRAGILITY_DATA")
     if env:
         return Path(env)
+    if os.environ.get("FRAGILITY_CACHE"):
+        return Path(os.environ["FRAGILITY_CACHE"]) / "data"
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(cache) / "fragility" / "data"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fragility.data.catalog import DatasetInfo, _find_file, default_data_dir, locate
+from fragility.data.catalog import SYSTEM_DIRS, DatasetInfo, _find_file, default_data_dir, locate
 from fragility.data.images import Loaded, labels, torchvision_dataset, unit_float
 from fragility.data.source import EMBEDDED_MARK, DataSource
 from fragility.data.split import seeded_split
@@ -118,7 +118,8 @@ def _grey_tensors(info: DatasetInfo, arrays: tuple[np.ndarray, ...]) -> tuple[to
 
 
 def not_found(source: DataSource, info: DatasetInfo) -> DataError:
-    where = source.folder or f"{default_data_dir()} or the system folders"
+    searched = (str(default_data_dir()), *SYSTEM_DIRS.get(source.name, ()))
+    where = source.folder or " or ".join(searched)
     return DataError(f"{source.name} not found in {where}; {info.how_to_get}")
 
 

@@ -165,8 +165,9 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Outcome:
     """Run `grid` into `folder` with `workers` local processes (default: one per core), or on
-    a Ray cluster (`ray`: "auto" or an address). Interrupting it (Ctrl-C, SIGTERM) stops the
-    workers and leaves the store as it was after the last finished job."""
+    a Ray cluster (`ray`: "auto" or an address). Interrupting it (KeyboardInterrupt, or the
+    CLI's exception for SIGTERM) stops the workers and leaves the store as it was after the
+    last finished job."""
     folder = Path(folder)
     check_folder(folder, resume)
     workers = workers or os.cpu_count() or 1
@@ -198,8 +199,8 @@ def run(
     try:
         _loop(grid, store, executor, run_id, on_progress, started)
         status = "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
+    except BaseException as exc:  # Ctrl-C or SIGTERM: interrupted; an error: the run died
+        status = "died" if isinstance(exc, Exception) else "interrupted"
         raise
     finally:
         executor.close()

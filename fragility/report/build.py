@@ -19,6 +19,7 @@ from typing import Any
 import fragility
 from fragility import data as data_mod
 from fragility import threads, train
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError
 from fragility.models import default_spec
 from fragility.report.section import ReportContext, Section
@@ -93,11 +94,7 @@ def build(
     seconds: dict[str, float] = {}
     wanted = [s for s in ORDER if config.sections is None or s in config.sections]
     steps = ["data", *config.models, "autoencoder", *wanted]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(steps), unit="step", desc="report")
+    bar = progress_bar(len(steps), progress, unit="step", desc="report")
 
     def tick(name: str) -> None:
         if bar is not None:
