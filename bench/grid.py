@@ -48,8 +48,9 @@ steps = 10
 """
 
 
-def run_grid(grid: str, out: Path, *extra: str) -> tuple[float, list[tuple[str, float]]]:
-    """The command's wall time and (job, seconds) of every job, from the store."""
+def run_grid(grid: str, out: Path, *extra: str) -> tuple[float, float, list[tuple[str, float]]]:
+    """The command's wall time, the run's (from the store: the first job's start to the last
+    one's end, as the coordinator saw them) and (job, seconds) of every job."""
     env = {**os.environ, "FRAGILITY_CACHE": str(out.parent / f"{out.name}-cache")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "fragility", "grid", grid, "--out", str(out), "--quiet", *extra]
@@ -60,35 +61,41 @@ def run_grid(grid: str, out: Path, *extra: str) -> tuple[float, list[tuple[str, 
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
     with sqlite3.connect(out / "grid.sqlite") as db:
         jobs = list(db.execute("SELECT id, seconds FROM jobs WHERE status = 'done'"))
-    return wall, jobs
+        (span,) = db.execute("SELECT MAX(finished) - MIN(started) FROM jobs").fetchone()
+    return wall, span, jobs
 
 
 def scaling(tmp: Path) -> str:
-    one, jobs = run_grid("digits-small", tmp / "w1", "--workers", "1")
+    one, _, jobs = run_grid("digits-small", tmp / "w1", "--workers", "1")
     work = sum(s for _, s in jobs)
-    two, jobs2 = run_grid("digits-small", tmp / "w2", "--workers", "2")
+    two, span, jobs2 = run_grid("digits-small", tmp / "w2", "--workers", "2")
     bound = 1.1 * work / 2
+
+    def verdict(t: float) -> str:
+        return f"{t / (work / 2):.2f} x (sum / 2): {'met' if t <= bound else 'NOT met'}"
+
     rows = [
-        ["sum of the 12 jobs' single-core times", f"{work:.1f}", "", ""],
-        ["whole command, --workers 1", f"{one:.1f}", f"{one / work:.2f} x the sum", ""],
-        [
-            "whole command, --workers 2",
-            f"{two:.1f}",
-            f"{two / (work / 2):.2f} x (sum / 2)",
-            f"<= 1.1 x (sum / 2) = {bound:.1f} s: {'met' if two <= bound else 'NOT met'}",
-        ],
-        ["sum of the jobs' times with 2 workers", f"{sum(s for _, s in jobs2):.1f}", "", ""],
+        ["sum of the 12 jobs' single-core times (--workers 1)", f"{work:.1f}", ""],
+        ["whole command, --workers 1", f"{one:.1f}", f"{one / work:.2f} x the sum"],
+        ["jobs running, --workers 2 (first start to last end)", f"{span:.1f}", verdict(span)],
+        ["whole command, --workers 2", f"{two:.1f}", verdict(two)],
+        ["sum of the jobs' times with 2 workers", f"{sum(s for _, s in jobs2):.1f}", ""],
     ]
     slowest = sorted(jobs, key=lambda j: -j[1])[:4]
-    note = "Longest jobs alone on one core: " + ", ".join(f"{j} {s:.1f} s" for j, s in slowest)
-    return markdown_table(["run", "seconds", "ratio", "target"], rows) + "\n\n" + note + "."
+    note = (
+        f"Target: 1.1 x (sum / 2) = {bound:.1f} s. The whole command also starts Python and "
+        "torch, loads the data and starts the workers; the jobs' span is what the executor "
+        "controls. Longest jobs alone on one core: "
+        + ", ".join(f"{j} {s:.1f} s" for j, s in slowest)
+    )
+    return markdown_table(["run", "seconds", "ratio"], rows) + "\n\n" + note + "."
 
 
 def ray_overhead(tmp: Path, epochs: int) -> str:
     path = tmp / "long.toml"
     path.write_text(LONG.format(epochs=epochs))
-    local, jobs_l = run_grid(str(path), tmp / "local", "--workers", "2")
-    on_ray, jobs_r = run_grid(str(path), tmp / "ray", "--ray", "auto")
+    local, _, jobs_l = run_grid(str(path), tmp / "local", "--workers", "2")
+    on_ray, _, jobs_r = run_grid(str(path), tmp / "ray", "--ray", "auto")
     trains = [s for j, s in jobs_l if j.endswith("/train")]
     rows = [
         ["local, --workers 2", f"{local:.1f}", f"{sum(s for _, s in jobs_l):.1f}", "1.00", ""],

@@ -57,6 +57,7 @@ SLOW = (
     "fragility shortcut",
     "fragility report",
     "fragility scenario case-study",
+    "fragility grid",
 )
 
 

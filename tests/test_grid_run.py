@@ -282,3 +282,30 @@ def test_a_grid_killed_mid_run_resumes_losing_and_recomputing_nothing(tmp_path, 
     # Nothing was lost either: the numbers are those of the uninterrupted run.
     reference = Store.open(tiny_run[1])
     assert {r.id: r.result for r in store.jobs()} == {r.id: r.result for r in reference.jobs()}
+
+
+def test_workers_take_the_model_cache_the_caller_names_now(tmp_path, monkeypatch):
+    """Local workers fork from a server started by an earlier grid; the FRAGILITY_* settings
+    of the run still reach them."""
+    text = TINY.replace("cache = false", "cache = true").split("\n[[models]]\nname = \"cnn\"")[0]
+    text += '\n[[analyses]]\nkind = "attack"\nepsilons = [0.1]\nsteps = 1\nn = 5\n'
+    monkeypatch.setenv("FRAGILITY_CACHE", str(tmp_path / "cache"))
+    outcome = run(grid.load(write(tmp_path, text)), tmp_path / "out", workers=1)
+    assert outcome.counts["done"] == 2
+    assert len(list((tmp_path / "cache" / "models").iterdir())) == 1
+
+
+def test_a_script_without_a_main_guard_gets_told_what_to_do(tmp_path):
+    """Workers import the script that started them (multiprocessing's forkserver); one that
+    runs a grid at import cannot start them, and the error says how to fix it."""
+    grid_file = write(tmp_path, TINY)
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from fragility import grid\n"
+        f"grid.run(grid.load({str(grid_file)!r}), {str(tmp_path / 'out')!r}, workers=1)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode != 0
+    assert 'put the call under `if __name__ == "__main__":`' in done.stderr

@@ -19,11 +19,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import os
 from pathlib import Path
 from typing import Any
 
 from fragility.errors import ConfigError
 from fragility.grid.jobs import Job
+from fragility.grid.spec import GridError
 
 RAY_EXTRA = "pip install 'fragility[ray]'"
 
@@ -40,6 +42,8 @@ class LocalExecutor:
         self.workers = workers
         self.capacity = {"CPU": workers, "GPU": gpus}
         self._futures: dict[cf.Future, str] = {}
+        self._lost: list[tuple[str, dict[str, Any]]] = []
+        self._worked = False  # a worker has run something: a broken pool is a worker's death
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
@@ -47,39 +51,68 @@ class LocalExecutor:
 
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(list(worker.PRELOAD))
+        environ = {k: v for k, v in os.environ.items() if k.startswith("FRAGILITY_")}
         pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=worker.init_local_worker
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=worker.init_local_worker,
+            initargs=(environ,),
         )
         for _ in range(self.workers):  # start the processes now, not at the first jobs
-            pool.submit(worker.ready)
+            pool.submit(worker.ready).add_done_callback(self._ready)
         return pool
+
+    def _ready(self, f: cf.Future) -> None:
+        if not f.cancelled() and f.exception() is None:
+            self._worked = True
+
+    def _broken(self) -> None:
+        """The pool lost a worker. Before any worker ever ran, they cannot start at all."""
+        if not self._worked:
+            raise GridError(
+                "the worker processes could not start; if a script of yours calls "
+                'fragility.grid, put the call under `if __name__ == "__main__":` (each '
+                "worker imports the script that started it), or run `fragility grid`"
+            )
+        for f, job_id in list(self._futures.items()):
+            self._lost.append((job_id, _lost(job_id, "a worker process died beside it")))
+            del self._futures[f]
+        self._stop(self._pool)
+        self._pool = self._new_pool()
 
     def submit(self, job: Job) -> None:
         from fragility.grid import worker
 
-        self._futures[self._pool.submit(worker.execute, job.to_dict(), self.folder)] = job.id
+        try:
+            future = self._pool.submit(worker.execute, job.to_dict(), self.folder)
+        except cf.process.BrokenProcessPool:
+            self._broken()
+            self._lost.append((job.id, _lost(job.id, "its worker process died")))
+            return
+        self._futures[future] = job.id
 
     def wait(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         """The outcomes of jobs that finished, waiting up to `timeout` s for the first."""
+        out, self._lost = self._lost, []
         if not self._futures:
-            return []
-        done, _ = cf.wait(self._futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        out, broken = [], False
+            return out
+        done, _ = cf.wait(
+            self._futures, timeout=0 if out else timeout, return_when=cf.FIRST_COMPLETED
+        )
+        broken = False
         for f in done:
             job_id = self._futures.pop(f)
             try:
                 out.append((job_id, f.result()))
+                self._worked = True
             except cf.process.BrokenProcessPool:
                 broken = True
                 out.append((job_id, _lost(job_id, "its worker process died")))
             except Exception as exc:  # the job could not be sent to or back from the worker
                 out.append((job_id, _lost(job_id, f"{type(exc).__name__}: {exc}")))
         if broken:  # the pool is unusable: its other jobs are lost too; make a new one
-            for f, job_id in list(self._futures.items()):
-                out.append((job_id, _lost(job_id, "a worker process died beside it")))
-                del self._futures[f]
-            self._stop(self._pool)
-            self._pool = self._new_pool()
+            self._broken()
+            out, self._lost = out + self._lost, []
         return out
 
     def close(self) -> None:

@@ -39,9 +39,13 @@ PRELOAD = (
 _DATA: dict[str, DataBundle] = {}  # per process: each dataset is loaded once
 
 
-def init_local_worker() -> None:
-    """A local worker computes on one intra-op thread, so N workers use N cores, and leaves
-    Ctrl-C to the coordinator, which stops it."""
+def init_local_worker(environ: dict[str, str]) -> None:
+    """A local worker takes the coordinator's FRAGILITY_* settings (the model cache, the data
+    folder: its process was forked from a server started earlier), computes on one intra-op
+    thread, so N workers use N cores, and leaves Ctrl-C to the coordinator, which stops it."""
+    for name in [k for k in os.environ if k.startswith("FRAGILITY_")]:
+        del os.environ[name]
+    os.environ.update(environ)
     threads.configure(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
