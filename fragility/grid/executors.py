@@ -42,6 +42,7 @@ class LocalExecutor:
         self.workers = workers
         self.capacity = {"CPU": workers, "GPU": gpus}
         self._futures: dict[cf.Future, str] = {}
+        self._gpu_of: dict[str, int] = {}  # running CUDA jobs -> the GPU each was given
         self._lost: list[tuple[str, dict[str, Any]]] = []
         self._worked = False  # a worker has run something: a broken pool is a worker's death
         self._pool = self._new_pool()
@@ -81,10 +82,16 @@ class LocalExecutor:
         self._pool = self._new_pool()
 
     def submit(self, job: Job) -> None:
+        """Start `job`; a CUDA job gets a GPU of its own (the coordinator starts no more of them
+        than there are GPUs)."""
         from fragility.grid import worker
 
+        gpu = None
+        if job.resources["GPU"]:
+            gpu = min(set(range(self.capacity["GPU"])) - set(self._gpu_of.values()))
+            self._gpu_of[job.id] = gpu
         try:
-            future = self._pool.submit(worker.execute, job.to_dict(), self.folder)
+            future = self._pool.submit(worker.execute, job.to_dict(), self.folder, None, gpu)
         except cf.process.BrokenProcessPool:
             self._broken()
             self._lost.append((job.id, _lost(job.id, "its worker process died")))
@@ -93,6 +100,12 @@ class LocalExecutor:
 
     def wait(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         """The outcomes of jobs that finished, waiting up to `timeout` s for the first."""
+        out = self._finished(timeout)
+        for job_id, _ in out:
+            self._gpu_of.pop(job_id, None)
+        return out
+
+    def _finished(self, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         out, self._lost = self._lost, []
         if not self._futures:
             return out

@@ -68,11 +68,16 @@ def _data(job: Job, given: DataBundle | None) -> DataBundle | None:
 
 
 def execute(
-    job_dict: dict[str, Any], folder: str, data: DataBundle | None = None
+    job_dict: dict[str, Any], folder: str, data: DataBundle | None = None, gpu: int | None = None
 ) -> dict[str, Any]:
     """Run one job (a `Job.to_dict()`) with the grid folder `folder`; `data` is the job's
-    dataset when the executor shares one (Ray's object store), else it is loaded here."""
+    dataset when the executor shares one (Ray's object store), else it is loaded here; `gpu`
+    is the GPU a local CUDA job was given (Ray gives a task its GPU itself)."""
     threads.configure(1)  # Ray tasks have no initializer; the same rule as local workers
+    if gpu is not None:
+        import torch
+
+        torch.cuda.set_device(gpu)  # "cuda" in this process is now that GPU
     job = Job.from_dict(job_dict)
     root = Path(folder)
     log_path = root / "logs" / f"{job.path}.log"
