@@ -287,7 +287,7 @@ def test_a_grid_killed_mid_run_resumes_losing_and_recomputing_nothing(tmp_path, 
 def test_workers_take_the_model_cache_the_caller_names_now(tmp_path, monkeypatch):
     """Local workers fork from a server started by an earlier grid; the FRAGILITY_* settings
     of the run still reach them."""
-    text = TINY.replace("cache = false", "cache = true").split("\n[[models]]\nname = \"cnn\"")[0]
+    text = TINY.replace("cache = false", "cache = true").split('\n[[models]]\nname = "cnn"')[0]
     text += '\n[[analyses]]\nkind = "attack"\nepsilons = [0.1]\nsteps = 1\nn = 5\n'
     monkeypatch.setenv("FRAGILITY_CACHE", str(tmp_path / "cache"))
     outcome = run(grid.load(write(tmp_path, text)), tmp_path / "out", workers=1)

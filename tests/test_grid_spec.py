@@ -111,6 +111,8 @@ def test_analyses_choose_models_by_name_and_lecture_only_analyses_refuse_others(
     assert "no model named 'mlp2' (did you mean mlp?)" in error(
         shortcut + 'models = ["mlp2"]\n', tmp_path
     )
+    retrain = two + '\n[[analyses]]\nkind = "garbage"\nmethods = ["survey", "retrain"]\n'
+    assert "retrain trains the network again" in error(retrain, tmp_path)
     dup = BASE + '\n[[analyses]]\nkind = "attack"\n'
     assert "a second analysis named 'attack'; give one a name = ..." in error(dup)
 

@@ -582,6 +582,15 @@ def _check_analysis(a: Analysis, models: list[Model], ctx: tomlfile.Where, key: 
                     f"{a.kind} retrains the network, so it runs on lecture models only; "
                     f"{m.name} is not one: list the lecture models in models = [...]",
                 )
+    if a.kind == "garbage" and "retrain" in s.get("methods", ()):
+        for m in models:
+            if m.lecture is None:
+                raise ctx.error(
+                    (*key, "methods"),
+                    f"retrain trains the network again with a garbage class, so it needs a "
+                    f"lecture model; {m.name} is not one: list the lecture models in models = "
+                    "[...], or leave retrain out",
+                )
     if a.kind == "attack":
         norm = s.get("norm") or ("l2" if s["attack"] == "cw" else "linf")
         if s["attack"] == "cw" and norm != "l2":
