@@ -28,8 +28,9 @@ def _job(model: str, seed: int, kind: str, analysis: str | None = None) -> Job:
     )
 
 
-def _evaluation(acc: float, ece: float) -> dict:
-    return {"evaluation": {"accuracy": acc, "calibration": {"ece": ece}, "n": 100, "loss": 0.1}}
+def _evaluation(acc: float, ece: float, **more) -> dict:
+    ev = {"accuracy": acc, "calibration": {"ece": ece}, "n": 100, "loss": 0.1}
+    return {"evaluation": ev, **more}
 
 
 def _attack(acc: list[float]) -> dict:
@@ -47,13 +48,15 @@ def _garbage(mean_confidence: float) -> dict:
 def board_store(tmp_path):
     results = {
         # a: robust 0.30 at 0.2 over two seeds (0.2 and 0.4), clean 0.95
-        ("a", 0, "train", None): _evaluation(0.94, 0.02),
-        ("a", 1, "train", None): _evaluation(0.96, 0.04),
+        ("a", 0, "train", None): _evaluation(0.94, 0.02, name="mlp 8-8-10"),
+        ("a", 1, "train", None): _evaluation(0.96, 0.04, name="mlp 8-8-10"),
         ("a", 0, "attack", "pgd"): _attack([0.94, 0.6, 0.2]),
         ("a", 1, "attack", "pgd"): _attack([0.96, 0.7, 0.4]),
         ("a", 0, "garbage", None): _garbage(0.8),
         # b: the same robust accuracy, higher clean accuracy: ranks above a
-        ("b", 0, "evaluate", None): _evaluation(0.99, 0.01),
+        ("b", 0, "evaluate", None): _evaluation(
+            0.99, 0.01, source={"kind": "torchvision", "arch": "resnet18"}, description="tv"
+        ),
         ("b", 0, "attack", "pgd"): _attack([0.99, 0.5, 0.3]),
         ("b", 0, "report", "report"): {"sections": {}},
         # c: better robust accuracy, but only one seed and no garbage
@@ -110,6 +113,7 @@ def test_models_rank_by_robust_accuracy_at_the_largest_epsilon_then_clean_accura
     assert board.failed == (("d/s0/pgd", "it <broke>"),)
     b = next(e for e in board.entries if e.model == "b")
     assert b.reports == ("reports/b/s0/report/index.html",)
+    assert a.architecture == "mlp 8-8-10" and b.architecture == "resnet18"
 
 
 def test_the_exports_hold_the_same_numbers_in_rank_order(board_store):

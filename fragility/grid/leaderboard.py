@@ -53,6 +53,7 @@ class Entry:
 
     model: str
     description: str
+    architecture: str  # short, for the table: "mlp 64-16-16-10 sigmoid", "resnet18"
     values: dict[str, float | None]
     per_seed: dict[int, dict[str, float]]
     reports: tuple[str, ...] = ()  # index.html paths, relative to the grid folder
@@ -61,6 +62,7 @@ class Entry:
         return {
             "model": self.model,
             "description": self.description,
+            "architecture": self.architecture,
             "values": self.values,
             "per_seed": {str(s): v for s, v in sorted(self.per_seed.items())},
             "reports": list(self.reports),
@@ -99,12 +101,13 @@ class Leaderboard:
         """One row per model, in rank order; numbers as stored (shares in [0, 1])."""
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["rank", "model", *(c.key for c in self.columns), "seeds", "description"])
+        keys = [c.key for c in self.columns]
+        w.writerow(["rank", "model", *keys, "seeds", "architecture", "description"])
         for i, e in enumerate(self.entries, start=1):
             values = [
                 "" if e.values.get(c.key) is None else repr(e.values[c.key]) for c in self.columns
             ]
-            w.writerow([i, e.model, *values, len(e.per_seed), e.description])
+            w.writerow([i, e.model, *values, len(e.per_seed), e.architecture, e.description])
         return out.getvalue()
 
 
@@ -156,7 +159,7 @@ def build(store: Store) -> Leaderboard:
     rows = store.jobs()
     columns: dict[str, Column] = {}
     seeds: dict[str, dict[int, dict[str, float]]] = {}
-    descriptions: dict[str, str] = {}
+    descriptions: dict[str, tuple[str, str]] = {}
     reports: dict[str, list[str]] = {}
     scenarios = []
     order: list[str] = []
@@ -182,7 +185,8 @@ def build(store: Store) -> Leaderboard:
     entries = [
         Entry(
             model=m,
-            description=descriptions.get(m, ""),
+            description=descriptions.get(m, ("", ""))[0],
+            architecture=descriptions.get(m, ("", ""))[1],
             values={c.key: _mean(seeds.get(m, {}), c.key) for c in cols},
             per_seed=seeds.get(m, {}),
             reports=tuple(reports.get(m, ())),
@@ -204,11 +208,18 @@ def build(store: Store) -> Leaderboard:
     )
 
 
-def _describe(r: JobRow) -> str:
+def _describe(r: JobRow) -> tuple[str, str]:
+    """(what the model is, in a sentence; its architecture, in a few words)."""
     res = r.result or {}
     if r.kind == "train":
-        return f"{res.get('name', '')}, trained by the grid (seed {r.seed})"
-    return str(res.get("description", ""))
+        return f"{res.get('name', '')}, trained by the grid (seed {r.seed})", res.get("name", "")
+    source = res.get("source", {})
+    short = {
+        "torchvision": source.get("arch"),
+        "factory": str(source.get("factory", "")).rsplit("/", 1)[-1],
+        "checkpoint": "a fragility train folder",
+    }.get(source.get("kind"), "")
+    return str(res.get("description", "")), str(short or "")
 
 
 def _mean(per_seed: dict[int, dict[str, float]], key: str) -> float | None:
@@ -275,9 +286,15 @@ def sections(board: Leaderboard, links: dict[str, str]) -> list[Any]:
             f"Models ranked by {rank.title if rank else 'clean accuracy'} "
             "(best first; ties by clean accuracy). A dash: not measured."
         ),
-        header=("rank", "model", *(c.title for c in cols), "seeds"),
+        header=("rank", "model", *(c.title for c in cols), "seeds", "architecture"),
         rows=tuple(
-            (str(i), e.model, *(_cell(c, e.values.get(c.key)) for c in cols), str(len(e.per_seed)))
+            (
+                str(i),
+                e.model,
+                *(_cell(c, e.values.get(c.key)) for c in cols),
+                str(len(e.per_seed)),
+                e.architecture,
+            )
             for i, e in enumerate(board.entries, start=1)
         ),
     )
