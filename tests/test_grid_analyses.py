@@ -108,3 +108,19 @@ def test_inversion_and_the_report_are_stored_and_the_report_written(every):
     assert (root / "out/reports/mlp/s3/report/index.html").is_file()
     assert set(report.result["sections"]) == {"models"}
     assert report.result["seed"] == 3
+
+
+def test_a_fragility_train_folder_is_a_model_source(tmp_path, trained_mlp, digits):
+    train.save(tmp_path / "ck", trained_mlp.model, trained_mlp.spec, trained_mlp.metrics)
+    (tmp_path / "g.toml").write_text(
+        '[[models]]\nname = "old"\ncheckpoint = "ck"\n'
+        '[[analyses]]\nkind = "attack"\nepsilons = [0.1]\nsteps = 2\nn = 20\n'
+    )
+    outcome = run(grid.load(tmp_path / "g.toml"), tmp_path / "out", workers=1)
+    assert outcome.counts["done"] == 2
+    store = Store.open(tmp_path / "out")
+    weights = sources.weights_hash(trained_mlp.model.state_dict())
+    assert {r.weights_hash for r in store.jobs()} == {weights}
+    ev = store.job("old/s0/evaluate").result
+    assert ev["evaluation"]["accuracy"] == trained_mlp.result.test_accuracy
+    assert ev["source"] == {"kind": "checkpoint", "name": "old", "path": str(tmp_path / "ck")}

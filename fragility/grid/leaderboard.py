@@ -35,6 +35,8 @@ from typing import Any
 from fragility.grid.jobs import report_dir
 from fragility.grid.store import JobRow, Store
 
+TRAINED = "trained by the grid"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -212,7 +214,7 @@ def _describe(r: JobRow) -> tuple[str, str]:
     """(what the model is, in a sentence; its architecture, in a few words)."""
     res = r.result or {}
     if r.kind == "train":
-        return f"{res.get('name', '')}, trained by the grid (seed {r.seed})", res.get("name", "")
+        return f"{res.get('name', '')}, {TRAINED} (seed {r.seed})", res.get("name", "")
     source = res.get("source", {})
     short = {
         "torchvision": source.get("arch"),
@@ -308,7 +310,12 @@ def sections(board: Leaderboard, links: dict[str, str]) -> list[Any]:
     if reports:
         blocks.append(Paragraph("Each model's full failure report:"))
         blocks.append(Bullets(tuple(reports)))
-    described = [f"**{e.model}**: {e.description}" for e in board.entries if e.description]
+    # Where each model from outside came from (the table names the grid's own networks).
+    described = [
+        f"**{e.model}**: {e.description}"
+        for e in board.entries
+        if e.description and TRAINED not in e.description
+    ]
     if described:
         blocks.append(Bullets(tuple(described)))
     out = [
