@@ -82,10 +82,12 @@ def scaling(tmp: Path) -> str:
         ["sum of the jobs' times with 2 workers", f"{sum(s for _, s in jobs2):.1f}", ""],
     ]
     slowest = sorted(jobs, key=lambda j: -j[1])[:4]
+    slowdown = sum(s for _, s in jobs2) / work
     note = (
         f"Target: 1.1 x (sum / 2) = {bound:.1f} s. The whole command also starts Python and "
         "torch, loads the data and starts the workers; the jobs' span is what the executor "
-        "controls. Longest jobs alone on one core: "
+        f"controls. With two workers each job took {slowdown:.2f} x its time alone (1.0 when "
+        "the machine gives the grid both cores). Longest jobs alone on one core: "
         + ", ".join(f"{j} {s:.1f} s" for j, s in slowest)
     )
     return markdown_table(["run", "seconds", "ratio"], rows) + "\n\n" + note + "."
@@ -126,11 +128,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fragility-bench-grid-") as tmp:
         part1 = scaling(Path(tmp))
         part2 = ray_overhead(Path(tmp), 20 if args.quick else 600)
+    end_load = os.getloadavg()[0]
     body = (
         "### Workers: the digits-small grid\n\n"
         f"{part1}\n\n### Ray beside local worker processes, jobs of a minute or more\n\n{part2}"
-        f"\n\nLoad average when the benchmark started: {load:.1f} (other processes on the "
-        "machine slow every number above alike)."
+        f"\n\nLoad average (1 min) when the benchmark started: {load:.1f}, when it ended: "
+        f"{end_load:.1f}, on {os.cpu_count()} cores: other processes slow every number above."
     )
     print(body)
     if not args.quick:
