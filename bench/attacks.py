@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from _harness import markdown_table, timed, write_part
 
 from fragility import data, models, train
-from fragility.attacks import PGD, RobustAccuracy, robust_accuracy
+from fragility.attacks import PGD, DeepFool, RobustAccuracy, robust_accuracy
 from fragility.attacks.core import attack_mode
-from fragility.attacks.gradient import _Descent
-from fragility.train import predict
+from fragility.attacks.gradient import _PGDClimb, climb
+from fragility.contract import predict
 
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 STEPS, STEP = 40, 0.01
@@ -85,8 +85,7 @@ def step_against_floor(model, x, y, batch_size: int, repeat: int = 7) -> tuple[f
 
     def pgd_run():
         # epsilon 1e-6 fools nobody, so every slot runs all 20 steps plus the last evaluation.
-        loop = _Descent(attack, model, xb, yb, False, (1e-6,), limit, seed=0, m=len(xb))
-        loop.run(torch.zeros(len(xb)), early_stop=True, progress=False)
+        climb(_PGDClimb(attack, xb, False, 0), model, yb, (1e-6,), limit, m=len(xb))
 
     def bare():
         for _ in range(21):
@@ -102,6 +101,24 @@ def step_against_floor(model, x, y, batch_size: int, repeat: int = 7) -> tuple[f
             pgd_s.append(timed(pgd_run)[1])
             bare_s.append(timed(bare)[1])
     return min(pgd_s) / 21, min(bare_s) / 21
+
+
+def deepfool_refill(model, x, y, batch_size: int, repeat: int = 3) -> tuple[float, float, bool]:
+    """Seconds of DeepFool L2 (50 steps) over the images, waiting for each batch's slowest
+    image against refilling slots as images are fooled, and whether both give the same bits."""
+    attack = DeepFool()
+    found, seconds = {}, {}
+    with attack_mode(model, x, y):
+        for refill in (False, True):
+            found[refill], seconds[refill] = timed(
+                lambda r=refill: attack._minimal(
+                    model, x, y, False, m=batch_size, progress=False, refill=r
+                ),
+                repeat,
+            )
+    fields = ("adversarial", "logits", "clean_logits", "success", "steps")
+    same = all(torch.equal(getattr(found[True], f), getattr(found[False], f)) for f in fields)
+    return seconds[False], seconds[True], same
 
 
 def bench_model(kind: str, bundle, args) -> list[list[str]]:
@@ -142,6 +159,22 @@ def bench_model(kind: str, bundle, args) -> list[list[str]]:
             *[""] * len(GRID),
         ]
     )
+    if args.deepfool_n:
+        xd, yd = x[: args.deepfool_n], y[: args.deepfool_n]
+        wait_s, refill_s, same = deepfool_refill(model, xd, yd, args.batch_size)
+        print(
+            f"{kind} DeepFool {len(xd)} images: {wait_s:.2f} s waiting, {refill_s:.2f} s refilling"
+        )
+        rows.append(
+            [
+                spec.name,
+                f"DeepFool L2, {len(xd):,} images: batches wait for their slowest image / slots "
+                f"refilled as images are fooled ({'same' if same else 'NOT the same'} bits)",
+                f"{wait_s:.2f} / {refill_s:.2f}",
+                f"{wait_s / refill_s:.2f}",
+                *[""] * len(GRID),
+            ]
+        )
     return rows
 
 
@@ -151,6 +184,9 @@ def main() -> None:
     ap.add_argument("--models", default="cnn", help="comma-separated: cnn, mlp (default: cnn)")
     ap.add_argument("--peers", default="torchattacks,foolbox")
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument(
+        "--deepfool-n", type=int, default=2000, help="images for the DeepFool rows (0: none)"
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
     args.peers = [p for p in args.peers.split(",") if p]

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility.contract import check_images, check_shape, predict
 from fragility.data import resize
 from fragility.errors import ConfigError
-from fragility.garbage._model import check_images, check_shape, class_name
+from fragility.garbage._model import class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
-from fragility.train import predict
 
 FAMILIES = (
     "uniform",
@@ -187,7 +187,6 @@ class FamilyConfidence:
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
-            "family": self.family,
             "description": self.description,
             "in_range": self.in_range,
             **self.stats.to_dict(),
@@ -212,7 +211,7 @@ class Survey:
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
             "thresholds": list(self.thresholds),
-            "families": [r.to_dict(class_names) for r in self.rows],
+            "families": {r.family: r.to_dict(class_names) for r in self.rows},
         }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility._timing import Timings, stage
 from fragility.data import DataBundle
 from fragility.errors import ConfigError
 from fragility.garbage.ascent import STARTS, AscentResult, ascent, confidence_ceiling
@@ -34,6 +35,7 @@ from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
 
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn", "retrain")
+FOOLING = ("ascent", "evolve-direct", "evolve-cppn")  # the methods that make fooling images
 
 
 @dataclass(frozen=True)
@@ -85,29 +87,29 @@ class StudyResult:
     ood: tuple[OODRow, ...] = ()
     retrain: RetrainResult | None = None
 
+    def made(self) -> dict[str, AscentResult | EvolutionResult]:
+        """The methods that made fooling images, by name (FOOLING), with their results."""
+        runs = {"ascent": self.ascent, "evolve-direct": self.direct, "evolve-cppn": self.cppn}
+        return {name: r for name, r in runs.items() if r is not None}
+
     def fooling(self) -> dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]]:
-        """The fooling images per kind: (images, classes, confidence)."""
-        out: dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]] = {}
-        if self.ascent is not None:
-            out["ascent"] = (self.ascent.images, self.ascent.classes, self.ascent.confidence)
-        for name, r in (("evolved-direct", self.direct), ("evolved-cppn", self.cppn)):
-            if r is not None:
-                out[name] = (r.images, r.classes, r.confidence)
-        return out
+        """The fooling images per method: (images, classes, confidence)."""
+        return {name: (r.images, r.classes, r.confidence) for name, r in self.made().items()}
 
     def to_dict(self) -> dict[str, Any]:
+        """Every number of the study. The methods keep their names (METHODS) everywhere: as
+        keys here, as the garbage families of `ood`, `unrecognisability` and `transfer`."""
         names = self.class_names
+        made = self.made()
         return {
             "settings": self.config.to_dict(),
             "class_names": list(names),
             "confidence_ceiling": None if self.ceiling is None else self.ceiling.tolist(),
             "survey": None if self.survey is None else self.survey.to_dict(names),
-            "ascent": None if self.ascent is None else self.ascent.to_dict(names),
-            "evolve_direct": None if self.direct is None else self.direct.to_dict(names),
-            "evolve_cppn": None if self.cppn is None else self.cppn.to_dict(names),
-            "unrecognisability": [u.to_dict() for u in self.unrecognisability],
+            **{name: made[name].to_dict(names) if name in made else None for name in FOOLING},
+            "unrecognisability": {u.name: u.to_dict() for u in self.unrecognisability},
             "transfer": {k: t.to_dict() for k, t in self.transfer.items()},
-            "ood": [r.to_dict() for r in self.ood],
+            "ood": {r.family: r.to_dict() for r in self.ood},
             "retrain": None if self.retrain is None else self.retrain.to_dict(names),
         }
 
@@ -122,12 +124,15 @@ def run_study(
     other_images: torch.Tensor | None = None,
     spec: ModelSpec | None = None,
     progress: bool = False,
+    timings: Timings | None = None,
 ) -> StudyResult:
     """Run the parts of `config.methods` on `model` (trained on `data`).
 
     autoencoder: for the reconstruction-error detector and distances (skipped without one).
     other_model: a second classifier for transfer. other_images: another dataset's images for
     the survey's other-data family. spec: the model's ModelSpec, needed to retrain it.
+    timings: where to record the wall time of each part (named as in METHODS, and "judge"),
+    apart from the result.
     """
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
@@ -142,43 +147,51 @@ def run_study(
         unclipped=True,
     )
     if "survey" in cfg.methods:
-        parts["survey"] = survey(model, {"test": data.x_test, **families})
+        with stage(timings, "survey"):
+            parts["survey"] = survey(model, {"test": data.x_test, **families})
     if "ascent" in cfg.methods:
-        parts["ascent"] = ascent(
-            model,
-            start=cfg.ascent_start,
-            shape=shape,
-            target=cfg.target,
-            step_size=cfg.step_size,
-            max_steps=cfg.ascent_steps,
-            eps=cfg.eps,
-            autoencoder=autoencoder if cfg.recon_weight else None,
-            recon_weight=cfg.recon_weight,
-            restart=None if cfg.ascent_start == "blank" else "blank",
-            seed=seed,
-            progress=progress,
-        )
+        with stage(timings, "ascent"):
+            parts["ascent"] = ascent(
+                model,
+                start=cfg.ascent_start,
+                shape=shape,
+                target=cfg.target,
+                step_size=cfg.step_size,
+                max_steps=cfg.ascent_steps,
+                eps=cfg.eps,
+                autoencoder=autoencoder if cfg.recon_weight else None,
+                recon_weight=cfg.recon_weight,
+                restart=None if cfg.ascent_start == "blank" else "blank",
+                seed=seed,
+                progress=progress,
+            )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
         direct = DirectEncoding(start=cfg.evolve_start)
-        parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-direct"):
+            parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
     if "evolve-cppn" in cfg.methods:
-        parts["cppn"] = evolve(model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-cppn"):
+            parts["cppn"] = evolve(
+                model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo
+            )
     if "retrain" in cfg.methods:
         assert spec is not None
-        parts["retrain"] = retrain_with_garbage_class(
-            spec,
-            data,
-            model,
-            DirectEncoding(start=cfg.evolve_start),
-            target=cfg.target,
-            generations=cfg.retrain_generations or cfg.generations,
-            population=cfg.population,
-            seed=seed,
-            progress=progress,
-        )
+        with stage(timings, "retrain"):
+            parts["retrain"] = retrain_with_garbage_class(
+                spec,
+                data,
+                model,
+                DirectEncoding(start=cfg.evolve_start),
+                target=cfg.target,
+                generations=cfg.retrain_generations or cfg.generations,
+                population=cfg.population,
+                seed=seed,
+                progress=progress,
+            )
     partial = StudyResult(cfg, data.class_names, **parts)
-    return _judge(partial, model, data, families, autoencoder, other_model)
+    with stage(timings, "judge"):
+        return _judge(partial, model, data, families, autoencoder, other_model)
 
 
 def _judge(
