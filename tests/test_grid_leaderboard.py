@@ -39,8 +39,7 @@ def _attack(acc: list[float]) -> dict:
 
 
 def _garbage(mean_confidence: float) -> dict:
-    families = [{"family": "test", "mean_confidence": 0.99}]
-    families.append({"family": "uniform", "mean_confidence": mean_confidence})
+    families = {"test": {"mean_confidence": 0.99}, "uniform": {"mean_confidence": mean_confidence}}
     return {"survey": {"families": families}}
 
 

@@ -15,7 +15,7 @@ Columns, each from one analysis's result (`to_dict()` names in brackets):
 - robust accuracy at each epsilon of each attack analysis (`robust_accuracy`);
 - accuracy under corruptions, mean over the corruptions (`mean_corrupted_accuracy`);
 - garbage confidence: the mean top-class probability on uniform-noise images
-  (`survey.families[uniform].mean_confidence`): a model that knew what it does not know would
+  (`survey.families.uniform.mean_confidence`): a model that knew what it does not know would
   give about 1/K;
 - shortcut-following: the share of test images carrying another class's cue that the model
   labels as the cue's class (`test.wrong_follows_cue`; chance is 1/K).
@@ -143,11 +143,11 @@ def _measures(r: JobRow) -> dict[str, tuple[Column, float]]:
             res["mean_corrupted_accuracy"],
         )
     elif r.kind == "garbage" and res.get("survey"):
-        uniform = [f for f in res["survey"]["families"] if f["family"] == "uniform"]
-        if uniform:
+        uniform = res["survey"]["families"].get("uniform")
+        if uniform is not None:
             key = f"{r.analysis}:uniform"
             col = Column(key, "garbage confidence (uniform noise)", "lower")
-            out[key] = (col, uniform[0]["mean_confidence"])
+            out[key] = (col, uniform["mean_confidence"])
     elif r.kind == "shortcut":
         key = f"{r.analysis}:follows"
         col = Column(key, f"follows the {res['cue']['kind']} cue", "lower")
