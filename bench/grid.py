@@ -11,8 +11,9 @@
 Every run gets an empty model cache, so trainings are done, not loaded. The times are of the
 whole command (process start to exit), measured with time.perf_counter around it.
 
-    python bench/grid.py            # both parts, rewrites its part of bench/RESULTS.md
-    python bench/grid.py --quick    # shorter jobs: a check that the script works
+    python bench/grid.py                  # both parts, each rewriting its part of RESULTS.md
+    python bench/grid.py --only workers   # or --only ray: one part
+    python bench/grid.py --quick          # shorter jobs: a check that the script works
 """
 
 from __future__ import annotations
@@ -120,24 +121,35 @@ def ray_overhead(tmp: Path, epochs: int) -> str:
     return table + "\n\n" + note
 
 
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short jobs; results not written")
+    p.add_argument("--only", choices=("workers", "ray"), help="run one part")
     args = p.parse_args()
-    load = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="fragility-bench-grid-") as tmp:
-        part1 = scaling(Path(tmp))
-        part2 = ray_overhead(Path(tmp), 20 if args.quick else 600)
-    end_load = os.getloadavg()[0]
-    body = (
-        "### Workers: the digits-small grid\n\n"
-        f"{part1}\n\n### Ray beside local worker processes, jobs of a minute or more\n\n{part2}"
-        f"\n\nLoad average (1 min) when the benchmark started: {load:.1f}, when it ended: "
-        f"{end_load:.1f}, on {os.cpu_count()} cores: other processes slow every number above."
-    )
-    print(body)
-    if not args.quick:
-        write_part("grid", "Grids: workers and Ray", body)
+    parts = {
+        "workers": ("Grids: workers on the digits-small grid", lambda tmp: scaling(tmp)),
+        "ray": (
+            "Grids: Ray beside local worker processes, jobs of a minute or more",
+            lambda tmp: ray_overhead(tmp, 20 if args.quick else 600),
+        ),
+    }
+    for name, (title, measure) in parts.items():
+        if args.only not in (None, name):
+            continue
+        start = _load()
+        with tempfile.TemporaryDirectory(prefix="fragility-bench-grid-") as tmp:
+            table = measure(Path(tmp))
+        body = (
+            f"{table}\n\nLoad average (1 min) at the start: {start}, at the end: {_load()}, "
+            f"on {os.cpu_count()} cores: other processes slow every number above."
+        )
+        print(f"## {title}\n\n{body}\n")
+        if not args.quick:
+            write_part(f"grid-{name}", title, body)
 
 
 if __name__ == "__main__":
