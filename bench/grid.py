@@ -81,6 +81,11 @@ def scaling(tmp: Path) -> str:
         ["jobs running, --workers 2 (first start to last end)", f"{span:.1f}", verdict(span)],
         ["whole command, --workers 2", f"{two:.1f}", verdict(two)],
         ["sum of the jobs' times with 2 workers", f"{sum(s for _, s in jobs2):.1f}", ""],
+        [
+            "packing: the span over (that sum / 2)",
+            "",
+            f"{span / (sum(s for _, s in jobs2) / 2):.2f} (1.0: no worker ever idle)",
+        ],
     ]
     slowest = sorted(jobs, key=lambda j: -j[1])[:4]
     slowdown = sum(s for _, s in jobs2) / work
