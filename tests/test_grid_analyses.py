@@ -8,7 +8,7 @@ import pytest
 
 from fragility import grid, sources, train
 from fragility.corruptions import corruption_accuracy
-from fragility.grid.run import run
+from fragility.grid.coordinator import run
 from fragility.grid.store import Store
 from fragility.models import default_spec
 from fragility.shortcut import Cue, evaluate_cue, plant

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from fragility import grid
-from fragility.grid.run import run
+from fragility.grid.coordinator import run
 from fragility.grid.store import Store
 
 if os.environ.get("FRAGILITY_REQUIRE_RAY") == "1":

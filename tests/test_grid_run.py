@@ -15,7 +15,7 @@ import pytest
 
 from fragility import grid, sources, train
 from fragility.attacks import PGD, robust_accuracy
-from fragility.grid.run import run
+from fragility.grid.coordinator import run
 from fragility.grid.store import Store, StoreError
 from fragility.metrics import calibration
 

@@ -53,7 +53,7 @@ class _ProgressLine:
         self.last = ""
         self.finished = -1
 
-    def __call__(self, p) -> None:  # a fragility.grid.run.Progress
+    def __call__(self, p) -> None:  # a fragility.grid.coordinator.Progress
         if self.quiet:
             return
         line = p.line()
@@ -75,9 +75,13 @@ class _ProgressLine:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    if args.ray is None:  # the workers' server imports torch while this process reads the grid
+        from fragility.grid import _server
+
+        _server.start()
     from fragility import grid
     from fragility.grid import leaderboard
-    from fragility.grid.run import run as run_grid
+    from fragility.grid.coordinator import run as run_grid
 
     spec = grid.load(args.grid)
     out = Path(args.out)

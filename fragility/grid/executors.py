@@ -2,8 +2,8 @@
 
 Both run `fragility.grid.worker.execute` on the same job definitions and hand back the same
 outcomes, so a grid's numbers do not depend on the executor. The coordinator
-(`fragility.grid.run`) decides what to start; an executor only starts it, says what finished,
-and reports a job whose worker died as lost.
+(`fragility.grid.coordinator`) decides what to start; an executor only starts it, says what
+finished, and reports a job whose worker died as lost.
 
 - `LocalExecutor`: `--workers N` processes forked from one server process that imported torch
   and the analyses once; each computes on one intra-op thread (N workers never ask for more
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import multiprocessing
 import os
 from pathlib import Path
 from typing import Any
@@ -48,10 +47,9 @@ class LocalExecutor:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        from fragility.grid import worker
+        from fragility.grid import _server, worker
 
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(list(worker.PRELOAD))
+        ctx = _server.context()
         environ = {k: v for k, v in os.environ.items() if k.startswith("FRAGILITY_")}
         pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,

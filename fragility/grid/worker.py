@@ -25,17 +25,6 @@ from fragility.errors import FragilityError
 from fragility.grid import analyses
 from fragility.grid.jobs import Job
 
-# The analyses' modules, imported once in the process every local worker is forked from.
-PRELOAD = (
-    "fragility.grid.worker",
-    "fragility.attacks",
-    "fragility.garbage",
-    "fragility.corruptions",
-    "fragility.inversion",
-    "fragility.shortcut",
-    "fragility.metrics",
-)
-
 _DATA: dict[str, DataBundle] = {}  # per process: each dataset is loaded once
 
 
