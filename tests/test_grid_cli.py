@@ -73,3 +73,23 @@ def test_a_grid_runs_end_to_end_and_its_leaderboard_is_written(tmp_path, capsys)
     assert (tmp_path / "lb" / "leaderboard.csv").read_text().startswith("rank,model")
     assert main(["grid", str(good), "--out", str(out), "--resume", "--quiet"]) == 0
     assert "2 of 2 jobs done" in capsys.readouterr().out
+
+
+def test_resuming_with_another_seed_runs_only_the_new_jobs(tmp_path, capsys):
+    from fragility.grid.store import Store
+
+    path = tmp_path / "mc.toml"
+    path.write_text(SCENARIO)
+    out = tmp_path / "out"
+    assert main(["grid", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    before = {r.id: (r.result, r.finished) for r in Store.open(out).jobs()}
+    path.write_text(SCENARIO.replace('name = "mc"', 'name = "mc"\nseeds = [0, 1]'))
+    assert main(["grid", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert "4 of 4 jobs done" in capsys.readouterr().out
+    store = Store.open(out)
+    assert {r.id: (r.result, r.finished) for r in store.jobs() if r.id in before} == before
+    assert sorted(a["job"] for a in store.attempts()) == sorted(r.id for r in store.jobs())
+    # The seeds' results differ: the new jobs ran with their own seed.
+    merged = [store.job(f"scenario/scenario/s{s}").result for s in (0, 1)]
+    assert merged[0]["seed"] == 0 and merged[1]["seed"] == 1
+    assert merged[0]["cells"] != merged[1]["cells"]
