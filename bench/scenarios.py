@@ -3,7 +3,7 @@
     python bench/scenarios.py [--runs 100000] [--peer-runs 200]
 
 The scenario is tempe-2018-monte-carlo (the 2018 design under random class flicker, detection
-noise, walking speed and operator reaction). Target on 2 cores: 100,000 runs in under 10 s.
+noise, walking speed and operator reaction). Target on 2 cores: 100,000 runs in under 5 s.
 The peer is the obvious non-vectorised way: looping the single-run simulator over runs with the
 same draws (timed on a subset, per run, and reported as a ratio); both give the same results.
 """
@@ -28,7 +28,7 @@ from scenarios import spec, sweep  # noqa: E402
 from scenarios.simulate import simulate  # noqa: E402
 from scenarios.spec import MPH  # noqa: E402
 
-TARGET_S = 10.0
+TARGET_S = 5.0
 
 
 def vectorised(s: spec.ScenarioSpec, runs: int) -> dict:

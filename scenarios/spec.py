@@ -33,6 +33,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fragility.errors import FragilityError
 from scenarios import tempe2018
 from scenarios.toml_lines import line_index
@@ -44,7 +46,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
 SENSORS = ("radar", "lidar", "camera")
-CERTAINTIES = ("Q", "P", "D", "U")
+CERTAINTIES = ("Q", "P", "D", "S", "U")
 MPH = tempe2018.MPH
 MAX_STEPS = 20_000  # one run; keeps a malformed file from asking for hours of simulation
 MAX_EXTENDS = 8
@@ -76,8 +78,8 @@ def num(
     return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
 
 
-def whole(doc: str, lo: int, hi: int) -> Any:
-    return _meta("int", doc, lo=lo, hi=hi)
+def whole(doc: str, lo: int, hi: int, *, default: int | None = None) -> Any:
+    return _meta("int", doc, lo=lo, hi=hi, default=default)
 
 
 def flag(doc: str) -> Any:
@@ -211,6 +213,16 @@ class TrackingSpec:
     accel_std_mps2: float = num("white-acceleration process noise (m/s^2)", 0.0, 20)
     initial_velocity_std_mps: float = num("velocity uncertainty of a new track (m/s)", 0.01, 100)
     velocity_known_std_mps: float = num("velocity counts as known below this std (m/s)", 0.01, 100)
+    class_confirm_frames: int = whole(
+        "a new class must be seen in this many frames in a row before the track takes it "
+        "(1: at once, the 2018 design; more: a class filter against flicker)",
+        1,
+        50,
+        default=1,
+    )
+    coast_s: float = num(
+        "a track with no detection for longer than this is dropped (s)", 0, 10, default=0.5
+    )
 
 
 @dataclass(frozen=True)
@@ -250,15 +262,24 @@ class PlannerSpec:
 class OperatorSpec:
     """The safety operator: attention, sighting, reaction and takeover."""
 
-    attentive: bool = flag("watching the road throughout")
+    attentive: bool = flag(
+        "watching the road throughout: she brakes attentive_reaction_s after she can see her, "
+        "and braking is her takeover (the ADS's braking is not released before hers)"
+    )
+    attentive_reaction_s: float = num(
+        "an attentive operator's perception-brake time for a surprise obstacle (s)",
+        0,
+        10,
+        default=1.5,
+    )
     glance_at_s: float = num("clock time an inattentive operator looks at the road (s)", -60, 60)
     sight_distance_m: float = num("how far ahead she can be seen at night (m)", 0, 1000)
     takes_over_on: str = choice(
         "what makes the operator act", "alert-or-hazard", "alert", "hazard", "never"
     )
-    takeover_s: float = num("from noticing to taking the wheel (s)", 0, 10)
+    takeover_s: float = num("inattentive: from noticing to taking the wheel (s)", 0, 10)
     takeover_disengages: bool = flag("taking the wheel disengages the ADS, its braking included")
-    reaction_s: float = num("from noticing to braking (s)", 0, 10)
+    reaction_s: float = num("inattentive: from noticing to braking (s)", 0, 10)
     brake_decel_mps2: float = num("the operator's braking (m/s^2)", 0, 12)
 
 
@@ -274,12 +295,62 @@ class AebSpec:
 
 @dataclass(frozen=True)
 class Distribution:
-    """A Monte Carlo draw: uniform(lo, hi), normal(mean, std) clipped to [lo, hi], or choice."""
+    """A Monte Carlo draw: uniform(lo, hi); normal(mean, std) or lognormal(median, log-std)
+    clipped to [min, max]; or choice among values (numbers, or class names for a record item).
+    """
 
-    kind: str  # "uniform", "normal", "choice"
-    params: tuple[float, ...]
+    kind: str  # "uniform", "normal", "lognormal", "choice"
+    params: tuple[Any, ...]
     lo: float = -math.inf
     hi: float = math.inf
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n values, each from one call of `rng` in a fixed order (so a draw is reproducible)."""
+        a, b = (*self.params, 0.0, 0.0)[:2]
+        if self.kind == "uniform":
+            x = rng.uniform(a, b, n)
+        elif self.kind == "normal":
+            x = rng.normal(a, b, n)
+        elif self.kind == "lognormal":
+            x = a * np.exp(b * rng.standard_normal(n))
+        else:
+            x = np.asarray(self.params)[rng.integers(0, len(self.params), n)]
+            if x.dtype.kind in "US":  # class names
+                return x
+        return np.clip(x, self.lo, self.hi)
+
+    @property
+    def support(self) -> tuple[Any, ...]:
+        """The extreme values a draw can take (every value, for a choice)."""
+        if self.kind == "choice":
+            return self.params
+        if self.kind == "uniform":
+            return (
+                min(max(self.params[0], self.lo), self.hi),
+                min(max(self.params[1], self.lo), self.hi),
+            )
+        if self.params[1] == 0:
+            return (min(max(self.params[0], self.lo), self.hi),)
+        return (self.lo, self.hi)
+
+    def contains(self, value: Any) -> bool:
+        if self.kind == "choice":
+            return value in self.params
+        lo, hi = min(self.support), max(self.support)
+        return lo - 1e-12 <= value <= hi + 1e-12
+
+    def describe(self) -> str:
+        """In words, e.g. 'uniform 3 to 3.7' or 'lognormal, median 1.45, log-sd 0.24, 0.7 to 3'."""
+        p = self.params
+        if self.kind == "choice":
+            return "one of " + ", ".join(_g(v) for v in p)
+        if self.kind == "uniform":
+            return f"uniform {_g(p[0])} to {_g(p[1])}"
+        what = "mean" if self.kind == "normal" else "median"
+        spread = "sd" if self.kind == "normal" else "log-sd"
+        return (
+            f"{self.kind}, {what} {_g(p[0])}, {spread} {_g(p[1])}, {_g(self.lo)} to {_g(self.hi)}"
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -287,6 +358,30 @@ class Distribution:
             "params": list(self.params),
             "min": _finite(self.lo),
             "max": _finite(self.hi),
+        }
+
+
+def _g(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """What is known about one input: a distribution over plausible values and why, or `None`
+    with the reason it is held at its value (for an input that sets the clock, say)."""
+
+    key: str
+    distribution: Distribution | None
+    why: str
+    origin: str = ""  # file:line
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "distribution": self.distribution.to_dict() if self.distribution else None,
+            "in_words": self.distribution.describe() if self.distribution else "held at its value",
+            "why": self.why,
+            "origin": self.origin,
         }
 
 
@@ -335,7 +430,7 @@ SECTIONS: dict[str, type] = {
     "operator": OperatorSpec,
     "aeb": AebSpec,
 }
-TOP_KEYS = ("name", "title", "description", "extends", "sweep", *SECTIONS)
+TOP_KEYS = ("name", "title", "description", "extends", "sweep", "uncertainty", *SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -356,12 +451,14 @@ class ScenarioSpec:
     changes: tuple[tuple[str, Any, Any], ...] = ()  # (key, base value, this value)
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
     sweep: SweepSpec | None = None
+    uncertainty: tuple[Uncertainty, ...] = ()  # what is known about each U input
 
     def value(self, key: str) -> Any:
-        """The value at a dotted key such as 'planner.suppression_s'."""
+        """The value at a dotted key: 'planner.suppression_s', or an item's field such as
+        'perception.events.4.t_s'."""
         obj: Any = self
-        for part in key.split("."):
-            obj = getattr(obj, part)
+        for part in _key_path(key):
+            obj = obj[part] if isinstance(obj, tuple) else getattr(obj, part)
         return obj
 
     def with_values(self, values: Mapping[str, Any], *, why: str = "swept") -> ScenarioSpec:
@@ -370,12 +467,29 @@ class ScenarioSpec:
         prov = dict(self.provenance)
         ctx = _Ctx(self.path or "<values>")
         for key, v in values.items():
-            kp = tuple(key.split("."))
-            f = _known_key(key, kp, ctx)
+            kp = _key_path(key)
+            f = _known_key(key, kp, ctx, spec)
             spec = _replace(spec, list(kp), _parse_field(f, v, kp, ctx))
             prov[key] = Provenance(why, f"{why} value", "")
         _check_spec(spec, ctx)
         return dataclasses.replace(spec, provenance=prov)
+
+    def with_arrays(self, values: Mapping[str, Any]) -> ScenarioSpec:
+        """A copy in which each key holds an (n,) array: one value per run of a batch.
+
+        For the simulator only: not validated here (a distribution's every value was checked
+        when its file was loaded), and numbers that set the clock cannot vary per run.
+        """
+        spec = self
+        for key, v in values.items():
+            kp = _key_path(key)
+            _known_key(key, kp, _Ctx(self.path or "<values>"), spec)
+            spec = _replace(spec, list(kp), v)
+        return spec
+
+    def distributions(self) -> dict[str, Distribution]:
+        """The inputs that vary across plausible worlds, with their distributions."""
+        return {u.key: u.distribution for u in self.uncertainty if u.distribution is not None}
 
     @property
     def certainty(self) -> dict[str, str]:
@@ -393,6 +507,7 @@ class ScenarioSpec:
             ],
             "provenance": {k: p.to_dict() for k, p in sorted(self.provenance.items())},
             "sweep": self.sweep.to_dict() if self.sweep else None,
+            "uncertainty": [u.to_dict() for u in self.uncertainty],
         }
         for s in SECTIONS:
             out[s] = jsonable(getattr(self, s))
@@ -442,20 +557,52 @@ _TABLE_VALUES = {
 }
 
 
-def _replace(obj: Any, parts: list[str], value: Any) -> Any:
+def _replace(obj: Any, parts: list, value: Any) -> Any:
+    head = parts[0]
+    if isinstance(obj, tuple):  # an item of a list of records
+        new = value if len(parts) == 1 else _replace(obj[head], parts[1:], value)
+        return (*obj[:head], new, *obj[head + 1 :])
     if len(parts) == 1:
-        return dataclasses.replace(obj, **{parts[0]: value})
-    return dataclasses.replace(
-        obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value)}
-    )
+        return dataclasses.replace(obj, **{head: value})
+    return dataclasses.replace(obj, **{head: _replace(getattr(obj, head), parts[1:], value)})
 
 
-def _known_key(key: str, kp: tuple, ctx: _Ctx) -> dataclasses.Field:
+def _key_path(key: str) -> tuple:
+    """'perception.events.4.class' -> ('perception', 'events', 4, 'cls'): attribute names."""
+    attr = {v: k for k, v in _ALIASES.items()}
+    return tuple(int(p) if p.isdigit() else attr.get(p, p) for p in key.split("."))
+
+
+def _item_field(kp: tuple, spec: ScenarioSpec | None) -> dataclasses.Field | None:
+    """The field of a record item's key (section.list.INDEX.field), if the key is one."""
+    if len(kp) != 4 or not isinstance(kp[2], int):
+        return None
+    lst = FIELDS.get(f"{kp[0]}.{kp[1]}")
+    if lst is None or lst.metadata["kind"] != "records":
+        return None
+    f = {f.name: f for f in dataclasses.fields(lst.metadata["cls"])}.get(kp[3])
+    if f is None or f.metadata["kind"] not in ("float", "str"):
+        return None
+    if spec is not None and kp[2] >= len(spec.value(f"{kp[0]}.{kp[1]}")):
+        return None
+    return f
+
+
+def _known_key(
+    key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec | None = None
+) -> dataclasses.Field:
     if key in SCALARS:
         return SCALARS[key]
+    f = _item_field(kp, spec)
+    if f is not None:
+        return f
     section = key.split(".")[0]
     near = [k for k in SCALARS if k.startswith(section + ".")] or list(SCALARS)[:6]
-    raise ctx.error(kp, f'not a parameter; write "section.key", e.g. {near[0]!r}')
+    raise ctx.error(
+        kp,
+        f'not a parameter; write "section.key", e.g. {near[0]!r} (or an item\'s field, '
+        "e.g. 'perception.events.4.t_s')",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -604,7 +751,8 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
     def go(dst: dict, src: dict, key: tuple, layer: _Layer) -> None:
         for k, v in src.items():
             path = (*key, k)
-            leaf = _is_leaf(v) or path in _TABLE_VALUES
+            # an [uncertainty] entry is replaced whole, never merged with the base file's
+            leaf = _is_leaf(v) or path in _TABLE_VALUES or path[:1] == ("uncertainty",)
             if leaf or not isinstance(dst.get(k), dict) or _is_leaf(dst[k]):
                 dst[k] = copy.deepcopy(v)  # later layers merge into it; keep the layer intact
                 mark(v, path, layer)
@@ -926,7 +1074,7 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
     grid = []
     for key, values in grid_raw.items():
         kp = ("sweep", "grid", key)
-        _known_key(key, kp, ctx)
+        _known_key(key, kp, ctx, spec)
         if not isinstance(values, list) or not 1 <= len(values) <= 1000:
             raise ctx.error(kp, "expected a list of 1 to 1000 values")
         for i, val in enumerate(values):
@@ -946,12 +1094,7 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
     sample = []
     for key, d in sample_raw.items():
         kp = ("sweep", "sample", key)
-        f = _known_key(key, kp, ctx)
-        if f.metadata["kind"] != "float" or not f.metadata["sample"]:
-            raise ctx.error(
-                kp,
-                "only numbers that do not set the clock can be sampled; put this one in sweep.grid",
-            )
+        _check_sampleable(key, kp, ctx, spec)
         if key in grid_raw:
             raise ctx.error(kp, "is also a grid axis; choose one")
         sample.append((key, _parse_distribution(d, key, kp, spec, ctx)))
@@ -963,31 +1106,63 @@ def _detail(exc: ScenarioError) -> str:
     return str(exc).split(": ", 2)[-1]
 
 
-def _parse_distribution(d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx) -> Distribution:
+def _check_sampleable(key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec) -> dataclasses.Field:
+    f = _known_key(key, kp, ctx, spec)
+    item = _item_field(_key_path(key), spec) is not None
+    if not (f.metadata["kind"] == "float" and f.metadata["sample"]) and not (
+        item and f.metadata["kind"] == "str"
+    ):
+        raise ctx.error(
+            kp,
+            "only numbers that do not set the clock (or an item's class) can be sampled; "
+            "put this one in sweep.grid",
+        )
+    return f
+
+
+DISTRIBUTION_KINDS = ("uniform", "normal", "lognormal", "choice")
+
+
+def _parse_distribution(
+    d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx, extra: tuple = ()
+) -> Distribution:
+    """{ uniform = [lo, hi] }, { normal = [mean, sd], min, max }, { lognormal = [median,
+    log-sd], min, max } or { choice = [values] }; every value it can draw must be valid for
+    the key (checked against the spec with the others at their values)."""
     if not isinstance(d, dict) or "value" in d:
         raise ctx.error(
-            kp, "expected { uniform = [lo, hi] }, { normal = [mean, std] } or { choice = [values] }"
+            kp,
+            "expected { uniform = [lo, hi] }, { normal = [mean, sd] }, "
+            "{ lognormal = [median, log-sd] } or { choice = [values] }",
         )
-    kinds = [k for k in ("uniform", "normal", "choice") if k in d]
-    extra = set(d) - {"uniform", "normal", "choice", "min", "max"}
-    if len(kinds) != 1 or extra:
-        raise ctx.error(kp, "give exactly one of uniform, normal, choice (and optional min, max)")
+    kinds = [k for k in DISTRIBUTION_KINDS if k in d]
+    unknown = set(d) - {*DISTRIBUTION_KINDS, "min", "max", *extra}
+    if len(kinds) != 1 or unknown:
+        raise ctx.error(
+            kp, "give exactly one of uniform, normal, lognormal, choice (and optional min, max)"
+        )
     kind = kinds[0]
     raw = d[kind]
-    if not isinstance(raw, list) or not all(
+    words = (
+        kind == "choice" and isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw)
+    )
+    numbers = isinstance(raw, list) and all(
         isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(float(p))
         for p in raw
-    ):
+    )
+    if not (numbers or words):
         raise ctx.error((*kp, kind), "expected a list of finite numbers")
-    params = tuple(float(p) for p in raw)
-    if kind in ("uniform", "normal") and len(params) != 2:
+    params = tuple(raw) if words else tuple(float(p) for p in raw)
+    if kind != "choice" and len(params) != 2:
         raise ctx.error((*kp, kind), "expected two numbers")
     if kind == "choice" and not 1 <= len(params) <= 1000:
         raise ctx.error((*kp, kind), "expected 1 to 1000 values")
     if kind == "uniform" and params[1] < params[0]:
         raise ctx.error((*kp, kind), "expected [lo, hi] with lo <= hi")
-    if kind == "normal" and params[1] < 0:
-        raise ctx.error((*kp, kind), "the standard deviation must be >= 0")
+    if kind in ("normal", "lognormal") and params[1] < 0:
+        raise ctx.error((*kp, kind), "the spread must be >= 0")
+    if kind == "lognormal" and params[0] <= 0:
+        raise ctx.error((*kp, kind), "the median must be > 0")
     bounds = {}
     for b in ("min", "max"):
         if b in d:
@@ -998,19 +1173,49 @@ def _parse_distribution(d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _C
     lo, hi = bounds.get("min", -math.inf), bounds.get("max", math.inf)
     if lo > hi:
         raise ctx.error(kp, "min is above max")
-    # Every value the distribution can produce must be valid for the key.
-    if kind == "normal" and params[1] > 0:
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ctx.error(kp, "a normal draw is unbounded; add min and max")
-        extremes = [lo, hi]
-    else:
-        extremes = [min(max(v, lo), hi) for v in (min(params), max(params))]
-    for x in extremes:
+    unbounded = not (math.isfinite(lo) and math.isfinite(hi))
+    if kind in ("normal", "lognormal") and params[1] > 0 and unbounded:
+        raise ctx.error(kp, f"a {kind} draw is unbounded; add min and max")
+    dist = Distribution(kind=kind, params=params, lo=lo, hi=hi)
+    for x in dist.support:  # every value the distribution can produce must be valid for the key
         try:
             spec.with_values({key: x})
         except ScenarioError as exc:
-            raise ctx.error(kp, f"can draw {x:g}: {_detail(exc)}") from None
-    return Distribution(kind=kind, params=params, lo=lo, hi=hi)
+            shown = f"{x:g}" if isinstance(x, float) else repr(x)
+            raise ctx.error(kp, f"can draw {shown}: {_detail(exc)}") from None
+    return dist
+
+
+def _parse_uncertainty(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> tuple[Uncertainty, ...]:
+    """[uncertainty]: "section.key" = { <distribution>, why = "..." } or { held = true, why }.
+
+    The scenario's own value must be one the distribution can give (the single run is one of
+    the plausible worlds). A key that a later file sets to a what-if value without giving it a
+    new distribution is held at that value: see `_held_by_what_if`.
+    """
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(("uncertainty",), f"expected a table, got {_type_name(v)}")
+    out = []
+    for key, d in v.items():
+        kp = ("uncertainty", key)
+        _check_sampleable(key, kp, ctx, spec)
+        if not isinstance(d, dict) or not isinstance(d.get("why"), str) or not d["why"].strip():
+            raise ctx.error(kp, 'expected { uniform = [lo, hi], why = "the reason" }')
+        if "held" in d:
+            if d["held"] is not True or set(d) != {"held", "why"}:
+                raise ctx.error(kp, 'a held input is { held = true, why = "the reason" }')
+            out.append(Uncertainty(key, None, d["why"], ctx.where(kp)))
+            continue
+        dist = _parse_distribution(d, key, kp, spec, ctx, extra=("why",))
+        value = spec.value(key)
+        if not dist.contains(value):
+            raise ctx.error(
+                kp,
+                f"the scenario's value {_g(value)} is not one this distribution gives "
+                f"({dist.describe()}); widen it or change the value",
+            )
+        out.append(Uncertainty(key, dist, d["why"], ctx.where(kp)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1074,9 +1279,27 @@ def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
         provenance=_provenance(annotations, origins, layers, ctx),
         changes=_changes(spec, layers),
     )
+    if "uncertainty" in merged:
+        entries = _parse_uncertainty(merged["uncertainty"], spec, ctx)
+        kept = tuple(u for u in entries if not _held_by_what_if(u.key, origins, layers))
+        spec = dataclasses.replace(spec, uncertainty=kept)
     if "sweep" in merged:
         spec = dataclasses.replace(spec, sweep=_parse_sweep(merged["sweep"], spec, ctx))
     return spec
+
+
+def _held_by_what_if(key: str, origins: dict, layers: list[_Layer]) -> bool:
+    """Whether a later file set this key's value than the file that gave its distribution:
+    then the value is that file's what-if, held for every world."""
+
+    def layer_of(path: tuple) -> int:
+        for n in range(len(path), 0, -1):
+            if path[:n] in origins:
+                return next(i for i, la in enumerate(layers) if la is origins[path[:n]])
+        return 0
+
+    value_path = tuple(_ALIASES.get(p, p) if isinstance(p, str) else p for p in _key_path(key))
+    return layer_of(value_path) > layer_of(("uncertainty", key))
 
 
 def _changes(spec: ScenarioSpec, layers: list[_Layer]) -> tuple:

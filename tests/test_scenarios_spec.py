@@ -85,7 +85,7 @@ BAD = [
         _base('[planner]\nsuppression_s = { value = 1.0, certainty = "X" }\n'),
         "planner.suppression_s.certainty",
         3,
-        "expected one of Q, P, D, U",
+        "expected one of Q, P, D, S, U",
     ),
     (
         _base('[planner]\nsuppression_s = { value = 1.0, fact = "nope" }\n'),
