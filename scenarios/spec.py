@@ -407,6 +407,71 @@ class SweepSpec:
         }
 
 
+def spread(doc: str, lo: float, hi: float) -> Any:
+    """A distribution (or a plain number for a constant) whose every value is in [lo, hi]."""
+    return _meta("distribution", doc, lo=lo, hi=hi)
+
+
+@dataclass(frozen=True)
+class FalsePositiveSpec:
+    """A kind of object that perception reports though it is no hazard (the design's false
+    alarms): how often one is met, and how it looks to perception."""
+
+    name: str = _meta("text", "what it is, e.g. 'plastic bag'")
+    per_1000_km: float = num("how many are met per 1,000 km driven", 0, 1e6)
+    certainty: str = choice("Q, P, D, S or U (of the rate)", *CERTAINTIES)
+    source: str = _meta("text", "where the rate comes from, or why it was assumed")
+    confusion: tuple[tuple[str, float], ...] = _meta(
+        "confusion", "probability of each class perception gives it"
+    )
+    flicker_hz: float = num("class redraws per second (the Markov flicker model)", 0, 100)
+    # The spreads below are field metadata (a schema), not shared mutable defaults.
+    lateral_m: Distribution = spread(  # noqa: RUF009
+        "y of its centre when first seen (m; 0 = the right edge of the SUV's lane)", -20, 30
+    )
+    lateral_speed_mps: Distribution = spread(  # noqa: RUF009
+        "its drift across the road (m/s; + to the left)", -20, 20
+    )
+    length_m: Distribution = spread("its extent across the road (m)", 0.05, 10)  # noqa: RUF009
+    width_m: Distribution = spread("its extent along the road (m)", 0.05, 30)  # noqa: RUF009
+    range_m: Distribution = spread("how far ahead when first seen (m)", 5, 300)  # noqa: RUF009
+    seen_s: Distribution = spread("how long perception reports it (s)", 0.05, 30)  # noqa: RUF009
+
+
+@dataclass(frozen=True)
+class TradeoffSpec:
+    """The cost side: designs varied one setting at a time (and named combinations), each run
+    over her crossing's plausible worlds and over encounters with false-positive objects."""
+
+    runs: int
+    seed: int
+    hard_brake_mps2: float  # the ADS asks for at least this: a hard-braking event
+    speed_mph: float  # cruising speed in the encounters
+    position_noise_m: float  # detection noise in the encounters
+    axes: tuple[tuple[str, tuple[Any, ...]], ...]
+    designs: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+    objects: tuple[FalsePositiveSpec, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "runs": self.runs,
+            "seed": self.seed,
+            "hard_brake_mps2": self.hard_brake_mps2,
+            "speed_mph": self.speed_mph,
+            "position_noise_m": self.position_noise_m,
+            "axes": {k: list(v) for k, v in self.axes},
+            "designs": {name: dict(v) for name, v in self.designs},
+            "objects": [
+                {
+                    f.name: v.to_dict() if isinstance(v, Distribution) else jsonable(v)
+                    for f in dataclasses.fields(o)
+                    for v in [getattr(o, f.name)]
+                }
+                for o in self.objects
+            ],
+        }
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a value comes from: Q/P/D/U from the record or an assumption; 'what-if' for a
@@ -430,7 +495,16 @@ SECTIONS: dict[str, type] = {
     "operator": OperatorSpec,
     "aeb": AebSpec,
 }
-TOP_KEYS = ("name", "title", "description", "extends", "sweep", "uncertainty", *SECTIONS)
+TOP_KEYS = (
+    "name",
+    "title",
+    "description",
+    "extends",
+    "sweep",
+    "uncertainty",
+    "tradeoff",
+    *SECTIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -452,6 +526,7 @@ class ScenarioSpec:
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
     sweep: SweepSpec | None = None
     uncertainty: tuple[Uncertainty, ...] = ()  # what is known about each U input
+    tradeoff: TradeoffSpec | None = None
 
     def value(self, key: str) -> Any:
         """The value at a dotted key: 'planner.suppression_s', or an item's field such as
@@ -593,7 +668,7 @@ def _known_key(
 ) -> dataclasses.Field:
     if key in SCALARS:
         return SCALARS[key]
-    f = _item_field(kp, spec)
+    f = _item_field(_key_path(key), spec)
     if f is not None:
         return f
     section = key.split(".")[0]
@@ -760,7 +835,7 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
                 origins.setdefault(path, layer)
                 go(dst[k], v, path, layer)
 
-    own = ("name", "title", "description", "sweep", "extends")
+    own = ("name", "title", "description", "sweep", "tradeoff", "extends")
     for layer in layers:
         go(merged, {k: v for k, v in layer.data.items() if k not in own}, (), layer)
     last = layers[-1]
@@ -864,6 +939,13 @@ def _parse_field(
         return tuple(_parse_record(meta["cls"], item, (*key, i), ctx) for i, item in enumerate(v))
     if kind == "confusion":
         return _parse_confusion(v, key, ctx)
+    if kind == "distribution":
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = {"choice": [v]}  # a plain number: the same in every run
+        dist = _distribution(v, key, ctx)
+        if any(not meta["lo"] <= x <= meta["hi"] for x in dist.support):
+            raise ctx.error(key, f"can draw outside {meta['lo']:g}..{meta['hi']:g} ({meta['doc']})")
+        return dist
     raise AssertionError(kind)  # pragma: no cover - the schema has no other kinds
 
 
@@ -1101,12 +1183,92 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
     return SweepSpec(runs=runs, seed=seed, grid=tuple(grid), sample=tuple(sample))
 
 
+def _whole(v: Any, kp: tuple, ctx: _Ctx, lo: int, hi: int, default: int) -> int:
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ctx.error(kp, f"expected a whole number in {lo}..{hi}, got {v!r}")
+    return v
+
+
+def _number(v: Any, kp: tuple, ctx: _Ctx, lo: float, hi: float, default: float) -> float:
+    if v is None:
+        return default
+    meta = {"doc": kp[-1], "lo": lo, "hi": hi, "lo_open": False}
+    return _parse_float(v, meta, kp, ctx)
+
+
+def _parse_tradeoff(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> TradeoffSpec:
+    """[tradeoff]: runs, seed, hard_brake_mps2, speed_mph, position_noise_m; [tradeoff.axes]
+    "section.key" = [values] (each varied alone from this scenario's design);
+    [tradeoff.designs] name = { "section.key" = value, ... }; [[tradeoff.objects]]."""
+    known = ("runs", "seed", "hard_brake_mps2", "speed_mph", "position_noise_m")
+    known += ("axes", "designs", "objects")
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(("tradeoff",), f"expected a table, got {_type_name(v)}")
+    for k in v:
+        if k not in known:
+            raise ctx.error(("tradeoff", k), f"unknown key; [tradeoff] takes {', '.join(known)}")
+    axes = []
+    for key, values in _table(v.get("axes", {}), ("tradeoff", "axes"), ctx).items():
+        kp = ("tradeoff", "axes", key)
+        _known_key(key, kp, ctx, spec)
+        if not isinstance(values, list) or not 1 <= len(values) <= 100:
+            raise ctx.error(kp, "expected a list of 1 to 100 values")
+        for i, val in enumerate(values):
+            try:
+                spec.with_values({key: val})
+            except ScenarioError as exc:
+                raise ctx.error((*kp, i), _detail(exc)) from None
+        axes.append((key, tuple(values)))
+    designs = []
+    for name, values in _table(v.get("designs", {}), ("tradeoff", "designs"), ctx).items():
+        kp = ("tradeoff", "designs", name)
+        values = _table(values, kp, ctx)
+        for key in values:
+            _known_key(key, (*kp, key), ctx, spec)
+        try:
+            spec.with_values(values)
+        except ScenarioError as exc:
+            raise ctx.error(kp, _detail(exc)) from None
+        designs.append((name, tuple(values.items())))
+    objects = v.get("objects", [])
+    if not isinstance(objects, list) or not objects or len(objects) > 100:
+        raise ctx.error(("tradeoff", "objects"), "expected [[tradeoff.objects]] tables (1 to 100)")
+    kinds = tuple(
+        _parse_record(FalsePositiveSpec, o, ("tradeoff", "objects", i), ctx)
+        for i, o in enumerate(objects)
+    )
+    return TradeoffSpec(
+        runs=_whole(v.get("runs"), ("tradeoff", "runs"), ctx, 1, 1_000_000, 2000),
+        seed=_whole(v.get("seed"), ("tradeoff", "seed"), ctx, 0, 2**32 - 1, 0),
+        hard_brake_mps2=_number(
+            v.get("hard_brake_mps2"), ("tradeoff", "hard_brake_mps2"), ctx, 0.1, 12, 4.0
+        ),
+        speed_mph=_number(v.get("speed_mph"), ("tradeoff", "speed_mph"), ctx, 1, 100, 43.0),
+        position_noise_m=_number(
+            v.get("position_noise_m"), ("tradeoff", "position_noise_m"), ctx, 0, 5, 0.1
+        ),
+        axes=tuple(axes),
+        designs=tuple(designs),
+        objects=kinds,
+    )
+
+
+def _table(v: Any, kp: tuple, ctx: _Ctx) -> dict:
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(kp, f"expected a table, got {_type_name(v)}")
+    return v
+
+
 def _detail(exc: ScenarioError) -> str:
     """The message of an error without its 'file:line: key: ' prefix."""
     return str(exc).split(": ", 2)[-1]
 
 
-def _check_sampleable(key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec) -> dataclasses.Field:
+def _check_sampleable(
+    key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec, hint: str = "put this one in sweep.grid"
+) -> dataclasses.Field:
     f = _known_key(key, kp, ctx, spec)
     item = _item_field(_key_path(key), spec) is not None
     if not (f.metadata["kind"] == "float" and f.metadata["sample"]) and not (
@@ -1114,8 +1276,7 @@ def _check_sampleable(key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec) -> dat
     ):
         raise ctx.error(
             kp,
-            "only numbers that do not set the clock (or an item's class) can be sampled; "
-            "put this one in sweep.grid",
+            f"only numbers that do not set the clock (or an item's class) can be sampled; {hint}",
         )
     return f
 
@@ -1126,9 +1287,21 @@ DISTRIBUTION_KINDS = ("uniform", "normal", "lognormal", "choice")
 def _parse_distribution(
     d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx, extra: tuple = ()
 ) -> Distribution:
+    """A distribution for a key of the spec: every value it can draw must be valid for the key
+    (checked against the spec with the others at their values)."""
+    dist = _distribution(d, kp, ctx, extra)
+    for x in dist.support:
+        try:
+            spec.with_values({key: x})
+        except ScenarioError as exc:
+            shown = f"{x:g}" if isinstance(x, float) else repr(x)
+            raise ctx.error(kp, f"can draw {shown}: {_detail(exc)}") from None
+    return dist
+
+
+def _distribution(d: Any, kp: tuple, ctx: _Ctx, extra: tuple = ()) -> Distribution:
     """{ uniform = [lo, hi] }, { normal = [mean, sd], min, max }, { lognormal = [median,
-    log-sd], min, max } or { choice = [values] }; every value it can draw must be valid for
-    the key (checked against the spec with the others at their values)."""
+    log-sd], min, max } or { choice = [values] }."""
     if not isinstance(d, dict) or "value" in d:
         raise ctx.error(
             kp,
@@ -1176,14 +1349,7 @@ def _parse_distribution(
     unbounded = not (math.isfinite(lo) and math.isfinite(hi))
     if kind in ("normal", "lognormal") and params[1] > 0 and unbounded:
         raise ctx.error(kp, f"a {kind} draw is unbounded; add min and max")
-    dist = Distribution(kind=kind, params=params, lo=lo, hi=hi)
-    for x in dist.support:  # every value the distribution can produce must be valid for the key
-        try:
-            spec.with_values({key: x})
-        except ScenarioError as exc:
-            shown = f"{x:g}" if isinstance(x, float) else repr(x)
-            raise ctx.error(kp, f"can draw {shown}: {_detail(exc)}") from None
-    return dist
+    return Distribution(kind=kind, params=params, lo=lo, hi=hi)
 
 
 def _parse_uncertainty(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> tuple[Uncertainty, ...]:
@@ -1198,7 +1364,7 @@ def _parse_uncertainty(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> tuple[Uncertain
     out = []
     for key, d in v.items():
         kp = ("uncertainty", key)
-        _check_sampleable(key, kp, ctx, spec)
+        _known_key(key, kp, ctx, spec)
         if not isinstance(d, dict) or not isinstance(d.get("why"), str) or not d["why"].strip():
             raise ctx.error(kp, 'expected { uniform = [lo, hi], why = "the reason" }')
         if "held" in d:
@@ -1206,6 +1372,7 @@ def _parse_uncertainty(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> tuple[Uncertain
                 raise ctx.error(kp, 'a held input is { held = true, why = "the reason" }')
             out.append(Uncertainty(key, None, d["why"], ctx.where(kp)))
             continue
+        _check_sampleable(key, kp, ctx, spec, 'hold it: { held = true, why = "..." }')
         dist = _parse_distribution(d, key, kp, spec, ctx, extra=("why",))
         value = spec.value(key)
         if not dist.contains(value):
@@ -1285,6 +1452,8 @@ def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
         spec = dataclasses.replace(spec, uncertainty=kept)
     if "sweep" in merged:
         spec = dataclasses.replace(spec, sweep=_parse_sweep(merged["sweep"], spec, ctx))
+    if "tradeoff" in merged:
+        spec = dataclasses.replace(spec, tradeoff=_parse_tradeoff(merged["tradeoff"], spec, ctx))
     return spec
 
 

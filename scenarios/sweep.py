@@ -21,6 +21,7 @@ from scenarios import perception
 from scenarios.perception import Draws
 from scenarios.simulate import BRAKERS, RESULT_FIELDS, brake_by_names, run_batch
 from scenarios.spec import MPH, ScenarioSpec
+from scenarios.stats import Proportion
 
 __all__ = ["BRAKERS", "RESULT_FIELDS", "brake_by_names", "run_cell", "sweep"]
 
@@ -69,6 +70,7 @@ def cells(spec: ScenarioSpec) -> list[tuple[dict, ScenarioSpec]]:
 class CellResult:
     values: dict  # grid values of this cell
     runs: int
+    collisions: int
     collision_probability: float
     mean_impact_speed_mph: float | None  # over the runs that collided
     mean_stopping_margin_m: float | None  # over the runs that did not
@@ -76,11 +78,18 @@ class CellResult:
     mean_resets: float
     arrays: dict[str, np.ndarray] = field(repr=False, compare=False)
 
+    @property
+    def collision(self) -> Proportion:
+        """The collision probability with its 95 % Wilson interval (Monte Carlo error)."""
+        return Proportion(self.collisions, self.runs)
+
     def to_dict(self) -> dict:
         return {
             "values": self.values,
             "runs": self.runs,
+            "collisions": self.collisions,
             "collision_probability": self.collision_probability,
+            "collision_interval": self.collision.to_dict(),
             "mean_impact_speed_mph": self.mean_impact_speed_mph,
             "mean_stopping_margin_m": self.mean_stopping_margin_m,
             "mean_first_hazard_before_s": self.mean_first_hazard_before_s,
@@ -96,6 +105,7 @@ class SweepResult:
     runs_per_cell: int
     seed: int
     cells: tuple[CellResult, ...]
+    noise_model: dict = field(default_factory=dict)  # perception's noise model, in numbers
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +114,8 @@ class SweepResult:
             "sample": self.sample,
             "runs_per_cell": self.runs_per_cell,
             "seed": self.seed,
+            "noise_model": self.noise_model,
+            "intervals": "collision_interval: 95 % Wilson score interval over the cell's runs",
             "cells": [c.to_dict() for c in self.cells],
         }
 
@@ -160,6 +172,7 @@ def sweep(
             CellResult(
                 values=values,
                 runs=runs,
+                collisions=int(arr["collision"].sum()),
                 collision_probability=round(float(arr["collision"].mean()), 9),
                 mean_impact_speed_mph=_mean(speed),
                 mean_stopping_margin_m=_mean(margin),
@@ -169,4 +182,6 @@ def sweep(
             )
         )
     sample = {k: d.to_dict() for k, d in sw.sample} if sw else {}
-    return SweepResult(spec.name, sw.grid if sw else (), sample, runs, seed, tuple(results))
+    sample = {k: {**d, "in_words": dict(sw.sample)[k].describe()} for k, d in sample.items()}
+    noise = perception.noise_model(spec)
+    return SweepResult(spec.name, sw.grid if sw else (), sample, runs, seed, tuple(results), noise)

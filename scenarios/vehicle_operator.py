@@ -76,6 +76,9 @@ def step(op: OperatorState, t: float, gap_m, alert, cfg: OperatorSpec) -> Operat
         noticed_s = np.where(saw | heard, t, noticed_s)
         why = np.where(saw, np.int8(1), np.where(heard, np.int8(2), why)).astype(np.int8)
     noticed = ~np.isnan(noticed_s)
+    if cfg.attentive:  # she brakes, and braking is her takeover
+        braking = noticed & (t >= noticed_s + cfg.attentive_reaction_s - 1e-9)
+        return OperatorState(noticed_s, why, braking, braking)
     took_over = noticed & (t >= noticed_s + cfg.takeover_s - 1e-9)
     braking = noticed & (t >= noticed_s + cfg.reaction_s - 1e-9)
     return OperatorState(noticed_s, why, took_over, braking)

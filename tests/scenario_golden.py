@@ -85,6 +85,8 @@ def snapshot() -> dict:
     runs, sweeps = {}, {}
     for name in spec.packaged_names():
         s = spec.load(name)
+        if s.tradeoff is not None:  # a trade-off: its designs are scenarios recorded here
+            continue
         if s.sweep is None:
             runs[name] = run_record(simulate(s, seed=0))
             continue

@@ -165,11 +165,69 @@ def test_the_counterfactual_table():
 
 
 def test_the_record_as_data_has_a_certainty_for_every_fact():
-    assert all(f.certainty in "QPDU" and f.source for f in tempe2018.FACTS.values())
+    assert all(f.certainty in "QPDSU" and f.source for f in tempe2018.FACTS.values())
     assert [r.t_before_s for r in tempe2018.TIMELINE][:2] == [5.6, 5.2]
     assert tempe2018.fact("emergency-threshold").value == 6.5
     with pytest.raises(KeyError, match="known"):
         tempe2018.fact("nope")
+
+
+def test_certainty_labels_say_what_is_assumed():
+    s = spec.load("tempe-2018")
+    by_time = {e.t_s: e for e in s.perception.events}
+    assert by_time[-2.7].certainty == "U"  # the class the alternation ended on is not recorded
+    assert [by_time[t].certainty for t in (-3.4, -3.1, -2.9)] == ["U", "U", "U"]
+    assert s.provenance["perception.flicker.rate_hz"].certainty == "U"  # fitted to U times
+    braked = next(r for r in tempe2018.TIMELINE if r.t_before_s == -0.7)
+    assert braked.certainty == "P"  # "about 0.7 s" is a paraphrase; "< 1 s" is the wording
+    assert tempe2018.fact("volvo-simulation").certainty == "S"
+    assert tempe2018.fact("volvo-simulation").value == pytest.approx(17 / 20)
+
+
+def test_every_unconfirmed_input_has_a_distribution_or_a_reason_to_hold_it():
+    s = spec.load("tempe-2018")
+    covered = {u.key: u for u in s.uncertainty}
+    assumed = [k for k, p in s.provenance.items() if p.certainty == "U"]
+    for field, items in (
+        ("perception.events", s.perception.events),
+        ("suv.profile", s.suv.profile),
+    ):
+        for i, item in enumerate(items):
+            if item.certainty == "U":
+                assumed.append(f"{field}.{i}.{'speed_mph' if field == 'suv.profile' else 't_s'}")
+    missing = [k for k in assumed if k not in covered]
+    missing = [k for k in missing if k.replace(".t_s", ".class") not in covered]  # 2.7 s: class
+    assert not missing, missing
+    assert "perception.events.7.class" in covered  # the class at 2.7 s
+    for u in covered.values():
+        assert len(u.why) > 15 and u.origin.startswith(s.path)
+        if u.distribution is not None:
+            assert u.distribution.contains(s.value(u.key))  # the single run is one of the worlds
+    held = [u for u in covered.values() if u.distribution is None]
+    assert [u.key for u in held] == ["perception.period_s"]
+
+
+def test_a_what_if_value_is_held_unless_the_file_gives_it_a_distribution():
+    text = 'extends = "tempe-2018"\n[planner]\nmotion_trust_s = 3.0\n'
+    assert "planner.motion_trust_s" not in spec.loads(text).distributions()
+    again = text + '[uncertainty]\n"planner.motion_trust_s" = { uniform = [2.5, 3.5], why = "x" }\n'
+    assert spec.loads(again).distributions()["planner.motion_trust_s"].params == (2.5, 3.5)
+    with pytest.raises(spec.ScenarioError, match="not one this distribution gives"):
+        spec.loads(again.replace("motion_trust_s = 3.0\n", ""))
+
+
+def test_the_attentive_operator_brakes_after_her_reaction_time_and_the_ads_is_never_released():
+    result = run("attentive-operator")
+    s, op = result.summary, spec.load("attentive-operator").operator
+    noticed = next(r for r in result.trace if not math.isnan(r.operator.noticed_s))
+    assert noticed.gap_m == pytest.approx(op.sight_distance_m, abs=0.5)  # within sight: 50 m
+    braking = next(r for r in result.trace if r.operator.braking)
+    assert braking.t_s - noticed.t_s == pytest.approx(op.attentive_reaction_s, abs=STEP)
+    assert s.takeover_s == s.operator_brake_s == braking.t_s  # braking is her takeover
+    # no step in which the ADS is released and nobody brakes
+    released = [r for r in result.trace if not r.ads_engaged and not r.operator.braking]
+    assert not released
+    assert s.impact_speed_mph == pytest.approx(12.5, abs=0.1)  # 1.5 s from 50 m at 43 mph
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""The cost of false alarms: collisions avoided against nuisance hard braking, design by design.
+
+Action suppression and the missing emergency braking were chosen to avoid nuisance braking (P).
+To weigh that choice, each design (the 2018 one, each setting of [tradeoff.axes] varied alone,
+and each named combination in [tradeoff.designs]) is run twice over:
+
+- her crossing, over the plausible worlds (`sensitivity`): the probability that the crash is
+  avoided, with its 95 % Wilson interval;
+- encounters with objects that are no hazard but that perception reports ([[tradeoff.objects]]:
+  a plastic bag, an overhead sign, a parked car at the kerb, road debris), each kind drawn from
+  its own distributions of position, drift, size, range and how long it is seen, with its own
+  class flicker: the share of encounters in which the ADS brakes at hard_brake_mps2 or more
+  (a nuisance hard-braking event), times how many such objects are met per 1,000 km.
+
+Encounters run in the same simulator as her crossing: the object takes her place (its
+centre's lateral path y(t) = y0 + drift * t, its box), the SUV holds speed_mph, the operator
+never takes over (the measure is the ADS's own braking), the design's unconfirmed inputs are
+drawn from their distributions (the planner's margins, the tracker's noise ...), and the
+object's classes come from a perception source of its own. Braking "before it reaches the
+object" is what counts; the object is harmless, so whether the SUV then drives through it is
+not scored.
+
+Events per 1,000 km sum over the kinds; their 95 % interval adds the kinds' binomial variances
+(normal approximation). The rates themselves are assumptions (U) and scale the nuisance side
+of every design alike: the interval is the Monte Carlo error only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenarios import perception, sensitivity
+from scenarios.perception import ArraySource
+from scenarios.simulate import run_batch
+from scenarios.spec import CLASSES, SENSORS, FalsePositiveSpec, ScenarioSpec
+from scenarios.stats import Proportion
+
+BLOCK = sensitivity.BLOCK
+# A design's unconfirmed inputs drawn in the encounters too, except those that describe her
+# crossing (the object takes her place) or the recorded speed profile (the SUV holds speed).
+NOT_IN_ENCOUNTERS = ("pedestrian.", "suv.profile.", "perception.", "world.start_gap_m")
+
+
+@dataclass(frozen=True)
+class Nuisance:
+    """One kind of object under one design."""
+
+    kind: str
+    per_1000_km: float  # how many are met (U)
+    hard: Proportion  # encounters with hard braking
+    braking: Proportion  # encounters with any braking by the ADS
+
+    @property
+    def hard_per_1000_km(self) -> float:
+        return self.per_1000_km * self.hard.p
+
+    def to_dict(self) -> dict:
+        lo, hi = self.hard.interval
+        return {
+            "kind": self.kind,
+            "met_per_1000_km": self.per_1000_km,
+            "hard_braking": self.hard.to_dict(),
+            "any_braking": self.braking.to_dict(),
+            "hard_braking_per_1000_km": self.hard_per_1000_km,
+            "hard_braking_per_1000_km_interval": [self.per_1000_km * lo, self.per_1000_km * hi],
+        }
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    label: str  # "2018 design", "planner.suppression_s = 0.5", or a named design
+    axis: str | None  # the setting varied alone, if this point is on an axis
+    values: dict  # the settings that differ from the scenario's own
+    avoided: Proportion  # her crossing, over the plausible worlds
+    nuisance: tuple[Nuisance, ...]
+
+    @property
+    def hard_per_1000_km(self) -> float:
+        return sum(n.hard_per_1000_km for n in self.nuisance)
+
+    @property
+    def hard_interval(self) -> tuple[float, float]:
+        """95 %: the kinds' binomial variances added (normal approximation), clipped at 0."""
+        var = sum(n.per_1000_km**2 * n.hard.p * (1 - n.hard.p) / n.hard.n for n in self.nuisance)
+        half = 1.959963984540054 * math.sqrt(var)
+        return max(0.0, self.hard_per_1000_km - half), self.hard_per_1000_km + half
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "axis": self.axis,
+            "values": self.values,
+            "avoided": self.avoided.to_dict(),
+            "nuisance_hard_braking_per_1000_km": self.hard_per_1000_km,
+            "nuisance_interval": list(self.hard_interval),
+            "by_kind": [n.to_dict() for n in self.nuisance],
+        }
+
+
+@dataclass(frozen=True)
+class TradeoffResult:
+    scenario: str
+    runs: int
+    seed: int
+    hard_brake_mps2: float
+    settings: dict  # the [tradeoff] table, as data
+    points: tuple[DesignPoint, ...]
+    own_values: dict  # each axis's setting in the scenario's own design
+    plausible: Proportion = field(default_factory=lambda: Proportion(0, 0))
+
+    def to_dict(self) -> dict:
+        return {
+            "scenario": self.scenario,
+            "runs": self.runs,
+            "seed": self.seed,
+            "method": {
+                "avoided": "her crossing over the plausible worlds (see sensitivity.json's "
+                "method), 95 % Wilson interval",
+                "nuisance": f"share of encounters in which the engaged ADS asks for >= "
+                f"{self.hard_brake_mps2:g} m/s^2 before reaching a harmless object, times how "
+                "many are met per 1,000 km (an assumption, U); interval: the kinds' binomial "
+                "variances added (normal approximation), Monte Carlo error only",
+            },
+            "plausible_worlds": self.plausible.to_dict(),
+            "settings": self.settings,
+            "own_values": self.own_values,
+            "points": [p.to_dict() for p in self.points],
+        }
+
+
+def designs(s: ScenarioSpec) -> list[tuple[str, str | None, dict]]:
+    """(label, axis, values): the scenario's own design, each axis value alone, each named
+    design. An axis value equal to the scenario's own is the own design, unless the setting is
+    an unconfirmed input: then it is drawn in the own design, and held on the axis."""
+    t = s.tradeoff
+    # a trade-off file that changes nothing: its design is the one it extends
+    mine = s.changes or not s.extends
+    own = f"{s.name} as written" if mine else f"as {Path(s.extends[0]).stem}"
+    out: list[tuple[str, str | None, dict]] = [(own, None, {})]
+    drawn = s.distributions()
+    for key, values in t.axes:
+        for v in values:
+            if v != s.value(key) or key in drawn:
+                out.append((f"{key} = {_fmt(v)}", key, {key: v}))
+    out += [(name, None, dict(values)) for name, values in t.designs]
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def design_spec(s: ScenarioSpec, values: dict) -> ScenarioSpec:
+    """The scenario with a design's settings, held (not drawn) in every world."""
+    if not values:
+        return s
+    d = s.with_values(values, why="what-if")
+    kept = tuple(u for u in d.uncertainty if u.key not in values)
+    return dataclasses.replace(d, uncertainty=kept)
+
+
+def _draw(obj: FalsePositiveSpec, name: str, first: int, n: int, seed: int) -> np.ndarray:
+    b0, b1 = first // BLOCK, (first + n - 1) // BLOCK
+    dist = getattr(obj, name)
+    parts = [
+        dist.draw(
+            np.random.default_rng([seed, zlib.crc32(f"{obj.name}.{name}".encode()), b]), BLOCK
+        )
+        for b in range(b0, b1 + 1)
+    ]
+    return np.concatenate(parts)[first - b0 * BLOCK : first - b0 * BLOCK + n]
+
+
+def encounter_spec(d: ScenarioSpec) -> ScenarioSpec:
+    """The design driving at a constant speed past one object, first seen at the start."""
+    t = d.tradeoff
+    first = d.perception.events[0].t_s
+    return d.with_values(
+        {
+            "world.start_s": first,
+            "suv.cruise": "constant",
+            "suv.initial_speed_mph": t.speed_mph,
+            "operator.takes_over_on": "never",
+            "perception.position_noise_m": t.position_noise_m,
+        },
+        why="encounter",
+    )
+
+
+def encounters(d: ScenarioSpec, obj: FalsePositiveSpec, runs: int, seed: int) -> dict:
+    """Every encounter of the design with one kind of object: RESULT_FIELDS -> arrays."""
+    e = encounter_spec(d)
+    dists = {k: v for k, v in e.distributions().items() if not k.startswith(NOT_IN_ENCOUNTERS)}
+    _, _, frames = perception.frame_steps(e)
+    times = np.array([perception.frame_time(e, k) for k in range(frames)]) - e.world.start_s
+    row = np.array([dict(obj.confusion).get(c, 0.0) for c in CLASSES])
+    p_switch = 1.0 - math.exp(-obj.flicker_hz * e.perception.period_s)
+    parts = []
+    for first in range(0, runs, sensitivity.CHUNK):
+        n = min(sensitivity.CHUNK, runs - first)
+        values = sensitivity.draw_worlds(dists, first, n, seed)
+        drift = _draw(obj, "lateral_speed_mps", first, n, seed)
+        values.update(
+            {
+                "world.start_gap_m": _draw(obj, "range_m", first, n, seed),
+                "pedestrian.speed_mps": -drift,  # y(t) = y0 + drift (t - start)
+                "pedestrian.lateral_at_impact_m": _draw(obj, "lateral_m", first, n, seed)
+                + drift * e.world.start_s,
+                "pedestrian.length_m": _draw(obj, "length_m", first, n, seed),
+                "pedestrian.width_m": _draw(obj, "width_m", first, n, seed),
+            }
+        )
+        rng = np.random.default_rng([seed, zlib.crc32(f"{obj.name}.perception".encode()), first])
+        cls = perception.flicker_classes(rng.random((n, frames)), row, p_switch)
+        seen = times[None, :] <= _draw(obj, "seen_s", first, n, seed)[:, None] + 1e-9
+        cls = np.where(seen, cls, perception.NO_DETECTION).astype(np.int8)
+        sensor = np.full((n, frames), SENSORS.index("lidar"), np.int8)
+        noise = rng.standard_normal((n, frames, 2))
+        parts.append(run_batch(e, n, ArraySource(cls, sensor), values=values, noise=noise))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def run(s: ScenarioSpec, *, runs: int | None = None, seed: int | None = None) -> TradeoffResult:
+    """Every design of a scenario's [tradeoff]: avoided over plausible worlds, and nuisance."""
+    t = s.tradeoff
+    if t is None:
+        raise ValueError(f"{s.name} has no [tradeoff] table")
+    runs = t.runs if runs is None else runs
+    seed = t.seed if seed is None else seed
+    points = designs(s)
+    specs = [
+        dataclasses.replace(design_spec(s, values), name=f"{s.name}: {label}")
+        for label, _, values in points
+    ]
+    worlds = sensitivity.run(specs, runs=runs, seed=seed)  # one base run for every design
+    out = []
+    for (label, axis, values), d in zip(points, specs, strict=True):
+        nuisance = []
+        for obj in t.objects:
+            peak = encounters(d, obj, runs, seed)["peak_ads_decel_mps2"]
+            hard = Proportion(int((peak >= t.hard_brake_mps2 - 1e-9).sum()), runs)
+            braking = Proportion(int((peak > 0).sum()), runs)
+            nuisance.append(Nuisance(obj.name, obj.per_1000_km, hard, braking))
+        avoided = worlds.get(d.name).avoided
+        out.append(DesignPoint(label, axis, values, avoided, tuple(nuisance)))
+    plausible = next(iter(worlds.plausible.values()))
+    own = {key: s.value(key) for key, _ in t.axes}
+    return TradeoffResult(
+        s.name, runs, seed, t.hard_brake_mps2, t.to_dict(), tuple(out), own, plausible
+    )
