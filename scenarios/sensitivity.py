@@ -380,6 +380,14 @@ def outside_record(results: Mapping[str, ScenarioSensitivity]) -> tuple[dict, ..
 # Running it
 
 
+def check_runs(runs: int, seed: int, most: int) -> None:
+    """Runs and seed a user asked for, or a one-line error."""
+    if not 1 <= runs <= most:
+        raise spec_mod.ScenarioError(f"runs: {runs:,} is outside 1..{most:,}; ask for fewer")
+    if not 0 <= seed < 2**32:
+        raise spec_mod.ScenarioError(f"seed: {seed} is outside 0..{2**32 - 1}; give another")
+
+
 def run(
     scenarios: Sequence[str | ScenarioSpec],
     *,
@@ -391,8 +399,7 @@ def run(
 ) -> SensitivityResult:
     """Each scenario (a packaged name, a path or a spec) over `runs` drawn worlds; singles:
     scenario name -> its single run (RunResult) where the caller has it already."""
-    if not 1 <= runs <= MAX_RUNS:
-        raise spec_mod.ScenarioError(f"runs: {runs} is outside 1..{MAX_RUNS:,}; ask for fewer")
+    check_runs(runs, seed, MAX_RUNS)
     check = check or RecordCheck()
     specs = [spec_mod.load(s) if not isinstance(s, ScenarioSpec) else s for s in scenarios]
     bases: dict[str, tuple[ScenarioSpec, dict, np.ndarray]] = {}

@@ -67,7 +67,8 @@ def first_order_index(x: np.ndarray, y: np.ndarray, classes: int = CLASSES_PER_I
     """eta^2 of y over equal-count classes of x (or over x's values, if it has few), less its
     expected value for an x with no effect, (B - 1) / (N - 1); 0 where y does not vary."""
     n = len(y)
-    if n < 3 or np.var(y) == 0:
+    classes = min(classes, n // 5)  # at least five runs a class on average
+    if classes < 2 or np.var(y) == 0:
         return 0.0
     values = np.unique(x)
     if len(values) <= classes:

@@ -39,10 +39,11 @@ import numpy as np
 from scenarios import perception, sensitivity
 from scenarios.perception import ArraySource
 from scenarios.simulate import run_batch
-from scenarios.spec import CLASSES, SENSORS, FalsePositiveSpec, ScenarioSpec
+from scenarios.spec import CLASSES, SENSORS, FalsePositiveSpec, ScenarioError, ScenarioSpec
 from scenarios.stats import Proportion
 
 BLOCK = sensitivity.BLOCK
+MAX_RUNS = 100_000  # per design and kind of object: a large file has 20 designs x 5 kinds
 # A design's unconfirmed inputs drawn in the encounters too, except those that describe her
 # crossing (the object takes her place) or the recorded speed profile (the SUV holds speed).
 NOT_IN_ENCOUNTERS = ("pedestrian.", "suv.profile.", "perception.", "world.start_gap_m")
@@ -233,9 +234,10 @@ def run(s: ScenarioSpec, *, runs: int | None = None, seed: int | None = None) ->
     """Every design of a scenario's [tradeoff]: avoided over plausible worlds, and nuisance."""
     t = s.tradeoff
     if t is None:
-        raise ValueError(f"{s.name} has no [tradeoff] table")
+        raise ScenarioError(f"{s.name} has no [tradeoff] table; add one (see nuisance-tradeoff)")
     runs = t.runs if runs is None else runs
     seed = t.seed if seed is None else seed
+    sensitivity.check_runs(runs, seed, MAX_RUNS)
     points = designs(s)
     specs = [
         dataclasses.replace(design_spec(s, values), name=f"{s.name}: {label}")

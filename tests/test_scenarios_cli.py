@@ -205,3 +205,28 @@ def test_no_pyplot_no_backend_and_scenarios_imported_lazily():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_sensitivity_writes_json_tornado_and_histograms(tmp_path, capsys):
+    out = tmp_path / "sens"
+    argv = ["scenario", "sensitivity", "persistent-tracking", "volvo-aeb", "--out", str(out)]
+    assert main([*argv, "--runs", "600", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "planner.motion_trust_s" in printed  # the input that decides persistent tracking
+    assert "outside record [S] Volvo's own simulations" in printed
+    data = json.loads((out / "sensitivity.json").read_text())
+    assert data["runs"] == 600 and data["method"]["plausible"]["impact_mph"] == [38.0, 40.0]
+    names = [s["name"] for s in data["scenarios"]]
+    assert names == ["persistent-tracking", "volvo-aeb"]
+    row = data["scenarios"][0]
+    assert row["single_run"]["outcome"] == "avoided, 4.6 m to spare"
+    assert row["avoided"]["low"] <= row["avoided"]["p"] <= row["avoided"]["high"]
+    assert row["headline"].startswith("avoided in ")
+    assert {"key", "index", "low", "high"} <= set(row["importance"][0])
+    inputs = {u["key"]: u for u in data["inputs"]}
+    assert "Green (2000)" in inputs["operator.attentive_reaction_s"]["why"]
+    assert [o["fact"] for o in data["outside_record"]][:1] == ["volvo-simulation"]
+    for name in ("tornado.png", "outcomes.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert main(["scenario", "sensitivity", "--out", str(tmp_path / "x")]) == 2
+    assert "--all-counterfactuals" in capsys.readouterr().err
