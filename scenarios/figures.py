@@ -539,7 +539,7 @@ def outcome_histograms(result, names: Sequence[str] | None = None) -> Figure:
             label="hit",
         )
         ax.bar([-3.0], [100 * h["avoided"] / n], width=2.5, color="tab:green", label="avoided")
-        if s.single["collision"]:
+        if s.single and s.single["collision"]:
             ax.axvline(s.single["impact_speed_mph"], color="black", ls="--", lw=0.8)
         ax.set_xlim(-5, edges[-1] + 2 * width)
         ticks = [0, 10, 20, 30, 40]

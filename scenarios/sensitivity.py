@@ -108,7 +108,7 @@ class ScenarioSensitivity:
     title: str
     change: str  # the changed line(s)
     base: str  # the as-it-happened scenario whose runs decide which worlds are plausible
-    single: dict  # the single run with every input at its value: collision, outcome, mph
+    single: dict | None  # the single run with every input at its value: collision, outcome, mph
     avoided: Proportion  # over the plausible worlds
     avoided_all_draws: Proportion  # over every world drawn, plausible or not
     avoided_or_mitigated: Proportion  # avoided, or hit >= SAME_MPH slower than the 2018 design
@@ -270,6 +270,19 @@ def _quantiles(mph: np.ndarray) -> dict:
     }
 
 
+def _single(run) -> dict | None:
+    """The single run with every input at its value, in brief (None: not run)."""
+    if run is None:
+        return None
+    sm = run.summary
+    return {
+        "collision": sm.collision,
+        "impact_speed_mph": None if not sm.collision else round(sm.impact_speed_mph, 6),
+        "stopping_margin_m": sm.stopping_margin_m,
+        "outcome": sm.outcome,
+    }
+
+
 def summarise(
     s: ScenarioSpec, arrays: dict, base_arrays: dict, plausible: np.ndarray, single
 ) -> ScenarioSensitivity:
@@ -291,18 +304,12 @@ def summarise(
             Importance(key, first_order_index(x, y), idx_avoid, low, high, lo_v, hi_v)
         )
     importance.sort(key=lambda i: -i.index)
-    sm = single.summary
     return ScenarioSensitivity(
         name=s.name,
         title=s.title,
         change=change_text(s),
         base=Path(s.extends[-1]).stem if s.extends else s.name,
-        single={
-            "collision": sm.collision,
-            "impact_speed_mph": None if not sm.collision else round(sm.impact_speed_mph, 6),
-            "stopping_margin_m": sm.stopping_margin_m,
-            "outcome": sm.outcome,
-        },
+        single=_single(single),
         avoided=Proportion(int((~p_hit).sum()), int(plausible.sum())),
         avoided_all_draws=Proportion(int((~hit).sum()), len(hit)),
         avoided_or_mitigated=Proportion(int(mitigated[plausible].sum()), int(plausible.sum())),
@@ -395,10 +402,12 @@ def run(
     seed: int = 0,
     check: RecordCheck | None = None,
     singles: Mapping | None = None,
+    single_runs: bool = True,
     progress: bool = False,
 ) -> SensitivityResult:
     """Each scenario (a packaged name, a path or a spec) over `runs` drawn worlds; singles:
-    scenario name -> its single run (RunResult) where the caller has it already."""
+    scenario name -> its single run (RunResult) where the caller has it already; single_runs:
+    False to leave the single runs out (a caller that reports only the worlds)."""
     check_runs(runs, seed, MAX_RUNS)
     check = check or RecordCheck()
     specs = [spec_mod.load(s) if not isinstance(s, ScenarioSpec) else s for s in scenarios]
@@ -413,7 +422,7 @@ def run(
             bases[root.path] = (root, root_arrays, check.accepts(root_arrays))
         _, base_arrays, plausible = bases[root.path]
         arrays = base_arrays if s.path == root.path and not s.changes else worlds(s, runs, seed)
-        single = (singles or {}).get(s.name) or simulate(s)
+        single = (singles or {}).get(s.name) or (simulate(s) if single_runs else None)
         results[s.name] = summarise(s, arrays, base_arrays, plausible, single)
     inputs = {}
     for s in specs:

@@ -555,12 +555,16 @@ class ScenarioSpec:
         For the simulator only: not validated here (a distribution's every value was checked
         when its file was loaded), and numbers that set the clock cannot vary per run.
         """
-        spec = self
+        tree: dict = {}  # key paths merged, so each dataclass is copied once
+        ctx = _Ctx(self.path or "<values>")
         for key, v in values.items():
             kp = _key_path(key)
-            _known_key(key, kp, _Ctx(self.path or "<values>"), spec)
-            spec = _replace(spec, list(kp), v)
-        return spec
+            _known_key(key, kp, ctx, self)
+            node = tree
+            for part in kp[:-1]:
+                node = node.setdefault(part, {})
+            node[kp[-1]] = v
+        return _replace_tree(self, tree)
 
     def distributions(self) -> dict[str, Distribution]:
         """The inputs that vary across plausible worlds, with their distributions."""
@@ -640,6 +644,17 @@ def _replace(obj: Any, parts: list, value: Any) -> Any:
     if len(parts) == 1:
         return dataclasses.replace(obj, **{head: value})
     return dataclasses.replace(obj, **{head: _replace(getattr(obj, head), parts[1:], value)})
+
+
+def _replace_tree(obj: Any, tree: dict) -> Any:
+    """obj with every path of a nested dict of replacements applied (leaves: new values)."""
+
+    def sub(child: Any, node: Any) -> Any:
+        return _replace_tree(child, node) if isinstance(node, dict) else node
+
+    if isinstance(obj, tuple):
+        return tuple(sub(item, tree[i]) if i in tree else item for i, item in enumerate(obj))
+    return dataclasses.replace(obj, **{k: sub(getattr(obj, k), node) for k, node in tree.items()})
 
 
 def _key_path(key: str) -> tuple:

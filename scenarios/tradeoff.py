@@ -39,10 +39,11 @@ import numpy as np
 from scenarios import perception, sensitivity
 from scenarios.perception import ArraySource
 from scenarios.simulate import run_batch
-from scenarios.spec import CLASSES, SENSORS, FalsePositiveSpec, ScenarioError, ScenarioSpec
+from scenarios.spec import CLASSES, MPH, SENSORS, FalsePositiveSpec, ScenarioError, ScenarioSpec
 from scenarios.stats import Proportion
 
 BLOCK = sensitivity.BLOCK
+AFTER_S = 2.0  # an encounter lasts until the SUV would reach the object at speed, and this long
 MAX_RUNS = 100_000  # per design and kind of object: a large file has 20 designs x 5 kinds
 # A design's unconfirmed inputs drawn in the encounters too, except those that describe her
 # crossing (the object takes her place) or the recorded speed profile (the SUV holds speed).
@@ -169,25 +170,16 @@ def design_spec(s: ScenarioSpec, values: dict) -> ScenarioSpec:
     return dataclasses.replace(d, uncertainty=kept)
 
 
-def _draw(obj: FalsePositiveSpec, name: str, first: int, n: int, seed: int) -> np.ndarray:
-    b0, b1 = first // BLOCK, (first + n - 1) // BLOCK
-    dist = getattr(obj, name)
-    parts = [
-        dist.draw(
-            np.random.default_rng([seed, zlib.crc32(f"{obj.name}.{name}".encode()), b]), BLOCK
-        )
-        for b in range(b0, b1 + 1)
-    ]
-    return np.concatenate(parts)[first - b0 * BLOCK : first - b0 * BLOCK + n]
-
-
-def encounter_spec(d: ScenarioSpec) -> ScenarioSpec:
-    """The design driving at a constant speed past one object, first seen at the start."""
+def encounter_spec(d: ScenarioSpec, objects: tuple[FalsePositiveSpec, ...]) -> ScenarioSpec:
+    """The design driving at a constant speed toward an object, first seen at the start; it
+    lasts until the SUV would reach the farthest object at speed, and AFTER_S more."""
     t = d.tradeoff
     first = d.perception.events[0].t_s
+    reach_s = max(max(o.range_m.support) for o in objects) / (t.speed_mph * MPH)
     return d.with_values(
         {
             "world.start_s": first,
+            "world.end_s": min(first + reach_s + AFTER_S, 60.0),
             "suv.cruise": "constant",
             "suv.initial_speed_mph": t.speed_mph,
             "operator.takes_over_on": "never",
@@ -197,37 +189,68 @@ def encounter_spec(d: ScenarioSpec) -> ScenarioSpec:
     )
 
 
-def encounters(d: ScenarioSpec, obj: FalsePositiveSpec, runs: int, seed: int) -> dict:
-    """Every encounter of the design with one kind of object: RESULT_FIELDS -> arrays."""
-    e = encounter_spec(d)
-    dists = {k: v for k, v in e.distributions().items() if not k.startswith(NOT_IN_ENCOUNTERS)}
+def _blocks(name: str, first: int, n: int, seed: int, draw) -> np.ndarray:
+    """Runs first .. first + n - 1 of a stream keyed by name, drawn block by block."""
+    b0, b1 = first // BLOCK, (first + n - 1) // BLOCK
+    key = zlib.crc32(name.encode())
+    parts = [draw(np.random.default_rng([seed, key, b])) for b in range(b0, b1 + 1)]
+    return np.concatenate(parts)[first - b0 * BLOCK : first - b0 * BLOCK + n]
+
+
+def _object_inputs(e: ScenarioSpec, obj: FalsePositiveSpec, first: int, n: int, seed: int):
+    """(values, classes, noise) of encounters first .. first + n - 1 with one kind of object."""
     _, _, frames = perception.frame_steps(e)
-    times = np.array([perception.frame_time(e, k) for k in range(frames)]) - e.world.start_s
-    row = np.array([dict(obj.confusion).get(c, 0.0) for c in CLASSES])
-    p_switch = 1.0 - math.exp(-obj.flicker_hz * e.perception.period_s)
-    parts = []
-    for first in range(0, runs, sensitivity.CHUNK):
-        n = min(sensitivity.CHUNK, runs - first)
-        values = sensitivity.draw_worlds(dists, first, n, seed)
-        drift = _draw(obj, "lateral_speed_mps", first, n, seed)
-        values.update(
-            {
-                "world.start_gap_m": _draw(obj, "range_m", first, n, seed),
-                "pedestrian.speed_mps": -drift,  # y(t) = y0 + drift (t - start)
-                "pedestrian.lateral_at_impact_m": _draw(obj, "lateral_m", first, n, seed)
-                + drift * e.world.start_s,
-                "pedestrian.length_m": _draw(obj, "length_m", first, n, seed),
-                "pedestrian.width_m": _draw(obj, "width_m", first, n, seed),
-            }
+
+    def draw(name: str) -> np.ndarray:
+        return _blocks(
+            f"{obj.name}.{name}", first, n, seed, lambda g: getattr(obj, name).draw(g, BLOCK)
         )
-        rng = np.random.default_rng([seed, zlib.crc32(f"{obj.name}.perception".encode()), first])
-        cls = perception.flicker_classes(rng.random((n, frames)), row, p_switch)
-        seen = times[None, :] <= _draw(obj, "seen_s", first, n, seed)[:, None] + 1e-9
-        cls = np.where(seen, cls, perception.NO_DETECTION).astype(np.int8)
-        sensor = np.full((n, frames), SENSORS.index("lidar"), np.int8)
-        noise = rng.standard_normal((n, frames, 2))
-        parts.append(run_batch(e, n, ArraySource(cls, sensor), values=values, noise=noise))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    drift = draw("lateral_speed_mps")
+    values = {
+        "world.start_gap_m": draw("range_m"),
+        "pedestrian.speed_mps": -drift,  # y(t) = y0 + drift (t - start)
+        "pedestrian.lateral_at_impact_m": draw("lateral_m") + drift * e.world.start_s,
+        "pedestrian.length_m": draw("length_m"),
+        "pedestrian.width_m": draw("width_m"),
+    }
+    u = _blocks(f"{obj.name}.flicker", first, n, seed, lambda g: g.random((BLOCK, frames)))
+    row = np.array([dict(obj.confusion).get(c, 0.0) for c in CLASSES])
+    cls = perception.flicker_classes(
+        u, row, 1.0 - math.exp(-obj.flicker_hz * e.perception.period_s)
+    )
+    times = np.array([perception.frame_time(e, k) for k in range(frames)]) - e.world.start_s
+    seen = times[None, :] <= draw("seen_s")[:, None] + 1e-9
+    cls = np.where(seen, cls, perception.NO_DETECTION).astype(np.int8)
+    noise = _blocks(
+        f"{obj.name}.noise", first, n, seed, lambda g: g.standard_normal((BLOCK, frames, 2))
+    )
+    return values, cls, noise
+
+
+def encounters(
+    d: ScenarioSpec, objects: tuple[FalsePositiveSpec, ...], runs: int, seed: int
+) -> list[dict]:
+    """Every encounter of the design with each kind of object (one batch for all kinds):
+    per kind, RESULT_FIELDS -> arrays."""
+    e = encounter_spec(d, objects)
+    dists = {k: v for k, v in e.distributions().items() if not k.startswith(NOT_IN_ENCOUNTERS)}
+    per_chunk = max(1, sensitivity.CHUNK // len(objects))
+    parts: list[list[dict]] = [[] for _ in objects]
+    for first in range(0, runs, per_chunk):
+        n = min(per_chunk, runs - first)
+        design = sensitivity.draw_worlds(dists, first, n, seed)  # the same for every kind
+        inputs = [_object_inputs(e, obj, first, n, seed) for obj in objects]
+        values = {k: np.tile(v, len(objects)) for k, v in design.items()}
+        for k in inputs[0][0]:
+            values[k] = np.concatenate([inp[0][k] for inp in inputs])
+        cls = np.concatenate([inp[1] for inp in inputs])
+        noise = np.concatenate([inp[2] for inp in inputs])
+        sensor = np.full(cls.shape, SENSORS.index("lidar"), np.int8)
+        out = run_batch(e, len(cls), ArraySource(cls, sensor), values=values, noise=noise)
+        for i in range(len(objects)):
+            parts[i].append({k: v[i * n : (i + 1) * n] for k, v in out.items()})
+    return [{k: np.concatenate([p[k] for p in kind]) for k in kind[0]} for kind in parts]
 
 
 def run(s: ScenarioSpec, *, runs: int | None = None, seed: int | None = None) -> TradeoffResult:
@@ -243,12 +266,13 @@ def run(s: ScenarioSpec, *, runs: int | None = None, seed: int | None = None) ->
         dataclasses.replace(design_spec(s, values), name=f"{s.name}: {label}")
         for label, _, values in points
     ]
-    worlds = sensitivity.run(specs, runs=runs, seed=seed)  # one base run for every design
+    # one base run for every design; no single runs: the trade-off reports only the worlds
+    worlds = sensitivity.run(specs, runs=runs, seed=seed, single_runs=False)
     out = []
     for (label, axis, values), d in zip(points, specs, strict=True):
         nuisance = []
-        for obj in t.objects:
-            peak = encounters(d, obj, runs, seed)["peak_ads_decel_mps2"]
+        for obj, arrays in zip(t.objects, encounters(d, t.objects, runs, seed), strict=True):
+            peak = arrays["peak_ads_decel_mps2"]
             hard = Proportion(int((peak >= t.hard_brake_mps2 - 1e-9).sum()), runs)
             braking = Proportion(int((peak > 0).sum()), runs)
             nuisance.append(Nuisance(obj.name, obj.per_1000_km, hard, braking))
