@@ -73,9 +73,13 @@ def main() -> None:
         for i, p in enumerate(peer)
     )
     hit = arrays["collision"]
-    # The target is for 100,000 runs; a smaller --runs is judged by its time scaled up.
+    # The target is for 100,000 runs; a smaller --runs is judged by its time scaled up. Wall
+    # time is the verdict; on a shared machine the CPU time says what an idle one would see
+    # (the simulator is single-threaded numpy).
     projected = per_run_vec * 100_000
+    projected_cpu = cpu / args.runs * 100_000
     target = f"< {TARGET_S:.0f} s for 100,000: {'met' if projected < TARGET_S else 'NOT met'}"
+    target += f" (CPU: {'met' if projected_cpu < TARGET_S else 'NOT met'})"
     if args.runs != 100_000:
         target += f" ({projected:.1f} s projected from {args.runs:,} runs)"
     rows = [

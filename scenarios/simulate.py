@@ -32,7 +32,7 @@ from scenarios import aeb, perception, planner, state, tracking, vehicle_operato
 from scenarios.aeb import AebState
 from scenarios.perception import Detection, Detections, Draws, Source
 from scenarios.planner import Plan, Prediction
-from scenarios.spec import MPH, ScenarioSpec
+from scenarios.spec import MPH, ScenarioError, ScenarioSpec
 from scenarios.tracking import Continuity, Track
 from scenarios.vehicle_operator import OperatorState
 
@@ -483,6 +483,8 @@ def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -
     """Run the scenario once, keeping every step. Randomness (flicker, noise) from `draws`,
     else from `seed`. The batch of one of `run_batch`."""
     if draws is None:
+        if not 0 <= seed < 2**32:
+            raise ScenarioError(f"seed: {seed} is outside 0..{2**32 - 1}; give another")
         draws = perception.draw(spec, np.random.default_rng(seed), 1)
     rows: list[TraceRow] = []
 

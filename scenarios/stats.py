@@ -36,7 +36,9 @@ class Proportion:
         if not self.n:
             return "no plausible worlds"
         lo, hi = self.interval
-        return f"{_pct(self.p)} ({_pct(lo, False, 'low')}-{_pct(hi, True, 'high')})"
+        d = _near_ends(self.p, lo, hi)  # one decimal for all three, or none
+        ends = f"{_pct(lo, False, 'low', d)}-{_pct(hi, True, 'high', d)}"
+        return f"{_pct(self.p, True, 'p', d)} ({ends})"
 
     def to_dict(self) -> dict:
         lo, hi = self.interval or (None, None)
@@ -51,16 +53,23 @@ class Proportion:
         }
 
 
-def _pct(x: float, sign: bool = True, way: str = "p") -> str:
-    """A share as a percent: whole between 1 and 99 %, else one decimal, rounded outward for an
-    interval's ends (way 'low', 'high') and never to 0 or 100 for a share that is not."""
+def _pct(x: float, sign: bool = True, way: str = "p", decimals: bool | None = None) -> str:
+    """A share as a percent: whole, or one decimal near 0 and 100 % (`decimals`), where an
+    interval's ends round outward (way 'low', 'high') and a share never rounds to 0 or 100
+    unless it is."""
     v = 100 * x
-    if v in (0, 100) or 1 <= v <= 99:
+    if decimals is None:
+        decimals = _near_ends(x)
+    if (v in (0, 100) and way == "p") or not decimals:
         s = f"{v:.0f}"
     else:
         down = way == "low" or (way == "p" and v > 50)
         s = f"{(math.floor(v * 10) if down else math.ceil(v * 10)) / 10:.1f}"
     return s + (" %" if sign else "")
+
+
+def _near_ends(*xs: float) -> bool:
+    return any(0 < 100 * x < 1 or 99 < 100 * x < 100 for x in xs)
 
 
 def first_order_index(x: np.ndarray, y: np.ndarray, classes: int = CLASSES_PER_INPUT) -> float:

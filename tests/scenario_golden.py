@@ -97,9 +97,12 @@ def snapshot() -> dict:
             continue
         runs_per_cell = min(GRID_RUNS, s.sweep.runs)
         result = sweep.sweep(s, runs=runs_per_cell)
-        sweeps[name] = {
+        sweeps[name] = {  # numbers only: an interval's wording is presentation
             "runs_per_cell": runs_per_cell,
-            "cells": [c.to_dict() for c in result.cells],
+            "cells": [
+                {k: v for k, v in c.to_dict().items() if k != "collision_interval"}
+                for c in result.cells
+            ],
         }
     return {"runs": runs, "sweeps": sweeps}
 

@@ -157,6 +157,11 @@ def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
         ),
         (["scenario", "explain", "tempe-2019"], "tempe-2019: no such scenario file"),
         (["scenario", "sweep", "tempe-2018", "--out", "{tmp}/o"], "has no [sweep] table"),
+        (["scenario", "explain", "volvo-aeb", "--seed", "-1"], "seed: -1 is outside"),
+        (
+            ["scenario", "sensitivity", "volvo-aeb", "--out", "{tmp}/o", "--runs", "2000000"],
+            "runs: 2,000,000 is outside",
+        ),
     ],
 )
 def test_a_bad_file_exits_2_with_one_line(tmp_path, capsys, argv, message):
