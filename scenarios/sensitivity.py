@@ -157,6 +157,25 @@ class SensitivityResult:
     def get(self, name: str) -> ScenarioSensitivity:
         return next(s for s in self.scenarios if s.name == name)
 
+    def probabilities(self) -> dict[str, dict]:
+        """Per scenario {"p_avoid", "low", "high", "runs", "median_impact_mph"}: the avoidance
+        probability over the plausible worlds, its 95 % Wilson interval, how many plausible
+        worlds it rests on, and the median impact speed where she is hit (None if never);
+        the shape the case study takes (`case_study.build(probabilities=...)`)."""
+        out = {}
+        for s in self.scenarios:
+            if not s.avoided.n:
+                continue
+            lo, hi = s.avoided.interval
+            out[s.name] = {
+                "p_avoid": s.avoided.p,
+                "low": lo,
+                "high": hi,
+                "runs": s.avoided.n,
+                "median_impact_mph": s.impact_mph.get("p50"),
+            }
+        return out
+
     def to_dict(self) -> dict:
         return {
             "runs": self.runs,
@@ -336,7 +355,7 @@ def outside_record(results: Mapping[str, ScenarioSensitivity]) -> tuple[dict, ..
     def entry(
         fact_id: str, scenario: str, ours: Proportion, question: str, claim: Proportion | None
     ) -> dict:
-        f = tempe2018.FACTS[fact_id]
+        f = tempe2018.OUTSIDE[fact_id]
         row = {
             "fact": fact_id,
             "claim": f.text,

@@ -269,7 +269,7 @@ FACTS: dict[str, Fact] = _facts(
         "volvo-aeb-off",
         "The Volvo's own collision avoidance with automatic emergency braking "
         "(City Safety) was disabled whenever the ADS drove. How Volvo's own simulations "
-        "turned out is known only from secondary accounts (S): see volvo-simulation.",
+        "turned out is known only from secondary accounts (S).",
         "Q",
         FINAL,
     ),
@@ -351,30 +351,6 @@ FACTS: dict[str, Fact] = _facts(
         28.4,
         "m",
     ),
-    # The outside record: what others concluded, set beside the simulation's probabilities
-    Fact(
-        "volvo-simulation",
-        "Volvo's own simulations of the crash with its automatic emergency braking (City "
-        "Safety) on: the collision avoided in 17 of 20 variations, and the speed brought under "
-        "10 mph in the other 3.",
-        "S",
-        "secondary accounts of Volvo's simulations (not seen in a primary source by this project)",
-        17 / 20,
-        "share of variations avoided",
-    ),
-    Fact(
-        "police-avoidable",
-        "The Tempe police called the crash 'entirely avoidable' had the operator been watching "
-        "the road.",
-        "S",
-        "press reports of the Tempe Police Department report (June 2018)",
-    ),
-    Fact(
-        "ntsb-attentive",
-        "An attentive operator could have avoided the crash or mitigated the impact.",
-        "P",
-        FINAL,
-    ),
     # Where the lecture notes differ
     Fact(
         "notes-phoenix",
@@ -391,3 +367,33 @@ def fact(fact_id: str) -> Fact:
         return FACTS[fact_id]
     except KeyError:
         raise KeyError(f"no fact {fact_id!r}; known: {', '.join(sorted(FACTS))}") from None
+
+
+# The outside record: what others concluded about the outcome, set beside the simulation's
+# probabilities by the sensitivity analysis. Conclusions, not facts of the crash: kept apart
+# from FACTS (the technical record).
+OUTSIDE: dict[str, Fact] = _facts(
+    Fact(
+        "volvo-simulation",
+        "Volvo's own simulations of the crash with its automatic emergency braking (City "
+        "Safety) on: the collision avoided in 17 of 20 variations, and the speed brought under "
+        "10 mph in the other 3.",
+        "S",
+        "secondary accounts of Volvo's simulations (not seen in a primary source by this project)",
+        17 / 20,
+        "share of variations avoided",
+    ),
+    Fact(
+        "police-avoidable",
+        "The Tempe police called the crash 'entirely avoidable' had the operator been watching "
+        "the road.",
+        "S",
+        "GeekWire and The Daily Beast on the Tempe police report, June 2018",
+    ),
+    Fact(
+        "ntsb-attentive",
+        "An attentive operator could have avoided the crash or mitigated the impact.",
+        "P",
+        FINAL,
+    ),
+)

@@ -205,3 +205,16 @@ def test_the_scenarios_package_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_probabilities_come_in_the_shape_the_case_study_reads():
+    from scenarios.case_study import outcomes
+
+    probs = result().probabilities()
+    tracked = result().get("persistent-tracking")
+    assert probs["persistent-tracking"]["p_avoid"] == tracked.avoided.p
+    assert probs["persistent-tracking"]["runs"] == tracked.avoided.n
+    read = outcomes.from_probability({}, probs)  # the case study's own reader
+    assert read["persistent-tracking"].p_avoid == pytest.approx(tracked.avoided.p)
+    lo, hi = tracked.avoided.interval
+    assert (read["persistent-tracking"].low, read["persistent-tracking"].high) == (lo, hi)

@@ -180,8 +180,9 @@ def test_certainty_labels_say_what_is_assumed():
     assert s.provenance["perception.flicker.rate_hz"].certainty == "U"  # fitted to U times
     braked = next(r for r in tempe2018.TIMELINE if r.t_before_s == -0.7)
     assert braked.certainty == "P"  # "about 0.7 s" is a paraphrase; "< 1 s" is the wording
-    assert tempe2018.fact("volvo-simulation").certainty == "S"
-    assert tempe2018.fact("volvo-simulation").value == pytest.approx(17 / 20)
+    volvo = tempe2018.OUTSIDE["volvo-simulation"]  # a conclusion beside the record, not in it
+    assert volvo.certainty == "S" and volvo.value == pytest.approx(17 / 20)
+    assert "volvo-simulation" not in tempe2018.FACTS
 
 
 def test_every_unconfirmed_input_has_a_distribution_or_a_reason_to_hold_it():

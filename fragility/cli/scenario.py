@@ -13,7 +13,17 @@ from __future__ import annotations
 import argparse
 
 from fragility._fmt import pct
-from fragility.cli.common import positive_int, show_progress, table, write_outputs
+from fragility.cli.common import (
+    MAX_TOTAL_RUNS,
+    runs,
+    seed_number,
+    show_progress,
+    table,
+    write_outputs,
+)
+
+SEED_HELP = "seed for flicker and noise (default 0)"
+HELP = "replay the Tempe 2018 crash and its counterfactuals"
 
 WORLDS = 4096  # plausible-world runs behind a probability printed beside a single run
 
@@ -21,20 +31,23 @@ WORLDS = 4096  # plausible-world runs behind a probability printed beside a sing
 def _add_worlds(p: argparse.ArgumentParser, default: int = WORLDS) -> None:
     p.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=default,
         metavar="N",
         help=f"worlds drawn for the probability over plausible worlds (default {default:,})",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed for the worlds, flicker and noise (default 0)"
+        "--seed",
+        type=seed_number,
+        default=0,
+        help="seed for the worlds, flicker and noise (default 0)",
     )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scenario",
-        help="replay the Tempe 2018 crash and its counterfactuals",
+        help=HELP,
         description="Run the Tempe 2018 crash as a simulation of classification flicker and lost "
         "tracking. FILE is a scenario .toml file or a packaged name (see `scenario list`).",
     )
@@ -55,11 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     sp.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=None,
         help="runs per cell (default: the file's sweep.runs)",
     )
-    sp.add_argument("--seed", type=int, default=None, help="seed (default: the file's)")
+    sp.add_argument("--seed", type=seed_number, default=None, help="seed (default: the file's)")
     sp.add_argument("--save-runs", action="store_true", help="also write every run to runs.npz")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=run_sweep)
@@ -101,11 +114,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     tp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     tp.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=None,
         help="worlds and encounters (default: the file's)",
     )
-    tp.add_argument("--seed", type=int, default=None, help="seed (default: the file's)")
+    tp.add_argument("--seed", type=seed_number, default=None, help="seed (default: the file's)")
     tp.set_defaults(func=run_tradeoff)
 
     ep = ssub.add_parser("explain", help="print a run's timeline, with certainties")
@@ -123,14 +136,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_worlds(cp)
     cp.set_defaults(func=run_compare)
 
-    kp = ssub.add_parser("case-study", help="write the ethics-course case study (index.html)")
+    kp = ssub.add_parser(
+        "case-study",
+        help="write the ethics-course case study: the page, a handout, role-play briefs, notes",
+        description="Write the Tempe 2018 case study for an ethics course into DIR: index.html "
+        "(the case, every fact with its certainty and source), handout.html (a few printed "
+        "pages for students), roles.html (role-play briefs, one page each), instructor.html "
+        "(lesson plans, what good answers contain; instructor audience only), figures/*.png, "
+        "facts.json and metrics.json.",
+    )
     kp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     kp.add_argument(
+        "--audience",
+        choices=("students", "instructor"),
+        default="instructor",
+        help="students: no instructor notes anywhere, so the folder can be shared with a class; "
+        "instructor (default): also instructor.html and teaching notes on the page",
+    )
+    kp.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print handout.pdf, roles.pdf and (instructor) instructor.pdf with headless "
+        "Chromium",
+    )
+    kp.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=4096,
         help="Monte Carlo runs for its flicker comparison (default 4096)",
     )
+    kp.add_argument("--seed", type=seed_number, default=0, help=SEED_HELP)
     kp.set_defaults(func=run_case_study)
 
 
@@ -244,6 +279,13 @@ def run_sweep(args: argparse.Namespace) -> int:
             f"{args.file} has no [sweep] table; add one (see `fragility scenario "
             "list` for sweep files) or use `fragility scenario run`"
         )
+    cells = s.sweep.cells
+    per_cell = args.runs or s.sweep.runs
+    if cells * per_cell > MAX_TOTAL_RUNS:
+        raise ConfigError(
+            f"{cells:,} cells x {per_cell:,} runs is more than {MAX_TOTAL_RUNS:,} runs in all; "
+            "lower --runs"
+        )
     t0 = time.perf_counter()
     result = sweep(s, runs=args.runs, seed=args.seed, progress=show_progress(args))
     seconds = time.perf_counter() - t0
@@ -309,9 +351,12 @@ def run_tradeoff(args: argparse.Namespace) -> int:
         )
     )
     print(
-        f"{len(result.points)} designs x ({result.runs:,} worlds + {result.runs:,} encounters per "
-        f"kind) in {seconds:.1f} s; rates of harmless objects are assumptions (U); 95 % "
-        "intervals (Wilson for the crash; normal approximation for the events)"
+        "rates of harmless objects are assumptions (U); 95 % intervals: Wilson for the crash, "
+        "normal approximation for the events"
+    )
+    print(
+        f"{len(result.points)} designs x ({result.runs:,} worlds + {result.runs:,} encounters "
+        f"per kind) in {seconds:.1f} s"
     )
     print(f"-> {args.out}")
     return 0
@@ -445,11 +490,12 @@ def run_sensitivity(args: argparse.Namespace) -> int:
 
 
 def run_case_study(args: argparse.Namespace) -> int:
-    from fragility._io import atomic_dir
     from scenarios import case_study
 
-    page = case_study.html(case_study.build(runs=args.runs))
-    with atomic_dir(args.out) as tmp:
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-    print(f"case study -> {args.out}/index.html")
+    case = case_study.build(runs=args.runs, seed=args.seed, audience=args.audience)
+    written = case_study.write(case, args.out, pdf=args.pdf)
+    pages = [str(p) for p in written if p.suffix in (".html", ".pdf")]
+    figures = sum(p.parts[0] == "figures" for p in written)
+    print(f"case study ({args.audience}): {', '.join(pages)}, {figures} figures")
+    print(f"-> {args.out}")
     return 0
