@@ -266,3 +266,15 @@ def test_sensitivity_writes_json_tornado_and_histograms(tmp_path, capsys):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     assert main(["scenario", "sensitivity", "--out", str(tmp_path / "x")]) == 2
     assert "--all-counterfactuals" in capsys.readouterr().err
+
+
+def test_scenario_commands_do_not_import_torch(tmp_path):
+    code = (
+        "import sys; from fragility.cli import main; "
+        f"main(['scenario', 'explain', 'volvo-aeb', '--runs', '64']); "
+        f"main(['scenario', 'sensitivity', 'volvo-aeb', '--runs', '64', '--quiet', "
+        f"'--out', {str(tmp_path / 's')!r}]); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
