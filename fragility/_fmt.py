@@ -1,7 +1,16 @@
-"""Numbers as the report and the CLI print them."""
+"""Numbers as the report and the CLI print them: one rule per kind of number.
+
+- a share or an accuracy: a percentage with one decimal (`pct`);
+- a model's confidence: a percentage rounded down, so it never shows a threshold it did not
+  reach (`confidence`);
+- a very small or very large quantity: two significant digits times a power of ten,
+  "1.4 × 10⁻¹⁷", never "1.4e-17" (`sci`);
+- a count: digits grouped by thousands ("13,706", written inline as f"{n:,}").
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 
 
@@ -10,3 +19,45 @@ def pct(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{100 * x:.{digits}f} %"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sci(x: float | None, digits: int = 2) -> str:
+    """`digits` significant digits times a power of ten: 1.4e-17 -> '1.4 × 10⁻¹⁷'; numbers
+    between 0.001 and 10,000 are written plainly ('0.0085'); None -> 'n/a'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if x == 0 or 1e-3 <= abs(x) < 1e4:
+        return f"{x:.{digits}g}"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+def confidence(p: float | None) -> str:
+    """A model's probability as a percentage that never overstates it: rounded down, to one
+    decimal below 99 % and to two from 99 % on. 0.999902 -> '99.99 %' (it did reach 99.99 %),
+    0.999879 -> '99.98 %' (it did not), 0.9876 -> '98.7 %'. None -> 'n/a'."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    digits = 1 if p < 0.99 else 2
+    scale = 10 ** (digits + 2)
+    shown = math.floor(p * scale + 1e-7) / scale
+    return f"{100 * shown:.{digits}f} %"
+
+
+def model_name(name: str) -> str:
+    """How a page or figure names a model: 'mlp' -> 'MLP', 'cnn' -> 'CNN'; longer names as
+    written."""
+    return name.upper() if len(name) <= 4 and name.isalpha() else name
+
+
+def timestamp(iso: str) -> str:
+    """'2026-12-02T05:01:10+00:00' -> '2 December 2026, 05:01 UTC' (a reader's date; the
+    manifest keeps the ISO form)."""
+    t = _dt.datetime.fromisoformat(iso)
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    zone = " UTC" if t.tzinfo is not None else ""
+    return f"{t.day} {t:%B %Y, %H:%M}{zone}"

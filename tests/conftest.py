@@ -62,6 +62,14 @@ def quick_context(digits, trained_mlp, trained_cnn) -> ReportContext:
     )
 
 
+@pytest.fixture(scope="session")
+def quick_report(trained_mlp, trained_cnn, trained_autoencoder):
+    """A quick digits report (built once per session from the cached models), unwritten."""
+    from fragility.report.build import ReportConfig, build
+
+    return build(ReportConfig(quick=True), command=["fragility", "report", "--quick"])
+
+
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(1234)

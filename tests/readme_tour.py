@@ -57,6 +57,8 @@ SLOW = (
     "fragility shortcut",
     "fragility report",
     "fragility scenario case-study",
+    "fragility scenario sensitivity",
+    "fragility scenario tradeoff",
     "fragility grid",
 )
 

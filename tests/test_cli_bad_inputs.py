@@ -196,6 +196,11 @@ CASES = [
     (["scenario", "sweep", "flicker-vs-suppression", "--runs", "2.5", *OUT], "a whole number"),
     (["scenario", "sweep", "{toml:huge-runs}", *OUT], "runs in 1..10000000"),
     (["scenario", "case-study", "--runs", "1e8", *OUT], "from 1 to 10,000,000, not 1e8"),
+    (["scenario", "sensitivity", "volvo-aeb", "--runs", "0", *OUT], "from 1 to"),
+    (["scenario", "sensitivity", "volvo-aeb", "--runs", "2000000", *OUT], "runs: 2,000,000"),
+    (["scenario", "tradeoff", "--seed", "-1", *OUT], "--seed: expected a seed"),
+    (["scenario", "tradeoff", "--runs", "200000", *OUT], "runs: 200,000 is outside"),
+    (["scenario", "compare", "--runs", "2.5"], "a whole number"),
     (["invert", *MLP, "--steps", "1e9", *OUT], "ascent steps from 1 to 100,000"),
     (["invert", *MLP, "--restarts", "0", *OUT], "restarts from 1 to 100"),
     (["invert", *MLP, "--jitter", "1000", *OUT], "a shift in pixels from 0 to 64"),
@@ -324,7 +329,7 @@ def test_every_subcommand_has_a_case():
     covered = {c[0][0] for c in CASES if c[0]} | {
         f"scenario {c[0][1]}" for c in CASES if c[0][:1] == ["scenario"]
     }
-    actions = {"run", "sweep", "explain", "compare", "case-study"}
+    actions = {"run", "sweep", "explain", "compare", "case-study", "sensitivity", "tradeoff"}
     assert set(COMMANDS) <= covered
     assert {f"scenario {a}" for a in actions} <= covered
 
@@ -350,6 +355,9 @@ BASE = {
     ("scenario", "sweep"): ["scenario", "sweep", "flicker-vs-suppression", *OUT],
     ("scenario", "explain"): ["scenario", "explain", "tempe-2018"],
     ("scenario", "case-study"): ["scenario", "case-study", *OUT],
+    ("scenario", "compare"): ["scenario", "compare"],
+    ("scenario", "sensitivity"): ["scenario", "sensitivity", "volvo-aeb", *OUT],
+    ("scenario", "tradeoff"): ["scenario", "tradeoff", *OUT],
     ("grid",): ["grid", "digits-small", *OUT],
 }
 

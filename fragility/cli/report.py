@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--pdf", action="store_true", help="also print report.pdf with headless Chromium"
     )
+    p.add_argument(
+        "--paper",
+        choices=("a4", "letter"),
+        default="a4",
+        help="paper size of report.pdf (default: a4)",
+    )
     p.add_argument("--sections", default=None, metavar="LIST", help="only these sections")
     p.add_argument("--no-cache", action="store_true", help="retrain the models")
     add_run_args(p)
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_output_folder(out)
     report = build(config, progress=show_progress(args), command=["fragility", *sys.argv[1:]])
-    write(report, out, pdf=args.pdf)
+    write(report, out, pdf=args.pdf, paper=args.paper)
     print(report.title)
     for line in report.summary:
         print(f"  - {line}")

@@ -6,49 +6,86 @@ from collections.abc import Mapping, Sequence
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from fragility.figures import image_grid, new_figure
+from fragility._fmt import confidence, model_name, pct
+from fragility.figures import COLUMN_IN, gallery, new_figure, rgb, styled
+from fragility.figures.style import GREY, model_colour
 from fragility.metrics import Calibration
 
 
+@styled
 def reliability_diagram(calibrations: Mapping[str, Calibration]) -> Figure:
-    """Per model: accuracy against confidence in each bin, the diagonal is perfect calibration;
-    the bar under each point shows how many test images fell in the bin."""
+    """Accuracy in each confidence bin as a bar per model (side by side in the bin, in the
+    model's colour), the gap up to the bin's mean confidence hatched, and the diagonal of
+    perfect calibration. Above the plot, one row per model: the test images in each bin."""
     n = len(calibrations)
-    fig = new_figure(3.4 * n, 3.6)
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    for ax, (name, cal) in zip(axes, calibrations.items(), strict=True):
+    fig = new_figure(COLUMN_IN, 3.5 + 0.25 * n)
+    ax = fig.subplots()
+    first = next(iter(calibrations.values()))
+    width = 0.9 / first.n_bins / n
+    for i, (name, cal) in enumerate(calibrations.items()):
+        colour = model_colour(name)
         lo, hi = cal.bin_edges[:-1], cal.bin_edges[1:]
-        mids = [(a + b) / 2 for a, b in zip(lo, hi, strict=True)]
-        width = 1.0 / cal.n_bins
+        mids = [(a + b) / 2 + (i - (n - 1) / 2) * width for a, b in zip(lo, hi, strict=True)]
         acc = [a if a is not None else 0.0 for a in cal.bin_accuracy]
-        ax.bar(mids, acc, width=width * 0.95, color="#4c72b0", label="accuracy in bin")
-        gaps = [
-            (m, c - a)
-            for m, a, c in zip(mids, cal.bin_accuracy, cal.bin_confidence, strict=True)
-            if a is not None and c is not None
-        ]
-        ax.bar(
-            [m for m, _ in gaps],
-            [g for _, g in gaps],
-            bottom=[a for a in cal.bin_accuracy if a is not None],
-            width=width * 0.95,
-            color="#dd8452",
-            alpha=0.6,
-            label="gap to confidence",
+        ax.bar(mids, acc, width=width, color=colour)
+        for m, a, c in zip(mids, cal.bin_accuracy, cal.bin_confidence, strict=True):
+            if a is not None and c is not None and c > a:
+                ax.bar(
+                    m,
+                    c - a,
+                    bottom=a,
+                    width=width,
+                    color="white",
+                    edgecolor=colour,
+                    hatch="////",
+                    linewidth=0.6,
+                )
+        row = 1.02 + 0.085 * (n - 1 - i)
+        ax.text(
+            -0.01,
+            row,
+            model_name(name),
+            ha="right",
+            va="bottom",
+            color=colour,
+            weight="bold",
+            transform=ax.transAxes,
         )
-        ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        ax.set(
-            xlim=(0, 1),
-            ylim=(0, 1),
-            xlabel="confidence (max softmax)",
-            ylabel="accuracy",
-            title=f"{name}: ECE {100 * cal.ece:.1f} %",
-        )
-        ax.legend(fontsize=7, loc="upper left")
+        for (a, b), count in zip(zip(lo, hi, strict=True), cal.bin_counts, strict=True):
+            if count:
+                ax.text(
+                    (a + b) / 2,
+                    row,
+                    f"{count}",
+                    ha="center",
+                    va="bottom",
+                    color=colour,
+                    transform=ax.get_xaxis_transform(),
+                )
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":")
+    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy in the bin")
+    ece = ", ".join(f"{model_name(k)} {pct(c.ece)}" for k, c in calibrations.items())
+    ax.set_title(f"ECE: {ece}", pad=8 + 13 * n)
+    ax.set_xlabel("confidence (largest softmax probability)")
+    ax.legend(
+        handles=[
+            Patch(color=GREY, label="accuracy"),
+            Patch(facecolor="white", edgecolor=GREY, hatch="////", label="overconfidence"),
+            Line2D([], [], color="black", lw=0.8, ls=":", label="perfect"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=3,
+        handlelength=1.4,
+        columnspacing=1.0,
+    )
     return fig
 
 
+@styled
 def confident_mistakes(
     images: torch.Tensor,
     true: Sequence[str],
@@ -56,11 +93,10 @@ def confident_mistakes(
     confidences: Sequence[float],
     title: str,
 ) -> Figure:
-    """The most confident wrong answers: each image titled 'said X (p %), is Y'."""
-    titles = [
-        f"said {p} {100 * c:.1f}%\nis {t}"
+    """The most confident wrong answers: each image captioned with the answer and its
+    confidence, then the true class."""
+    captions = [
+        [f"said {p}\n{confidence(c)}\nis {t}"]
         for t, p, c in zip(true, predicted, confidences, strict=True)
     ]
-    return image_grid(
-        images, titles, columns=min(10, max(1, len(titles))), cell=1.2, suptitle=title
-    )
+    return gallery([[rgb(x)] for x in images], captions=captions, title=title)

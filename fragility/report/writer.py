@@ -1,6 +1,8 @@
 """Write a Report: index.html, metrics.json, manifest.json, figures/*.png, optionally a PDF.
 
-The folder is written atomically: an interrupted run leaves the previous report or none.
+The folder is written atomically: an interrupted run leaves the previous report or none. The
+PDF is the page printed by headless Chromium on A4 or Letter, with page numbers and a
+bookmark per section (the page's print stylesheet does the layout).
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fragility._fmt import timestamp
 from fragility._io import atomic_dir, to_json
 from fragility.errors import FragilityError
+from fragility.report import overview
 from fragility.report.html import render
 
 if TYPE_CHECKING:  # the build imports torch; printing a scenario's pages needs none of it
     from fragility.report.build import Report
+
+PAPERS = {"a4": "A4", "letter": "letter"}
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -57,17 +63,26 @@ def require_chromium() -> str:
     return chromium
 
 
-def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0) -> None:
-    """Print `html` to `pdf` with headless Chromium."""
+def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0, *, paper: str = "a4") -> None:
+    """Print `html` to `pdf` with headless Chromium on `paper` ("a4" or "letter"), with the
+    page's own page numbers and a PDF bookmark per heading."""
+    if paper not in PAPERS:
+        raise FragilityError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
     chromium = require_chromium()
     profile = pdf.parent / ".chromium-profile"
+    # The paper size is the page's @page rule: print a copy that names it.
+    printed = pdf.parent / f".{pdf.stem}-print.html"
+    page = html.read_text(encoding="utf-8")
+    size = f"<style>@page {{ size: {PAPERS[paper]}; }}</style>"
+    printed.write_text(page.replace("</head>", size + "</head>", 1), encoding="utf-8")
     cmd = [
         chromium,
         *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         "--no-pdf-header-footer",
+        "--generate-pdf-document-outline",
         f"--print-to-pdf={pdf}",
-        html.resolve().as_uri(),
+        printed.resolve().as_uri(),
     ]
     try:
         subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
@@ -77,11 +92,36 @@ def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0) -> None:
         ) from None
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+        printed.unlink(missing_ok=True)
     if not pdf.is_file() or pdf.stat().st_size == 0:
         raise FragilityError(f"Chromium did not write {pdf.name}; try again without --pdf")
 
 
-def write(report: Report, out: str | os.PathLike, *, pdf: bool = False) -> Path:
+def page(report: Report) -> str:
+    """The report as one self-contained HTML page."""
+    m = report.manifest
+    models = [k for k in report.metrics["models"] if k != "autoencoder"]
+    data = report.metrics["dataset"]
+    what = data.get("description", data["name"]).split(";")[0].split(" (")[0]
+    return render(
+        overview.title(data["name"], models),
+        report.sections,
+        kicker="fragility · failure report",
+        subtitle=f"How {_count(len(models))} small neural networks trained on {what} fail, "
+        "and how badly.",
+        meta=f"{timestamp(m['created'])} · fragility {m['versions']['fragility']} · "
+        f"seed {m['seed']}" + (" · quick run (smaller budgets)" if m.get("quick") else ""),
+        overview=overview.build(report.metrics),
+        footer="Made with fragility. Every figure is also in `figures/`, every number in "
+        "`metrics.json`, and how the report was made in `manifest.json`.",
+    )
+
+
+def _count(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three"}.get(n, str(n))
+
+
+def write(report: Report, out: str | os.PathLike, *, pdf: bool = False, paper: str = "a4") -> Path:
     out = Path(out)
     with atomic_dir(out) as tmp:
         figures = tmp / "figures"
@@ -89,17 +129,9 @@ def write(report: Report, out: str | os.PathLike, *, pdf: bool = False) -> Path:
         for section in report.sections:
             for fig in section.figures:
                 (figures / f"{fig.name}.png").write_bytes(fig.png)
-        page = render(
-            report.title,
-            report.sections,
-            subtitle=f"Generated {report.manifest['created']} by fragility "
-            f"{report.manifest['versions']['fragility']} (seed {report.manifest['seed']}).",
-            summary=report.summary,
-            footer="Made with fragility. Figures are also in figures/, numbers in metrics.json.",
-        )
-        (tmp / "index.html").write_text(page, encoding="utf-8")
+        (tmp / "index.html").write_text(page(report), encoding="utf-8")
         (tmp / "metrics.json").write_text(to_json(report.metrics))
         (tmp / "manifest.json").write_text(to_json(report.manifest))
         if pdf:
-            print_pdf(tmp / "index.html", tmp / "report.pdf")
+            print_pdf(tmp / "index.html", tmp / "report.pdf", paper=paper)
     return out

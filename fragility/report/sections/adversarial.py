@@ -35,6 +35,7 @@ TITLE = "Adversarial examples"
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # Linf budgets shown in the table
 FINE = tuple(i / 100 for i in range(31))  # FGSM's curve, fine enough to read its smallest step
 SHOWN = 0.1  # the budget quoted in the text and used for the gallery and transfer
+RHO = r"$\rho_{\text{adv}}$"  # DeepFool's relative perturbation size, typeset
 
 
 def _budget(quick: bool, n_test: int) -> dict[str, int]:
@@ -182,7 +183,7 @@ def _comparisons(results: dict[str, Any]) -> tuple[Comparison, ...]:
                 "Madry et al. 2018, MNIST",
             ),
             Comparison(
-                f"rho_adv DeepFool vs FGSM, {name}",
+                f"{RHO} DeepFool vs FGSM, {name}",
                 f"{_num(r['compared']['deepfool_rho_adv'])} vs "
                 f"{_num(r['compared']['fgsm_rho_adv'])}",
                 "0.20 vs 1.0 (LeNet), 0.11 vs 0.39 (MLP)",
@@ -299,11 +300,12 @@ def _minimal_table(results: dict[str, Any], b: dict[str, int]) -> Table:
             )
     return Table(
         "Smallest perturbations found, over the images every attack in the row fooled. "
-        "rho_adv is the mean of ||perturbation||_2 / ||image||_2 (Moosavi-Dezfooli et al. "
-        "2016); FGSM's perturbation is its smallest step on the 0.01 grid that fools the image."
+        r"$\rho_{\text{adv}}$ is the mean of $\|r\|_2 / \|x\|_2$ over perturbations $r$ of "
+        "images $x$ (Moosavi-Dezfooli et al. 2016); FGSM's perturbation is its smallest step on "
+        "the 0.01 grid that fools the image."
         f" DeepFool runs on the first {b['minimal_n']} images; CW-L2 (5 values of c x "
         f"{b['cw_steps']} Adam steps) on the first {b['cw_n']} only, and not in a quick report.",
-        ("attacks", "images", "FGSM rho_adv", "DeepFool rho_adv", "median L2, in that order"),
+        ("attacks", "images", "FGSM ρ_adv", "DeepFool ρ_adv", "median L2, in that order"),
         tuple(rows),
     )
 
@@ -335,7 +337,7 @@ def _published_text(results: dict[str, Any], dataset: str) -> str:
         parts.append(
             f"{name}: FGSM at 0.25 errs on {_pct(1 - fg.at(0.25))} of the images, "
             f"FGSM at 0.3 leaves {_pct(fg.at(0.3))} and {r['pgd'].name} at 0.3 "
-            f"{_pct(pgd.at(0.3))}; DeepFool's rho_adv is "
+            f"{_pct(pgd.at(0.3))}; DeepFool's {RHO} is "
             f"{_num(r['compared']['deepfool_rho_adv'])} against FGSM's "
             f"{_num(r['compared']['fgsm_rho_adv'])}"
             + (
@@ -352,12 +354,12 @@ def _published_text(results: dict[str, Any], dataset: str) -> str:
         "classifier err on 99.9 % of MNIST test images and a maxout network on 89.4 %. "
         "Madry et al. (ICLR 2018): a naturally trained MNIST CNN (99.2 % clean) kept 6.4 % "
         "under FGSM at 0.3, and only adversarial training held 89.3 % against PGD-100 with 20 "
-        "restarts. Moosavi-Dezfooli et al. (CVPR 2016): rho_adv 0.20 for DeepFool against 1.0 "
+        f"restarts. Moosavi-Dezfooli et al. (CVPR 2016): {RHO} 0.20 for DeepFool against 1.0 "
         "for FGSM on LeNet, 0.11 against 0.39 on a 500-150-10 MLP. Carlini & Wagner (S&P 2017): "
         "a mean L2 of about 1.36 at 100 % success on MNIST (secondary sources, approximate). "
         "Ours: " + "; ".join(parts) + ". Smaller images need smaller L2 perturbations "
         "(there are fewer pixels to spread them over), so compare L2 sizes across datasets "
-        "with care; rho_adv and Linf budgets carry over better."
+        f"with care; {RHO} and Linf budgets carry over better."
     )
 
 

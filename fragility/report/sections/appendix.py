@@ -8,6 +8,7 @@ against backpropagation). Needs no trained model: it runs on its own small nets.
 from __future__ import annotations
 
 from fragility import neurons
+from fragility._fmt import sci
 from fragility.figures import to_png
 from fragility.figures.neurons import appendix_figures
 from fragility.report.section import FigureBlock, Paragraph, ReportContext, Section, Table
@@ -36,9 +37,9 @@ def build(ctx: ReportContext) -> Section:
         f"target {f.d:g}, the net answers {f.z:.3f}; the chain rule, worked out by hand one "
         f"factor at a time, says how much each weight is to blame ({g.dL_dw1:.4f} and "
         f"{g.dL_dw2:.4f}), and torch's automatic differentiation agrees to within "
-        f"{walk.autograd_max_abs_difference:.0e}, as close as the computer's arithmetic "
+        f"{sci(walk.autograd_max_abs_difference, 1)}, as close as the computer's arithmetic "
         "allows. Repeating that small correction "
-        f"{len(c2.losses) - 1} times drives the error from {c2.first:.3f} to {c2.last:.1e}. "
+        f"{len(c2.losses) - 1} times drives the error from {c2.first:.3f} to {sci(c2.last)}. "
         "The same bookkeeping scales: counting every route from input to output through a net "
         f"{w_max} neurons wide and {d_max} layers deep gives {cost.paths[-1][-1]:,} routes, yet "
         f"backpropagation needs only {cost.backprop[-1][-1]:,} multiply-adds to get every "
@@ -55,8 +56,8 @@ def build(ctx: ReportContext) -> Section:
             "neurons-loss",
             to_png(figures["neurons-loss"]),
             f"Gradient descent with the hand-derived gradients (rate {c2.learning_rate:g}): "
-            f"two neurons on the worked example, {c2.first:.4f} to {c2.last:.1e}; the 2x2 net "
-            f"on the swap task, {c22.first:.4f} to {c22.last:.1e}.",
+            f"two neurons on the worked example, {c2.first:.4f} to {sci(c2.last)}; the 2x2 net "
+            f"on the swap task, {c22.first:.4f} to {sci(c22.last)}.",
             "Loss against step on a log scale: both curves fall; the two-neuron curve falls "
             "steadily, the 2x2 curve stays flat for some 50 steps and then falls.",
         ),
@@ -92,22 +93,23 @@ def build(ctx: ReportContext) -> Section:
 def _net_text(w: neurons.Walkthrough) -> str:
     f = w.forward
     return (
-        "The net: x -> P1 = w1 x -> y = sigmoid(P1) -> P2 = w2 y -> z = sigmoid(P2), with loss "
-        f"L = 1/2 (d - z)^2, no biases (as in the lecture), x = {f.x:g}, d = {f.d:g}, "
-        f"w1 = {f.w1:g}, w2 = {f.w2:g}. The sigmoid's slope is beta (1 - beta), a function of "
-        "its output alone. At each phase of the backward pass, the product of the factors "
-        "already computed is reused and only the last three factors are new."
+        r"The net: $x$ → $P_1 = w_1 x$ → $y = \sigma(P_1)$ → $P_2 = w_2 y$ → $z = \sigma(P_2)$, "
+        r"with loss $L = \frac{1}{2}(d - z)^2$, no biases (as in the lecture), "
+        f"$x = {f.x:g}$, $d = {f.d:g}$, $w_1 = {f.w1:g}$, $w_2 = {f.w2:g}$. The sigmoid's slope "
+        r"is $\beta(1 - \beta)$, a function of its output $\beta$ alone. At each phase of the "
+        "backward pass, the product of the factors already computed is reused and only the last "
+        "three factors are new."
     )
 
 
 def _forward_table(w: neurons.Walkthrough) -> Table:
     f = w.forward
     rows = (
-        ("P1", "w1 x", f"{f.P1:.6f}"),
-        ("y", "sigmoid(P1)", f"{f.y:.6f}"),
-        ("P2", "w2 y", f"{f.P2:.6f}"),
-        ("z", "sigmoid(P2)", f"{f.z:.6f}"),
-        ("L", "1/2 (d - z)^2", f"{f.loss:.6f}"),
+        ("$P_1$", "$w_1 x$", f"{f.P1:.6f}"),
+        ("$y$", r"$\sigma(P_1)$", f"{f.y:.6f}"),
+        ("$P_2$", "$w_2 y$", f"{f.P2:.6f}"),
+        ("$z$", r"$\sigma(P_2)$", f"{f.z:.6f}"),
+        ("$L$", r"$\frac{1}{2}(d - z)^2$", f"{f.loss:.6f}"),
     )
     return Table("Forward pass", ("quantity", "formula", "value"), rows)
 
@@ -116,19 +118,31 @@ def _backward_table(w: neurons.Walkthrough) -> Table:
     g = w.gradient
     auto = w.autograd
     rows = (
-        ("1", "dL/dz", "z - d", f"{g.dL_dz:.6f}", ""),
-        ("1", "dz/dP2", "z (1 - z)", f"{g.dz_dP2:.6f}", ""),
-        ("1", "dP2/dw2", "y", f"{g.dP2_dw2:.6f}", ""),
-        ("1", "dL/dw2", "product of the three above", f"{g.dL_dw2:.6f}", f"{auto['dL_dw2']:.6f}"),
-        ("2", "dL/dP2", "dL/dz dz/dP2, reused", f"{g.dL_dP2:.6f}", ""),
-        ("2", "dP2/dy", "w2", f"{g.dP2_dy:.6f}", ""),
-        ("2", "dy/dP1", "y (1 - y)", f"{g.dy_dP1:.6f}", ""),
-        ("2", "dP1/dw1", "x", f"{g.dP1_dw1:.6f}", ""),
-        ("2", "dL/dw1", "dL/dP2 and the three new", f"{g.dL_dw1:.6f}", f"{auto['dL_dw1']:.6f}"),
+        ("1", _d("L", "z"), "$z - d$", f"{g.dL_dz:.6f}", ""),
+        ("1", _d("z", "P_2"), "$z(1 - z)$", f"{g.dz_dP2:.6f}", ""),
+        ("1", _d("P_2", "w_2"), "$y$", f"{g.dP2_dw2:.6f}", ""),
+        (
+            "1",
+            _d("L", "w_2"),
+            "product of the three above",
+            f"{g.dL_dw2:.6f}",
+            f"{auto['dL_dw2']:.6f}",
+        ),
+        ("2", _d("L", "P_2"), "the first two above, reused", f"{g.dL_dP2:.6f}", ""),
+        ("2", _d("P_2", "y"), "$w_2$", f"{g.dP2_dy:.6f}", ""),
+        ("2", _d("y", "P_1"), "$y(1 - y)$", f"{g.dy_dP1:.6f}", ""),
+        ("2", _d("P_1", "w_1"), "$x$", f"{g.dP1_dw1:.6f}", ""),
+        (
+            "2",
+            _d("L", "w_1"),
+            f"{_d('L', 'P_2')} and the three new",
+            f"{g.dL_dw1:.6f}",
+            f"{auto['dL_dw1']:.6f}",
+        ),
     )
     return Table(
         "Backward pass, factor by factor, beside torch autograd in float64 (largest difference "
-        f"{w.autograd_max_abs_difference:.1e})",
+        f"{sci(w.autograd_max_abs_difference)})",
         ("phase", "factor", "formula", "by hand", "autograd"),
         rows,
     )
@@ -137,29 +151,48 @@ def _backward_table(w: neurons.Walkthrough) -> Table:
 def _sign_text(w: neurons.Walkthrough) -> str:
     g = w.gradient
     return (
-        f"Sign convention: this appendix shows the slope of the loss, dL/dz = z - d = "
-        f"{g.dL_dz:.6f}, and descends it (w <- w - r dL/dw). The lecture writes d - z = "
-        f"{w.lecture_dP_dz:.6f} because it climbs a performance P = -L (w <- w + r dP/dw): the "
-        "same step, with the derivative's sign flipped."
+        f"Sign convention: this appendix shows the slope of the loss, "
+        f"${_tex_d('L', 'z')} = z - d = {g.dL_dz:.6f}$, and descends it "
+        rf"($w \leftarrow w - r\,{_tex_d('L', 'w')}$). The lecture writes "
+        f"$d - z = {w.lecture_dP_dz:.6f}$ because it climbs a performance $P = -L$ "
+        rf"($w \leftarrow w + r\,{_tex_d('P', 'w')}$): the same step, with the derivative's "
+        "sign flipped."
     )
 
 
 def _two_by_two_table(w: neurons.Walkthrough) -> Table:
     rows = tuple(
-        (k, f"{w.two_by_two_by_hand[k]:.6f}", f"{w.two_by_two_backprop[k]:.6f}",
+        (_weight(k), f"{w.two_by_two_by_hand[k]:.6f}", f"{w.two_by_two_backprop[k]:.6f}",
          f"{w.two_by_two_autograd[k]:.6f}")
         for k in w.two_by_two_by_hand
     )  # fmt: skip
     x, d = w.two_by_two_input, w.two_by_two_desired
     return Table(
         f"The lecture's exercise: all 8 weight partials of the 2x2 net at x = ({x[0]:g}, "
-        f"{x[1]:g}), d = ({d[0]:g}, {d[1]:g}); w1_ji joins input i to hidden j, w2_kj hidden j "
-        "to output k. Written out by hand: dL/dw2_kj = e_k h_j with e_k = (z_k - d_k) z_k "
-        "(1 - z_k), dL/dw1_ji = (e_1 w2_1j + e_2 w2_2j) h_j (1 - h_j) x_i. Largest difference "
-        f"from autograd {w.two_by_two_max_abs_difference:.1e}.",
+        f"{x[1]:g}), d = ({d[0]:g}, {d[1]:g}); $w^{{(1)}}_{{ji}}$ joins input $i$ to hidden "
+        "unit $j$, $w^{(2)}_{kj}$ hidden unit $j$ to output $k$. Written out by hand: "
+        f"${_tex_d('L', 'w^{(2)}_{kj}')} = e_k h_j$ with $e_k = (z_k - d_k) z_k (1 - z_k)$, "
+        f"${_tex_d('L', 'w^{(1)}_{ji}')} = (e_1 w^{{(2)}}_{{1j}} + e_2 w^{{(2)}}_{{2j}}) h_j "
+        "(1 - h_j) x_i$. Largest difference "
+        f"from autograd {sci(w.two_by_two_max_abs_difference)}.",
         ("weight", "by hand", "backprop", "autograd"),
         rows,
     )
+
+
+def _tex_d(y: str, x: str) -> str:
+    """TeX for the partial derivative of y with respect to x, written inline."""
+    return rf"\partial {y} / \partial {x}"
+
+
+def _d(y: str, x: str) -> str:
+    return f"${_tex_d(y, x)}$"
+
+
+def _weight(name: str) -> str:
+    """'w2_11' (layer 2, to unit 1 from unit 1) as TeX: $w^{(2)}_{11}$."""
+    layer, _, units = name[1:].partition("_")
+    return f"$w^{{({layer})}}_{{{units}}}$"
 
 
 def _cost_table(w: neurons.Walkthrough) -> Table:

@@ -157,8 +157,8 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
             f"inverse-classes-{name}",
             to_png(figs.maxima_gallery(c, names, training_images=data.x_train)),
             f"{name}: for each class, {c.images.shape[1]} images painted from random starts "
-            "to maximise its score (pre-softmax), titled with the best score reached and, in "
-            "brackets, the highest score of any training image, shown in the bottom row.",
+            "to maximise its score (pre-softmax), titled with the best score reached; the "
+            "bottom row is the training image that scores highest, with its score.",
             f"Gallery of the {name}'s class maxima beside the best training images",
         ),
         FigureBlock(
@@ -247,8 +247,8 @@ def build(ctx: ReportContext) -> Section:
             "inverse-pruning",
             to_png(figs.prune_figure(curves, chance=1 / ctx.data.num_classes)),
             "Test accuracy after zeroing a share of the weights: those with the largest "
-            "|dC/dw| summed over the training images first (red), a random draw (grey), the "
-            "smallest first (blue).",
+            "|dC/dw| summed over the training images first (solid), a random draw (dashed), the "
+            "smallest first (dotted); one colour per model.",
             "Accuracy against the share of weights zeroed, per model",
         )
     )

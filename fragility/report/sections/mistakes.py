@@ -75,7 +75,8 @@ def build(ctx: ReportContext) -> Section:
         to_png(reliability_diagram(cals)),
         "Reliability diagram: test images grouped by the model's confidence; in a calibrated "
         "model each bar reaches the diagonal (of the answers given with 80 % confidence, 80 % "
-        "are right). Orange shows the gap.",
+        "are right). Hatching shows the gap; the numbers above count the test images in each "
+        "bin.",
         "Reliability diagram per model",
     )
     first = next(iter(ctx.classifiers))
