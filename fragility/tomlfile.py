@@ -206,6 +206,11 @@ def wholes(
     )
 
 
+def texts(doc: str, *, items: tuple[int, int] = (1, MAX_ITEMS)) -> Any:
+    """A list of distinct strings, any strings."""
+    return meta("texts", doc, items=items)
+
+
 def words(doc: str, *options: str, default: Any = None, optional: bool = False) -> Any:
     """A list of distinct strings, each one of `options`."""
     return meta("strs", doc, options=options, default=default, optional=optional)
@@ -252,7 +257,7 @@ def parse_value(f: dataclasses.Field, v: Any, key: tuple, ctx: Where) -> Any:
         if not isinstance(v, str):
             raise ctx.error(key, f"expected a string ({m['doc']}), got {type_name(v)}")
         return v
-    if kind in ("floats", "ints", "strs"):
+    if kind in ("floats", "ints", "strs", "texts"):
         return _parse_list(f, v, key, ctx)
     if kind == "table":
         return parse_table(m["cls"], v, key, ctx)
@@ -303,7 +308,7 @@ def _parse_list(f: dataclasses.Field, v: Any, key: tuple, ctx: Where) -> tuple:
     lo, hi = m.get("items", (1, MAX_ITEMS))
     if not lo <= len(v) <= hi:
         raise ctx.error(key, f"expected {lo} to {hi} items ({m['doc']}), got {len(v)}")
-    one = {"floats": "float", "ints": "int", "strs": "str"}[m["kind"]]
+    one = {"floats": "float", "ints": "int", "strs": "str", "texts": "text"}[m["kind"]]
     item = dataclasses.field(metadata={**m, "kind": one})
     out = tuple(parse_value(item, x, (*key, i), ctx) for i, x in enumerate(v))
     if m.get("distinct", True) and len(set(out)) != len(out):

@@ -309,3 +309,20 @@ def test_a_script_without_a_main_guard_gets_told_what_to_do(tmp_path):
     )
     assert done.returncode != 0
     assert 'put the call under `if __name__ == "__main__":`' in done.stderr
+
+
+def test_a_sensitivity_analysis_split_in_chunks_equals_the_whole_run(tmp_path):
+    from scenarios import sensitivity
+
+    names = ["volvo-aeb", "no-suppression"]
+    text = (
+        'name = "sens"\nseeds = [4]\n[[analyses]]\nkind = "sensitivity"\nname = "aeb"\n'
+        f"scenarios = {json.dumps(names)}\nruns = 700\nchunk_runs = 300\n"
+    )
+    outcome = run(grid.load(write(tmp_path, text)), tmp_path / "out", workers=2)
+    assert outcome.counts["done"] == 4  # worlds 0-299, 300-599, 600-699, and the merge
+    store = Store.open(tmp_path / "out")
+    whole = sensitivity.run(names, runs=700, seed=4)
+    assert store.job("sensitivity/aeb/s4").result == json.loads(json.dumps(whole.to_dict()))
+    parts = [store.job(f"sensitivity/aeb/s4/chunk-{i:03d}").result["worlds"] for i in range(3)]
+    assert parts == [[0, 300], [300, 600], [600, 700]]

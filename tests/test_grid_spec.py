@@ -125,7 +125,7 @@ def test_scenario_analyses_split_into_chunks_of_whole_blocks_and_a_merge():
     g = grid.loads(text, "g.toml")
     jobs = jobs_mod.plan(g, {"mc": 10000})
     chunks = [j for j in jobs if j.kind == "scenario-chunk"]
-    assert [j.definition["chunk"]["blocks"] for j in chunks] == [[0, 1], [1, 2], [2, 3]]
+    assert [j.definition["chunk"]["part"] for j in chunks] == [[0, 1], [1, 2], [2, 3]]
     merge = jobs[-1]
     assert merge.kind == "scenario" and merge.after == tuple(j.id for j in chunks)
     assert "not a multiple of 4096" in error(text.replace("4096", "5000"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -291,10 +291,18 @@ def run_report(ctx: Context) -> Output:
     return Output(report.metrics, (folder,))
 
 
-def scenario_runs(settings: Mapping[str, Any]) -> int:
-    """Runs per cell of a scenario analysis: the grid's `runs`, else its file's [sweep]."""
+def monte_carlo_runs(kind: str, settings: Mapping[str, Any], seeds: Sequence[int]) -> int:
+    """Runs of a scenario sweep (per cell: the grid's `runs`, else its file's [sweep]) or of a
+    sensitivity analysis (worlds per scenario), with its files checked."""
+    from scenarios import sensitivity
     from scenarios import spec as scenario_spec
 
+    if kind == "sensitivity":
+        sensitivity.simulated_specs(settings["scenarios"])  # every file loads
+        runs = int(settings.get("runs", 4096))
+        for seed in seeds:
+            sensitivity.check_runs(runs, seed, sensitivity.MAX_RUNS)
+        return runs
     s = scenario_spec.load(settings["scenario"])
     if s.sweep is None:
         raise ConfigError(
@@ -304,50 +312,94 @@ def scenario_runs(settings: Mapping[str, Any]) -> int:
     return int(settings.get("runs") or s.sweep.runs)
 
 
-def run_scenario_chunk(ctx: Context) -> Output:
-    """Blocks [first, last) of every cell's runs, saved as arrays for the merge job."""
+def _save_chunk(ctx: Context, arrays: Mapping[str, Any]) -> str:
+    """Write a chunk job's arrays for its merge job (whole or not at all); its path."""
     import numpy as np
 
-    from scenarios import spec as scenario_spec
-    from scenarios import sweep
-
-    s, job = ctx.settings, ctx.job
-    spec = scenario_spec.load(s["scenario"])
-    first, last = job.definition["chunk"]["blocks"]
-    arrays = {}
-    for c, (_, cell_spec) in enumerate(sweep.cells(spec)):
-        out = sweep.run_cell(cell_spec, s["runs"], job.seed, c, blocks=range(first, last))
-        arrays.update({f"{c}/{k}": v for k, v in out.items()})
-    name = jobs_mod.chunk_file(job.analysis, job.seed, job.definition["chunk"]["index"])
+    job = ctx.job
+    name = jobs_mod.chunk_file(
+        job.kind.removesuffix("-chunk"), job.analysis, job.seed, job.definition["chunk"]["index"]
+    )
     path = ctx.folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.partial.npz")
     np.savez(tmp, **arrays)
-    os.replace(tmp, path)  # a chunk file is whole or absent
-    runs = len(next(iter(arrays.values()))) if arrays else 0
-    return Output({"blocks": [first, last], "runs": runs}, (name,))
+    os.replace(tmp, path)
+    return name
+
+
+def _load_chunks(ctx: Context) -> list[dict[str, Any]]:
+    """The arrays of a merge job's chunks, in order; keys "SPEC/FIELD"."""
+    import numpy as np
+
+    job, parts = ctx.job, []
+    for i in range(job.definition["chunks"]):
+        with np.load(ctx.folder / jobs_mod.chunk_file(job.kind, job.analysis, job.seed, i)) as f:
+            parts.append({k: f[k] for k in f.files})
+    return parts
+
+
+def _joined(parts: list[dict[str, Any]], index: int) -> dict[str, Any]:
+    """The arrays of spec (or cell) `index`, its chunks joined in order."""
+    import numpy as np
+
+    keys = [k.split("/", 1)[1] for k in parts[0] if k.split("/", 1)[0] == str(index)]
+    return {k: np.concatenate([p[f"{index}/{k}"] for p in parts]) for k in keys}
+
+
+def run_scenario_chunk(ctx: Context) -> Output:
+    """Blocks [first, last) of every cell's runs of a sweep, for the merge job."""
+    from scenarios import spec as scenario_spec
+    from scenarios import sweep
+
+    s, job = ctx.settings, ctx.job
+    first, last = job.definition["chunk"]["part"]
+    arrays = {}
+    for c, (_, cell_spec) in enumerate(sweep.cells(scenario_spec.load(s["scenario"]))):
+        out = sweep.run_cell(cell_spec, s["runs"], job.seed, c, blocks=range(first, last))
+        arrays.update({f"{c}/{k}": v for k, v in out.items()})
+    runs = len(next(iter(arrays.values())))
+    return Output({"blocks": [first, last], "runs": runs}, (_save_chunk(ctx, arrays),))
 
 
 def run_scenario(ctx: Context) -> Output:
     """The sweep from its chunks: each cell's arrays joined in block order, then summarised as
     `scenarios.sweep.sweep` does, so the result equals the unchunked sweep."""
-    import numpy as np
-
     from scenarios import spec as scenario_spec
     from scenarios import sweep
 
     s, job = ctx.settings, ctx.job
     spec = scenario_spec.load(s["scenario"])
-    parts = []
-    for i in range(job.definition["chunks"]):
-        with np.load(ctx.folder / jobs_mod.chunk_file(job.analysis, job.seed, i)) as f:
-            parts.append({k: f[k] for k in f.files})
-    cells = []
-    for c, (values, _) in enumerate(sweep.cells(spec)):
-        keys = [k.split("/", 1)[1] for k in parts[0] if k.startswith(f"{c}/")]
-        arr = {k: np.concatenate([p[f"{c}/{k}"] for p in parts]) for k in keys}
-        cells.append(sweep.summarise_cell(values, s["runs"], arr))
-    result = sweep.sweep_result(spec, s["runs"], job.seed, cells)
+    parts = _load_chunks(ctx)
+    cells = [
+        sweep.summarise_cell(values, s["runs"], _joined(parts, c))
+        for c, (values, _) in enumerate(sweep.cells(spec))
+    ]
+    return Output(sweep.sweep_result(spec, s["runs"], job.seed, cells).to_dict())
+
+
+def run_sensitivity_chunk(ctx: Context) -> Output:
+    """Worlds [first, last) of every scenario the analysis simulates, for the merge job."""
+    from scenarios import sensitivity
+
+    s, job = ctx.settings, ctx.job
+    first, last = job.definition["chunk"]["part"]
+    arrays = {}
+    for i, spec in enumerate(sensitivity.simulated_specs(s["scenarios"])):
+        out = sensitivity.worlds(spec, s["runs"], job.seed, part=range(first, last))
+        arrays.update({f"{i}/{k}": v for k, v in out.items()})
+    return Output({"worlds": [first, last]}, (_save_chunk(ctx, arrays),))
+
+
+def run_sensitivity(ctx: Context) -> Output:
+    """`scenarios.sensitivity.run` on the worlds its chunks simulated: the unchunked result."""
+    from scenarios import sensitivity
+
+    s, job = ctx.settings, ctx.job
+    parts = _load_chunks(ctx)
+    specs = sensitivity.simulated_specs(s["scenarios"])
+    simulated = {spec.path: _joined(parts, i) for i, spec in enumerate(specs)}
+    result = sensitivity.run(s["scenarios"], runs=s["runs"], seed=job.seed, simulated=simulated)
     return Output(result.to_dict())
 
 
@@ -362,6 +414,8 @@ RUNNERS: dict[str, Callable[[Context], Output]] = {
     "report": run_report,
     "scenario-chunk": run_scenario_chunk,
     "scenario": run_scenario,
+    "sensitivity-chunk": run_sensitivity_chunk,
+    "sensitivity": run_sensitivity,
 }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fragility.errors import ConfigError
+from fragility.errors import FragilityError
 from fragility.grid import analyses
 from fragility.grid.jobs import Job, plan
 from fragility.grid.spec import GridError, GridSpec
@@ -79,10 +79,10 @@ def prepare(grid: GridSpec, *, need_data: bool = True) -> tuple[tuple[Job, ...],
         analyses.check(grid, data)
     runs = {}
     for a in grid.analyses:
-        if a.kind == "scenario":
+        if not a.per_model:
             try:
-                runs[a.name] = analyses.scenario_runs(a.settings)
-            except ConfigError as exc:  # ScenarioError is one too
+                runs[a.name] = analyses.monte_carlo_runs(a.kind, a.settings, grid.seeds)
+            except FragilityError as exc:  # a scenario file's error, or runs out of range
                 raise GridError(f"{a.where}: analyses.{a.name}: {exc}") from None
     return plan(grid, runs), data
 

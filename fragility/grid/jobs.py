@@ -9,8 +9,9 @@ finished job from a changed one.
   `models/NAME/sSEED/` in the grid folder and measures it on the test set; its analyses wait for
   that job and load the checkpoint. Any other model's first job is `evaluate` (clean accuracy
   and calibration), and its analyses load it from its source directly.
-- A scenario analysis is split by seed into chunk jobs of whole blocks of Monte Carlo runs and a
-  merge job that joins them (`scenarios.sweep`: the chunks equal the whole sweep).
+- A scenario sweep or sensitivity analysis is split by seed into chunk jobs of Monte Carlo runs
+  and a merge job that joins them (`scenarios.sweep`, `scenarios.sensitivity`: the chunks
+  equal the whole).
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ PRIORITY = {
     "inversion": 40,
     "garbage": 30,
     "scenario-chunk": 30,
+    "sensitivity-chunk": 30,
     "corruptions": 20,
     "attack": 20,
     "evaluate": 10,
     "scenario": 5,
+    "sensitivity": 5,
 }
 
 
@@ -105,13 +108,15 @@ def report_dir(model: str, seed: int, analysis: str) -> str:
     return f"reports/{model}/s{seed}/{analysis}"
 
 
-def chunk_file(analysis: str, seed: int, chunk: int) -> str:
-    return f"scenarios/{analysis}/s{seed}/chunk-{chunk:03d}.npz"
+def chunk_file(kind: str, analysis: str, seed: int, chunk: int) -> str:
+    """Where a Monte Carlo chunk job leaves its runs' arrays for the merge."""
+    return f"chunks/{kind}/{analysis}/s{seed}/chunk-{chunk:03d}.npz"
 
 
-def plan(grid: GridSpec, scenario_runs: dict[str, int] | None = None) -> tuple[Job, ...]:
-    """Every job of the grid, each after the jobs it needs. `scenario_runs`: runs per cell of
-    each scenario analysis, by name (from its file where the grid does not say)."""
+def plan(grid: GridSpec, runs: dict[str, int] | None = None) -> tuple[Job, ...]:
+    """Every job of the grid, each after the jobs it needs. `runs`: runs per cell (or worlds
+    per scenario) of each scenario and sensitivity analysis, by name, from its files where the
+    grid does not say."""
     jobs: list[Job] = []
     for seed in grid.seeds:
         for m in grid.models:
@@ -121,9 +126,9 @@ def plan(grid: GridSpec, scenario_runs: dict[str, int] | None = None) -> tuple[J
                 if m in grid.models_of(a):
                     jobs.append(_analysis_job(grid, m, a, seed, root))
         for a in grid.analyses:
-            if a.kind == "scenario":
-                runs = (scenario_runs or {}).get(a.name, a.settings.get("runs", 1))
-                jobs.extend(_scenario_jobs(grid, a, seed, runs))
+            if not a.per_model:
+                n = (runs or {}).get(a.name, a.settings.get("runs", 1))
+                jobs.extend(_chunked_jobs(a, seed, n))
     return tuple(jobs)
 
 
@@ -169,40 +174,44 @@ def _definition(
     }
 
 
-def _scenario_jobs(grid: GridSpec, a: Analysis, seed: int, runs: int) -> list[Job]:
-    per = a.settings.get("chunk_runs", DEFAULT_CHUNK_RUNS) // BLOCK
-    blocks = math.ceil(runs / BLOCK)
-    base = f"scenario/{a.name}/s{seed}"
+def _chunked_jobs(a: Analysis, seed: int, runs: int) -> list[Job]:
+    """A Monte Carlo analysis in chunks and a merge. A scenario sweep is cut into whole blocks
+    of BLOCK runs (its draws come block by block); a sensitivity analysis into ranges of
+    worlds (each world is drawn on its own). Either way the merged result is the unchunked one."""
+    per = a.settings.get("chunk_runs", DEFAULT_CHUNK_RUNS)
+    total = runs
+    if a.kind == "scenario":
+        per, total = per // BLOCK, math.ceil(runs / BLOCK)  # in blocks
+    base = f"{a.kind}/{a.name}/s{seed}"
     settings = {**a.settings, "runs": runs}
     chunks = []
-    for i, first in enumerate(range(0, blocks, per)):
-        chunk = {"index": i, "blocks": [first, min(blocks, first + per)]}
+    for i, first in enumerate(range(0, total, per)):
         chunks.append(
             Job(
                 id=f"{base}/chunk-{i:03d}",
-                kind="scenario-chunk",
+                kind=f"{a.kind}-chunk",
                 analysis=a.name,
                 model=None,
                 seed=seed,
                 device="cpu",
                 after=(),
                 definition={
-                    "analysis": {"kind": "scenario-chunk", "settings": settings},
-                    "chunk": chunk,
+                    "analysis": {"kind": f"{a.kind}-chunk", "settings": settings},
+                    "chunk": {"index": i, "part": [first, min(total, first + per)]},
                     "seed": seed,
                 },
             )
         )
     merge = Job(
         id=base,
-        kind="scenario",
+        kind=a.kind,
         analysis=a.name,
         model=None,
         seed=seed,
         device="cpu",
         after=tuple(c.id for c in chunks),
         definition={
-            "analysis": {"kind": "scenario", "settings": settings},
+            "analysis": {"kind": a.kind, "settings": settings},
             "chunks": len(chunks),
             "seed": seed,
         },

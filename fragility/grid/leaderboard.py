@@ -170,8 +170,10 @@ def build(store: Store) -> Leaderboard:
             order.append(r.model)
         if r.status != "done":
             continue
-        if r.kind == "scenario":
-            scenarios.append({"analysis": r.analysis, "seed": r.seed, "result": r.result})
+        if r.kind in ("scenario", "sensitivity"):
+            scenarios.append(
+                {"kind": r.kind, "analysis": r.analysis, "seed": r.seed, "result": r.result}
+            )
         if r.model is None:
             continue
         if r.kind == "report":
@@ -408,10 +410,24 @@ def _meaning(c: Column) -> str:
 
 
 def _scenario_section(sc: dict[str, Any]) -> Any:
+    """A sweep's collision probability per cell, or each scenario's share of plausible worlds
+    in which the crash is avoided."""
     from fragility._fmt import pct
     from fragility.report.section import Section, Table
 
     r = sc["result"]
+    slug = f"{sc['kind']}-{sc['analysis']}-{sc['seed']}"
+    if sc["kind"] == "sensitivity":
+        rows = tuple(
+            (x["name"], x["change"] or "(as it happened)", x["headline"]) for x in r["scenarios"]
+        )
+        return Section(
+            slug=slug,
+            title=f"Scenarios over their plausible worlds: {sc['analysis']} (seed {sc['seed']})",
+            intro=f"Each scenario over {r['runs']:,} drawn worlds; the share in which the crash "
+            "is avoided, with its 95 % interval, over the worlds that reproduce the record.",
+            blocks=(Table("Crash avoided, by scenario.", ("scenario", "change", "avoided"), rows),),
+        )
     keys = list(r["grid"])
     rows = tuple(
         (
@@ -422,7 +438,7 @@ def _scenario_section(sc: dict[str, Any]) -> Any:
         for cell in r["cells"]
     )
     return Section(
-        slug=f"scenario-{sc['analysis']}-{sc['seed']}",
+        slug=slug,
         title=f"Scenario {r['scenario']} (seed {sc['seed']})",
         intro="The probability of a collision over the Monte Carlo runs of each grid cell.",
         blocks=(Table("Collision probability per cell.", (*keys, "runs", "collision"), rows),),

@@ -56,6 +56,7 @@ from fragility.tomlfile import (
     numbers,
     table,
     text,
+    texts,
     whole,
     wholes,
     words,
@@ -246,6 +247,17 @@ class ScenarioTable:
     )
 
 
+@dataclass(frozen=True)
+class SensitivityTable:
+    """Scenarios over their plausible worlds (scenarios.sensitivity), split into chunks of
+    runs by seed."""
+
+    name: str | None = text("the analysis's name (default: its kind)", optional=True)
+    scenarios: tuple[str, ...] = texts("scenario names or .toml files", items=(1, 64))
+    runs: int | None = whole("worlds per scenario (default 4096)", 1, 1_000_000, optional=True)
+    chunk_runs: int | None = whole("worlds per job (default 16384)", 1, 1_000_000, optional=True)
+
+
 MODEL_ANALYSES: dict[str, type] = {
     "attack": AttackTable,
     "garbage": GarbageTable,
@@ -254,7 +266,11 @@ MODEL_ANALYSES: dict[str, type] = {
     "shortcut": ShortcutTable,
     "report": ReportTable,
 }
-ANALYSES: dict[str, type] = {**MODEL_ANALYSES, "scenario": ScenarioTable}
+ANALYSES: dict[str, type] = {
+    **MODEL_ANALYSES,
+    "scenario": ScenarioTable,
+    "sensitivity": SensitivityTable,
+}
 # Keys of an [[analyses]] table read before its settings are checked
 _ANALYSIS_KEYS = {k: ("kind", "models") if k in MODEL_ANALYSES else ("kind",) for k in ANALYSES}
 # Analyses that retrain or rebuild the network: they need a lecture model.
@@ -539,6 +555,8 @@ def _analyses(
         }
         if kind == "scenario":
             settings["scenario"] = _scenario_path(settings["scenario"], folder)
+        if kind == "sensitivity":
+            settings["scenarios"] = tuple(_scenario_path(x, folder) for x in settings["scenarios"])
         a = Analysis(kind, name, chosen, settings, ctx.where(key))
         _check_analysis(a, [m for m in models if chosen is None or m.name in chosen], ctx, key)
         out.append(a)
