@@ -148,3 +148,11 @@ def test_cuda_jobs_declare_a_gpu_to_ray_and_cpu_jobs_do_not():
     assert ray_options(jobs[0], 2) == {"num_cpus": 1, "num_gpus": 1, "max_retries": 2}
     cpu = jobs_mod.plan(grid.loads(BASE, "g.toml"))[0]
     assert ray_options(cpu, 0) == {"num_cpus": 1, "num_gpus": 0, "max_retries": 0}
+
+
+def test_the_attack_command_names_the_attacks_grids_build():
+    from fragility.attacks import named
+    from fragility.cli import attack
+
+    assert attack.ATTACKS == named.ATTACKS
+    assert attack.DEFAULT_EPS == named.DEFAULT_EPS
