@@ -40,14 +40,6 @@ def _images_with_means(means: list[float]) -> torch.Tensor:
     return torch.tensor(means).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
 
 
-def _sigmoid_head(w: list[float], activation: nn.Module) -> nn.Sequential:
-    """x -> Linear(3, 1) -> activation -> out Linear(1, 2) with weights w and no bias."""
-    out = nn.Linear(1, 2, bias=False)
-    with torch.no_grad():
-        out.weight.copy_(torch.tensor(w).view(2, 1))
-    return nn.Sequential(nn.Flatten(), nn.Linear(3, 1), activation, out)
-
-
 # ---------------------------------------------------------------------------------------------
 # Noise survey
 
@@ -152,24 +144,6 @@ def test_ascent_rejects_bad_input(trained_cnn):
         G.ascent(trained_cnn.model, start="noise", shape=(1, 8, 8), recon_weight=1.0)
     with pytest.raises(InputError, match="0 to 9"):
         G.ascent(trained_cnn.model, [10], start="noise", shape=(1, 8, 8))
-
-
-def test_confidence_ceiling_known_answer():
-    # z = (2h, -2h), h in [0, 1]: p_0 = sigmoid(4h) peaks at h = 1; p_1 = sigmoid(-4h) at h = 0
-    ceiling = G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.Sigmoid()))
-    assert ceiling == pytest.approx([_sigmoid(4.0), 0.5], abs=1e-9)
-    # tanh: h in [-1, 1], so both classes reach sigmoid(4)
-    ceiling = G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.Tanh()))
-    assert ceiling == pytest.approx([_sigmoid(4.0), _sigmoid(4.0)], abs=1e-9)
-    assert G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.ReLU())) is None
-
-
-def test_confidence_ceiling_bounds_what_ascent_reaches(trained_mlp, trained_cnn, digits):
-    ceiling = G.confidence_ceiling(trained_mlp.model)
-    r = G.ascent(trained_mlp.model, start="blank", shape=digits.input_shape, max_steps=300)
-    assert (r.confidence <= ceiling + 1e-12).all()
-    assert (r.confidence > 0.99).all()  # confident garbage all the same
-    assert G.confidence_ceiling(trained_cnn.model) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,7 +484,9 @@ def test_report_section(quick_context, trained_autoencoder):
     cnn = s.metrics["models"]["cnn"]
     assert cnn["fooling"]["ascent"]["classes_reached"] == 10
     assert cnn["ood"]["ascent"]["auroc_autoencoder"] > 0.9
-    assert s.metrics["models"]["mlp"]["ceiling"] is not None and cnn["ceiling"] is None
+    mlp_ceiling = s.metrics["models"]["mlp"]["ceiling"]
+    assert mlp_ceiling["unreachable"] == list(range(10))  # the digits MLP: proved, every class
+    assert cnn["ceiling"]["unreachable"] == [] and cnn["ceiling"]["reached"] == list(range(10))
     assert "Quick run" in s.intro and "99.99 %" in s.intro
     assert section.build(ctx).metrics == s.metrics  # same seed, same numbers
     to_json(s.metrics)  # JSON without NaN

@@ -263,18 +263,39 @@ def _figures(result: Any, model_name: str) -> dict[str, Any]:
     return figs
 
 
+def ceiling_lines(result: Any) -> list[str]:
+    """What the proved ceiling says per class: unreachable, reached, or open."""
+    from fragility.figures.garbage import confidence_label as conf
+    from fragility.garbage.ceiling import OPEN, UNREACHABLE
+
+    c, names = result.ceiling, result.class_names
+    if c is None:
+        return []
+    lines = []
+    out_of_reach = c.classes(UNREACHABLE)
+    if out_of_reach:
+        hardest = min(out_of_reach, key=lambda k: c.bound[k])
+        lines.append(
+            f"  proved: no input reaches {conf(c.target)} for {len(out_of_reach)} of "
+            f"{len(c.bound)} classes (ceilings from {conf(float(c.bound[hardest]))} for "
+            f"{names[hardest]} up to {conf(float(c.bound[list(out_of_reach)].max()))})"
+        )
+    for k in c.classes(OPEN):
+        best = c.witness_confidence[k]
+        lines.append(
+            f"  open: {names[k]}: the ceiling ({conf(float(c.bound[k]))}) allows "
+            f"{conf(c.target)}, but the best input found gets "
+            + ("n/a" if best != best else conf(float(best)))
+        )
+    return lines
+
+
 def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
     """The lines the command prints: one table per part that ran."""
     from fragility.figures.garbage import confidence_label as conf
 
     lines = [f"{model_name} on {dataset}: confident garbage -> {out}"]
-    if result.ceiling is not None:
-        hardest = int(result.ceiling.argmin())
-        lines.append(
-            f"  proved: no input gets above {conf(float(result.ceiling.max()))} for any class, "
-            f"nor above {conf(float(result.ceiling[hardest]))} for "
-            f"{result.class_names[hardest]} (its last hidden layer is bounded)"
-        )
+    lines += ceiling_lines(result)
     if result.survey is not None:
         rows = [
             [
@@ -290,15 +311,17 @@ def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
     made = []
     target = result.config.target
     if result.ascent is not None:
-        a = result.ascent
+        a, (_, _, reached_conf) = result.ascent, result.fooling()["ascent"]
+        finished = len(result.finished_by_witness)
         made.append(
             [
                 "gradient ascent",
-                f"{sum(a.reached)}/{len(a.reached)}",
-                conf(float(a.confidence.min())),
+                f"{int((reached_conf >= target).sum())}/{len(a.reached)}",
+                conf(float(reached_conf.min())),
                 f"{max(a.steps)} steps"
                 + (f", {sum(a.restarted)} restarted" if any(a.restarted) else "")
-                + (f", {sum(a.stalled)} stuck" if any(a.stalled) else ""),
+                + (f", {sum(a.stalled)} stuck" if any(a.stalled) else "")
+                + (f", {finished} finished by the witness search" if finished else ""),
                 f"{a.seconds:.2f} s",
             ]
         )

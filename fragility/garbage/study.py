@@ -18,7 +18,8 @@ from torch import nn
 
 from fragility.data import DataBundle
 from fragility.errors import ConfigError
-from fragility.garbage.ascent import STARTS, AscentResult, ascent, confidence_ceiling
+from fragility.garbage.ascent import STARTS, AscentResult, ascent
+from fragility.garbage.ceiling import Ceiling, confidence_ceiling
 from fragility.garbage.cppn import CPPNEncoding
 from fragility.garbage.detect import (
     OODRow,
@@ -75,7 +76,7 @@ class StudyConfig:
 class StudyResult:
     config: StudyConfig
     class_names: tuple[str, ...]
-    ceiling: np.ndarray | None  # per-class bound on the reachable confidence, if provable
+    ceiling: Ceiling | None  # per class: the proved ceiling and the best input known
     survey: Survey | None = None
     ascent: AscentResult | None = None
     direct: EvolutionResult | None = None
@@ -89,18 +90,38 @@ class StudyResult:
         """The fooling images per kind: (images, classes, confidence)."""
         out: dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]] = {}
         if self.ascent is not None:
-            out["ascent"] = (self.ascent.images, self.ascent.classes, self.ascent.confidence)
+            finished = self.finished_by_witness
+            images, conf = self.ascent.images.clone(), self.ascent.confidence.copy()
+            if finished and self.ceiling is not None and self.ceiling.witness is not None:
+                rows = list(finished)
+                images[rows] = self.ceiling.witness[rows]
+                conf[rows] = self.ceiling.witness_confidence[rows]
+            out["ascent"] = (images, self.ascent.classes, conf)
         for name, r in (("evolved-direct", self.direct), ("evolved-cppn", self.cppn)):
             if r is not None:
                 out[name] = (r.images, r.classes, r.confidence)
         return out
+
+    @property
+    def finished_by_witness(self) -> tuple[int, ...]:
+        """Classes gradient ascent left below the target that the ceiling's witness search,
+        started from the ascent's image, brought to it (the search's answer for them)."""
+        if self.ascent is None or self.ceiling is None or self.ceiling.witness is None:
+            return ()
+        target = self.config.target
+        return tuple(
+            k
+            for k in range(len(self.ceiling.bound))
+            if self.ceiling.witness_confidence[k] >= target > self.ascent.confidence[k]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         names = self.class_names
         return {
             "settings": self.config.to_dict(),
             "class_names": list(names),
-            "confidence_ceiling": None if self.ceiling is None else self.ceiling.tolist(),
+            "confidence_ceiling": None if self.ceiling is None else self.ceiling.to_dict(names),
+            "ascent_finished_by_witness": list(self.finished_by_witness),
             "survey": None if self.survey is None else self.survey.to_dict(names),
             "ascent": None if self.ascent is None else self.ascent.to_dict(names),
             "evolve_direct": None if self.direct is None else self.direct.to_dict(names),
@@ -132,7 +153,7 @@ def run_study(
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
         raise ConfigError("the retraining experiment needs the model's spec (a checkpoint)")
-    parts: dict[str, Any] = {"ceiling": confidence_ceiling(model)}
+    parts: dict[str, Any] = {}
     families = noise_families(
         cfg.samples,
         shape,
@@ -158,6 +179,13 @@ def run_study(
             seed=seed,
             progress=progress,
         )
+    parts["ceiling"] = confidence_ceiling(
+        model,
+        shape,
+        target=cfg.target,
+        starts=parts["ascent"].images if "ascent" in parts else None,
+        seed=seed,
+    )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
         direct = DirectEncoding(start=cfg.evolve_start)

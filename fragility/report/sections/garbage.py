@@ -116,6 +116,7 @@ def _restarts(m: dict[str, Any]) -> str:
 
 def _findings(m: dict[str, Any]) -> tuple[str, ...]:
     out = []
+    names = m["class_names"]
     for name, mm in m["models"].items():
         parts = []
         u = mm["survey"].get("uniform")
@@ -127,8 +128,7 @@ def _findings(m: dict[str, Any]) -> tuple[str, ...]:
                 f"{KIND_NAMES.get(kind, kind)}: {f['classes_reached']} classes at "
                 f">= {_conf(m['settings']['target'])} (worst {_conf(f['worst_confidence'])})"
             )
-        if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
-            parts.append(f"out of reach for this model: its ceiling is {_conf(max(mm['ceiling']))}")
+        parts += _reach_findings(mm["ceiling"], names)
         out.append(f"{name}: " + "; ".join(parts))
     return tuple(out)
 
@@ -182,6 +182,7 @@ def _metrics(
             name: _model_metrics(r, _partner(names, i))
             for i, (name, r) in enumerate(results.items())
         },
+        "class_names": list(ctx.data.class_names),
         "published": PUBLISHED,
     }
 
@@ -241,7 +242,8 @@ def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
         for kind, t in r.transfer.items()
     }
     return {
-        "ceiling": None if r.ceiling is None else [float(c) for c in r.ceiling],
+        "ceiling": None if r.ceiling is None else r.ceiling.to_dict(r.class_names),
+        "ascent_finished_by_witness": list(r.finished_by_witness),
         "survey": survey,
         "fooling": fooling,
         "ood": ood,
@@ -301,12 +303,12 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
                 f"Yosinski and Clune did in 2015) got there in {direct['generations_to_all']} "
                 "generations."
             )
-        if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
+        if _all_out_of_reach(mm["ceiling"]):
             best = max(v["worst_confidence"] for v in f.values())
             parts.append(
-                f"The {name} cannot be pushed to {target} at all: its last hidden layer caps every "
-                f"class below {_conf(max(mm['ceiling']))} (a proof, not a failed search); still, "
-                f"it labels garbage with {_conf(best)} or more for every class."
+                f"The {name} cannot be pushed to {target} at all: its layers cap every class "
+                f"below {_conf(mm['ceiling']['max_bound'])} (a proof, not a failed search); "
+                f"still, it labels garbage with {_conf(best)} or more for every class."
             )
     first = next(iter(models.values()))
     ascent_ood = first["ood"].get("ascent")
@@ -481,20 +483,76 @@ def _fooling_blocks(
                     )
                 )
             )
-        if mm["ceiling"] is not None:
-            c = mm["ceiling"]
-            hardest = int(np.argmin(c))
-            blocks.append(
-                Paragraph(
-                    f"Why the {model} stops short: its output layer reads a last hidden layer of "
-                    "units that each lie between fixed bounds (sigmoid: 0 and 1), so its "
-                    "confidence in class k can be no higher than the best over that box, a "
-                    "concave problem solved exactly. The ceiling is "
-                    f"{_conf(max(c))} for its easiest class and {_conf(c[hardest])} for "
-                    f"{names[hardest]}; no input, however garbled, goes higher."
-                )
-            )
+        text = _ceiling_paragraph(model, mm, names)
+        if text:
+            blocks.append(Paragraph(text))
     return blocks
+
+
+# What the proved ceiling says, per class (fragility.garbage.ceiling)
+
+
+def _all_out_of_reach(c: dict[str, Any] | None) -> bool:
+    return c is not None and len(c["unreachable"]) == len(c["per_class"])
+
+
+def _named(classes: list[int], names: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(names[k] for k in classes)
+
+
+def _reach_findings(c: dict[str, Any] | None, names: list[str]) -> list[str]:
+    if c is None:
+        return []
+    out = []
+    if _all_out_of_reach(c):
+        out.append(f"out of reach for this model: its ceiling is {_conf(c['max_bound'])}")
+    elif c["unreachable"]:
+        out.append(f"out of reach (proved) for {_named(c['unreachable'], names)}")
+    if c["open"]:
+        out.append(f"undecided for {_named(c['open'], names)} (ceiling above the target)")
+    return out
+
+
+def _ceiling_paragraph(
+    model: str, mm: dict[str, Any], names: list[str] | tuple[str, ...]
+) -> str | None:
+    c = mm["ceiling"]
+    if c is None or not (c["unreachable"] or c["open"] or mm["ascent_finished_by_witness"]):
+        return None
+    bounds = [row["bound"] for row in c["per_class"]]
+    text = (
+        f"How high the {model} can go at all: bounding each layer's values over every possible "
+        "input (interval arithmetic) boxes in its last hidden layer, and the best confidence "
+        "in class k over that box is a concave problem solved exactly, so it is a ceiling no "
+        "input, however garbled, goes above. "
+    )
+    if _all_out_of_reach(c):
+        hardest = int(np.argmin(bounds))
+        text += (
+            f"Every ceiling is below {_conf(c['target'])}: {_conf(max(bounds))} for its easiest "
+            f"class and {_conf(bounds[hardest])} for {names[hardest]}."
+        )
+    elif c["unreachable"]:
+        text += (
+            f"It is below {_conf(c['target'])} for {_named(c['unreachable'], names)} (proved "
+            "out of reach) and above it for the other classes."
+        )
+    if mm["ascent_finished_by_witness"]:
+        text += (
+            " Where the ceiling allows the target and gradient ascent stopped short, a finer "
+            "search (L-BFGS-B on the pixels in double precision, from the ascent's image) "
+            f"reached it for {_named(mm['ascent_finished_by_witness'], names)}; the model's own "
+            "forward pass confirms each confidence."
+        )
+    if c["open"]:
+        best = [c["per_class"][k]["witness_confidence"] or 0.0 for k in c["open"]]
+        text += (
+            f" For {_named(c['open'], names)} the question stays open: the ceiling allows "
+            f"{_conf(c['target'])}, but the best input found gets at most {_conf(max(best))}; "
+            "the ceiling is a bound, not a promise, since the hidden units cannot all take "
+            "their extremes at once."
+        )
+    return text
 
 
 def _detector_blocks(ctx: ReportContext, m: dict[str, Any]) -> list[Paragraph | Table]:
@@ -593,8 +651,8 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
                 got = f"all by generation {direct['generations_to_all']}"
             else:
                 got = f"{direct['classes_reached']} classes in {direct['generations_run']}"
-                if mm["ceiling"] is not None and max(mm["ceiling"]) < m["settings"]["target"]:
-                    got += f" (out of reach: ceiling {_conf(max(mm['ceiling']))})"
+                if _all_out_of_reach(mm["ceiling"]):
+                    got += f" (out of reach: ceiling {_conf(mm['ceiling']['max_bound'])})"
             nguyen.append(f"{name}: {got}")
     rows = []
     if goodfellow:
