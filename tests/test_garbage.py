@@ -81,6 +81,45 @@ def test_noise_families_in_range_and_shaped(digits):
     assert bool((fams["strokes"].flatten(1).amax(1) == 1.0).all())  # every image has a stroke
 
 
+def test_other_data_comes_from_a_different_task():
+    from fragility.garbage.noise import check_other_dataset, other_dataset
+
+    def everything(name: str) -> bool:
+        return True
+
+    assert other_dataset("mnist", everything)[0] == "fashion-mnist"  # not digits: same task
+    assert other_dataset("digits", everything)[0] == "fashion-mnist"
+    assert other_dataset("svhn", everything)[0] == "fashion-mnist"  # house numbers are digits
+    assert other_dataset("fashion-mnist", everything)[0] == "digits"
+    assert other_dataset("cifar10", everything)[0] == "digits"
+    name, why = other_dataset("mnist", lambda n: n in ("digits", "usps", "svhn"))
+    assert name is None and "no dataset of a task other than handwritten digits" in why
+    name, why = other_dataset("my-photos", everything)
+    assert name is None and "not known" in why
+    for same in ("mnist", "digits", "usps"):
+        with pytest.raises(ConfigError, match="different task"):
+            check_other_dataset("mnist", same)
+    check_other_dataset("mnist", "kmnist")
+
+
+def test_load_other_data_reads_the_chosen_task(tmp_path):
+    from idx import fake_mnist
+
+    from fragility.garbage.noise import load_other_data
+
+    fake_mnist(tmp_path, n_test=20)  # IDX files: read as Fashion-MNIST from this folder
+    bundle, note = load_other_data("mnist", str(tmp_path))
+    assert bundle.name == "fashion-mnist" and len(bundle.x_test) == 20
+    assert note == (
+        "fashion-mnist test images (clothing), a different task from mnist (handwritten digits)"
+    )
+    bundle, note = load_other_data("fashion-mnist", str(tmp_path))
+    assert bundle.name == "digits" and "digits test images (handwritten digits)" in note
+    assert load_other_data("mnist", None, "none") == (None, "left out (--other-dataset none)")
+    with pytest.raises(ConfigError, match="different task"):
+        load_other_data("mnist", str(tmp_path), "digits")
+
+
 def test_shuffled_images_keep_their_grey_levels(digits):
     gen = torch.Generator().manual_seed(0)
     x = digits.x_test[:20]
@@ -432,6 +471,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert report["evolve_cppn"] is None and report["retrain"] is None
     families = [f["family"] for f in report["survey"]["families"]]
     assert families[0] == "test" and "uniform" in families and "other-data" not in families
+    assert report["other_data"] == {"dataset": None, "note": "left out (--other-dataset none)"}
     ood = {r["family"]: r for r in report["ood"]}
     assert ood["ascent"]["auroc_autoencoder"] is not None
     assert {p.name for p in out.glob("*.png")} >= {"fooling.png", "survey.png", "detectors.png"}
@@ -442,6 +482,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     [
         (["--method", "bogus"], "unknown method bogus"),
         (["--autoencoder", "{tmp}/missing"], "no checkpoint folder"),
+        (["--other-dataset", "usps"], "must come from a different task"),
     ],
 )
 def test_cli_user_errors_exit_2(tmp_path, capsys, trained_cnn, extra, message):

@@ -104,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--other-dataset",
         default="auto",
         metavar="NAME",
-        help="dataset for the other-data family: a name, none, or auto (fashion-mnist for "
-        "digits where found, digits otherwise)",
+        help="dataset for the other-data family, of a different task from the model's: a name, "
+        "none, or auto (fashion-mnist or kmnist for digit models where found, digits otherwise)",
     )
     add_run_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -133,14 +133,15 @@ def run(args: argparse.Namespace) -> int:
     progress = show_progress(args)
     autoencoder = _autoencoder(args, data, progress)
     other_model = _other_classifier(args, data)
-    other = _other_images(args, data)
+    other, other_note = _other_data(args, data)
     result = run_study(
         ck.model,
         data,
         config,
         autoencoder=autoencoder,
         other_model=other_model,
-        other_images=other,
+        other_images=None if other is None else other.x_test,
+        other_note=other_note,
         spec=ck.spec,
         progress=progress,
     )
@@ -150,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         "dataset": data.to_dict(),
         "autoencoder": args.autoencoder or "default (trained on the same data, cached)",
         "transfer_model": args.transfer,
+        "other_data": {"dataset": None if other is None else other.name, "note": other_note},
         **result.to_dict(),
     }
     write_outputs(args.out, "garbage.json", payload, _figures(result, ck.spec.name))
@@ -203,24 +205,12 @@ def _other_classifier(args: argparse.Namespace, data: Any) -> Any:
     return ck.model
 
 
-def _other_images(args: argparse.Namespace, data: Any) -> Any:
-    from fragility import data as datasets
+def _other_data(args: argparse.Namespace, data: Any) -> tuple[Any, str]:
+    """The other-data family's dataset (a different task from the model's) and the note
+    saying which, or why it is left out."""
+    from fragility.garbage.noise import load_other_data
 
-    name = args.other_dataset
-    if name == "none":
-        return None
-    if name == "auto":
-        if data.name == "digits":
-            if datasets.locate("fashion-mnist", args.data_dir) is None:
-                return None
-            name = "fashion-mnist"
-        else:
-            name = "digits"
-    if name == data.name:
-        from fragility.errors import ConfigError
-
-        raise ConfigError(f"--other-dataset must differ from the model's dataset ({data.name})")
-    return datasets.load(name, root=args.data_dir).x_test
+    return load_other_data(data.name, args.data_dir, args.other_dataset)
 
 
 def _figures(result: Any, model_name: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from fragility.garbage.detect import (
     unrecognisability,
 )
 from fragility.garbage.evolve import DirectEncoding, EvolutionResult, evolve
-from fragility.garbage.noise import Survey, noise_families, survey
+from fragility.garbage.noise import DESCRIPTIONS, Survey, noise_families, survey
 from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
 
@@ -141,14 +141,16 @@ def run_study(
     autoencoder: nn.Module | None = None,
     other_model: nn.Module | None = None,
     other_images: torch.Tensor | None = None,
+    other_note: str | None = None,
     spec: ModelSpec | None = None,
     progress: bool = False,
 ) -> StudyResult:
     """Run the parts of `config.methods` on `model` (trained on `data`).
 
     autoencoder: for the reconstruction-error detector and distances (skipped without one).
-    other_model: a second classifier for transfer. other_images: another dataset's images for
-    the survey's other-data family. spec: the model's ModelSpec, needed to retrain it.
+    other_model: a second classifier for transfer. other_images: images of a different task for
+    the survey's other-data family (`noise.load_other_data` chooses them), other_note: which
+    (the family's description). spec: the model's ModelSpec, needed to retrain it.
     """
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
@@ -163,7 +165,8 @@ def run_study(
         unclipped=True,
     )
     if "survey" in cfg.methods:
-        parts["survey"] = survey(model, {"test": data.x_test, **families})
+        notes = {**DESCRIPTIONS, **({"other-data": other_note} if other_note else {})}
+        parts["survey"] = survey(model, {"test": data.x_test, **families}, descriptions=notes)
     if "ascent" in cfg.methods:
         parts["ascent"] = ascent(
             model,

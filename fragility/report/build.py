@@ -118,6 +118,11 @@ def build(
         size=config.size,
         seed=config.seed,
     )
+    other_data = None
+    if "garbage" in wanted:  # images of a different task for its other-data family
+        from fragility.garbage.noise import load_other_data
+
+        other_data, _ = load_other_data(data.name, config.data_dir)
     seconds["data"] = time.perf_counter() - t0
     done()
     trained: dict[str, train.Trained] = {}
@@ -143,6 +148,7 @@ def build(
         quick=config.quick,
         device=device,
         progress=progress,
+        other_data=other_data,
     )
     sections: list[Section] = []
     for slug in wanted:

@@ -13,7 +13,7 @@ from fragility._fmt import pct as _pct
 from fragility.figures import garbage as fg
 from fragility.figures import to_png
 from fragility.garbage.ascent import PATIENCE
-from fragility.garbage.noise import DESCRIPTIONS, noise_families
+from fragility.garbage.noise import noise_families, other_data_note, other_dataset
 from fragility.garbage.study import StudyConfig, StudyResult, run_study
 from fragility.metrics import saturated_share
 from fragility.report.section import (
@@ -137,6 +137,7 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
     names = list(ctx.classifiers)
     ae = ctx.autoencoder.model if ctx.autoencoder is not None else None
     other_images = ctx.other_data.x_test if ctx.other_data is not None else None
+    other_note = _other_note(ctx)
     results = {}
     for i, name in enumerate(names):
         partner = _partner(names, i)
@@ -148,9 +149,17 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
             autoencoder=ae,
             other_model=other,
             other_images=other_images,
+            other_note=other_note,
             progress=ctx.progress,
         )
     return results
+
+
+def _other_note(ctx: ReportContext) -> str:
+    """Which dataset the other-data family comes from (a different task), or why it is out."""
+    if ctx.other_data is None:
+        return other_dataset(ctx.data.name, lambda _: False)[1]
+    return other_data_note(ctx.data.name, ctx.other_data.name)
 
 
 def _partner(names: list[str], i: int) -> str | None:
@@ -177,6 +186,7 @@ def _metrics(
             "ascent_steps": config.ascent_steps,
             "autoencoder": ctx.autoencoder is not None,
             "other_data": ctx.other_data.name if ctx.other_data is not None else None,
+            "other_data_note": _other_note(ctx),
         },
         "models": {
             name: _model_metrics(r, _partner(names, i))
@@ -193,6 +203,7 @@ def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
     for row in r.survey.rows:
         top = row.top_classes(1)
         survey[row.family] = {
+            "description": row.description,
             "n": row.stats.n,
             **{f"share_above_{t:g}": v for t, v in row.stats.share_above.items()},
             "mean_confidence": row.stats.mean_confidence,
@@ -277,7 +288,8 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
         f"A network trained on {ctx.data.name} always answers with one of its "
         f"{ctx.data.num_classes} classes, and with a confidence. We showed the networks "
         f"trained here things that are not {things} at all: random noise, blank pages, random "
-        "pen strokes and shuffled pixels" + (f", and images from {other}." if other else ".")
+        "pen strokes and shuffled pixels"
+        + (f", and images of another task: {m['settings']['other_data_note']}." if other else ".")
     ]
     for name, mm in models.items():
         u = mm["survey"].get("uniform")
@@ -367,7 +379,7 @@ def _survey_blocks(
         rows = tuple(
             (
                 family,
-                DESCRIPTIONS.get(family, family),
+                s["description"],
                 _pct(s["share_above_0.5"]),
                 _pct(s["share_above_0.9"]),
                 _pct(s["share_above_0.99"]),
