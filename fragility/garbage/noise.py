@@ -6,7 +6,14 @@ Families, each (N, C, H, W) in [0, 1]:
 - gaussian: every pixel N(0, 1), clipped to [0, 1], so half the pixels are black, 16 % white
   and the rest spread between (Goodfellow et al. 2015's rubbish class draws N(0, I); the
   contract of this toolkit is images in [0, 1]). The survey also reports the unclipped draw,
-  which models accept though it breaks the contract: `gaussian-unclipped`.
+  which models accept though it breaks the contract: `gaussian-unclipped`. That unclipped
+  draw is exactly Hendrycks & Gimpel 2017's "Gaussian" out-of-distribution set: their code
+  (hendrycks/error-detection, Vision/MNIST_Softmax_Stats.ipynb) feeds
+  np.random.normal(size=(10000, 784)) (mean 0, variance 1, no clipping) to an MLP trained on
+  MNIST pixels in [0, 1], and their "Uniform" is np.random.uniform on [0, 1], our `uniform`.
+  Their AUROC puts all 10,000 test images (right and wrong) against the noise, as
+  `detect.ood_baseline` does; only the counts differ (here `n` noise images against the test
+  set), which leaves the AUROC's expectation unchanged.
 - black, white: one blank image each (their shares are 0 or 1).
 - salt-and-pepper: a mid-grey image with each pixel set to black or white (equally likely)
   with probability `density` (0.5).
@@ -53,7 +60,7 @@ DESCRIPTIONS = {
     "test": "real test images (reference)",
     "uniform": "pixels uniform on [0, 1]",
     "gaussian": "pixels N(0, 1) clipped to [0, 1]",
-    "gaussian-unclipped": "pixels N(0, 1), not clipped (outside [0, 1])",
+    "gaussian-unclipped": "pixels N(0, 1), not clipped (outside [0, 1]; Hendrycks & Gimpel's)",
     "black": "one all-black image",
     "white": "one all-white image",
     "salt-and-pepper": "grey with half the pixels set black or white",

@@ -53,7 +53,9 @@ PUBLISHED = {
     },
     "hendrycks_gimpel": {
         "source": "Hendrycks & Gimpel 2017 (ICLR), max-softmax baseline",
-        "setting": "MNIST 3-layer MLP; test set vs noise",
+        "setting": "MNIST 3-layer MLP; all 10,000 test images vs 10,000 noise images: "
+        "Gaussian N(0, 1) per pixel, not clipped (their code: np.random.normal), uniform "
+        "U(0, 1); here the same noise (gaussian-unclipped, uniform)",
         "auroc": {"gaussian": 0.90, "uniform": 0.99},
         "mean_confidence": {"gaussian": 0.91, "uniform": 0.83},
     },
@@ -362,8 +364,10 @@ def _survey_blocks(
             "a maximum probability above 50 %, 90 % and 99 %, the mean of that maximum, and the "
             "class that takes most of them. Gaussian noise is N(0, 1) per pixel as in "
             "Goodfellow et al.'s rubbish-class test, clipped to [0, 1]; the unclipped draw "
-            "(outside the images' range, as in the paper) is listed too. The first row is the "
-            "real test set, for reference."
+            "(outside the images' range, as in that paper and as Hendrycks and Gimpel's "
+            "Gaussian set, which their code draws with mean 0 and variance 1 and never clips) "
+            "is listed too, and is the one set beside their AUROC. The first row is the real "
+            "test set, for reference."
         ),
         FigureBlock(
             "garbage-families",
