@@ -50,9 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--population",
         type=positive_int,
-        default=500,
+        default=200,
         metavar="N",
-        help="evolution: children per generation (default: 500)",
+        help="evolution: children per generation (default: 200, as Nguyen et al.'s MNIST runs)",
     )
     p.add_argument(
         "--evolve-start",

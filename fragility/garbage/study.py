@@ -29,7 +29,7 @@ from fragility.garbage.detect import (
     transfer,
     unrecognisability,
 )
-from fragility.garbage.evolve import DirectEncoding, EvolutionResult, evolve
+from fragility.garbage.evolve import POPULATION, DirectEncoding, EvolutionResult, evolve
 from fragility.garbage.noise import DESCRIPTIONS, Survey, noise_families, survey
 from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
@@ -50,7 +50,7 @@ class StudyConfig:
     eps: float | None = None
     recon_weight: float = 0.0
     generations: int = 200
-    population: int = 500
+    population: int = POPULATION
     evolve_start: str = "uniform"  # the direct encoding's start: "uniform" | "black"
     retrain_generations: int | None = None  # default: generations
     reference_images: int = 200  # real test images measured beside the garbage
