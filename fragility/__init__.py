@@ -1,6 +1,13 @@
 """fragility: train the networks of a classic lecture, then show how they fail."""
 
-from fragility.errors import CheckpointError, ConfigError, DataError, FragilityError, InputError
+from fragility.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    FragilityError,
+    FragilityWarning,
+    InputError,
+)
 
 __version__ = "0.1.0"
 
@@ -9,6 +16,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FragilityError",
+    "FragilityWarning",
     "InputError",
     "__version__",
 ]

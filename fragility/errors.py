@@ -24,3 +24,8 @@ class ConfigError(FragilityError):
 
 class InputError(FragilityError):
     """Images handed to an analysis break the contract (float, NCHW, values in [0, 1])."""
+
+
+class FragilityWarning(UserWarning):
+    """Something the user should know that does not stop the work (a damaged cache entry that is
+    retrained, say). The CLI prints each on one line."""

@@ -14,7 +14,10 @@ Classifiers map (N, C, H, W) images in [0, 1] to logits (N, K). Layers are named
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
+import numbers
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,16 @@ from fragility.errors import ConfigError
 
 KINDS = ("mlp", "cnn", "autoencoder")
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
+
+# Bounds on a spec, far above the lecture's networks, checked before anything is built, so a
+# hostile or mistyped spec.json costs milliseconds, not a 256 GB allocation.
+MAX_IMAGE_CHANNELS = 64
+MAX_SIDE = 4096  # pixels
+MAX_CLASSES = 100_000
+MAX_LAYERS = 32  # entries of hidden and of channels
+MAX_WIDTH = 65_536  # a hidden width, channel count, dense or code size
+MAX_KERNEL = 31
+MAX_PARAMETERS = 100_000_000  # 400 MB of float32 weights
 
 
 @dataclass(frozen=True)
@@ -48,32 +61,49 @@ class ModelSpec:
     encoder: str = "dense"  # "dense" | "conv"
 
     def __post_init__(self) -> None:
+        _check_types(self)
         object.__setattr__(self, "input_shape", tuple(int(v) for v in self.input_shape))
         object.__setattr__(self, "hidden", tuple(int(v) for v in self.hidden))
         object.__setattr__(self, "channels", tuple(int(v) for v in self.channels))
+        for name in ("num_classes", "kernel_size", "dense", "code_size"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+        object.__setattr__(self, "dropout", float(self.dropout))
         if self.kind not in KINDS:
             raise ConfigError(f"unknown model kind {self.kind!r}; choose one of {', '.join(KINDS)}")
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+        c, h, w = self.input_shape if len(self.input_shape) == 3 else (0, 0, 0)
+        if not (1 <= c <= MAX_IMAGE_CHANNELS and min(h, w) >= 1 and max(h, w) <= MAX_SIDE):
             raise ConfigError(
-                f"input_shape must be (C, H, W) with positive sizes, not {self.input_shape}"
+                f"input_shape must be (C, H, W) with 1 to {MAX_IMAGE_CHANNELS} channels and sides "
+                f"from 1 to {MAX_SIDE:,} pixels, not {list(self.input_shape)}"
             )
-        if self.num_classes < 2:
-            raise ConfigError(f"num_classes must be at least 2, not {self.num_classes}")
-        if any(w < 1 for w in self.hidden) or any(c < 1 for c in self.channels):
-            raise ConfigError("hidden widths and channel counts must be positive")
+        if not 2 <= self.num_classes <= MAX_CLASSES:
+            raise ConfigError(
+                f"num_classes must be from 2 to {MAX_CLASSES:,}, not {self.num_classes}"
+            )
+        for name in ("hidden", "channels"):
+            v = getattr(self, name)
+            if len(v) > MAX_LAYERS or not all(1 <= x <= MAX_WIDTH for x in v):
+                raise ConfigError(
+                    f"{name} must list at most {MAX_LAYERS} widths from 1 to {MAX_WIDTH:,}, "
+                    f"not {list(v)}"
+                )
         if self.activation not in ACTIVATIONS:
             raise ConfigError(
                 f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}"
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must lie in [0, 1), not {self.dropout}")
-        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd and positive, not {self.kernel_size}")
+        if not 1 <= self.kernel_size <= MAX_KERNEL or self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"kernel_size must be odd, from 1 to {MAX_KERNEL}, not {self.kernel_size}"
+            )
         if self.encoder not in ("dense", "conv"):
             raise ConfigError(f"encoder must be 'dense' or 'conv', not {self.encoder!r}")
-        if self.code_size < 1 or self.dense < 0:
-            raise ConfigError("code_size must be positive and dense non-negative")
-        _, h, w = self.input_shape
+        if not (1 <= self.code_size <= MAX_WIDTH and 0 <= self.dense <= MAX_WIDTH):
+            raise ConfigError(
+                f"code_size must be from 1 and dense from 0, both to {MAX_WIDTH:,}, not "
+                f"{self.code_size} and {self.dense}"
+            )
         pools = len(self.channels) if self.kind == "cnn" else 0
         if self.kind == "autoencoder" and self.encoder == "conv":
             pools = len(self.channels)
@@ -82,10 +112,16 @@ class ModelSpec:
                     f"a convolutional autoencoder with {pools} pooling steps needs a side "
                     f"divisible by {2**pools}; resize with --size or use the dense encoder"
                 )
-        if pools and (h >> pools) < 1:
+        if pools and (min(h, w) >> pools) < 1:
             raise ConfigError(
                 f"{pools} pooling steps shrink a {h}x{w} image to nothing; use fewer channels "
                 "entries or a larger --size"
+            )
+        n = sum(math.prod(shape) for shape in state_shapes(self).values())
+        if n > MAX_PARAMETERS:
+            raise ConfigError(
+                f"{self.name} would have {n:,} parameters, more than the {MAX_PARAMETERS:,} "
+                "this toolkit builds; choose smaller widths or a smaller --size"
             )
 
     @property
@@ -132,6 +168,48 @@ class ModelSpec:
             raise ConfigError(
                 f"model spec is not valid JSON ({exc.msg} at line {exc.lineno})"
             ) from exc
+
+
+_WHOLE = ("num_classes", "kernel_size", "dense", "code_size")
+_WHOLE_LISTS = ("input_shape", "hidden", "channels")
+_TEXT = ("kind", "activation", "encoder")
+
+
+def _is_whole(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_types(spec: ModelSpec) -> None:
+    """Each field of the type it must have, before any comparison or arithmetic on it (a spec
+    may come from a file anyone can edit: 1e9, "16" and [16] are errors, not crashes)."""
+    for name in _TEXT:
+        v = getattr(spec, name)
+        if not isinstance(v, str):
+            raise ConfigError(f"{name} must be a string, not {v!r}"[:200])
+    for name in _WHOLE:
+        v = getattr(spec, name)
+        if not _is_whole(v):
+            raise ConfigError(f"{name} must be a whole number, not {v!r}"[:200])
+    for name in _WHOLE_LISTS:
+        v = getattr(spec, name)
+        if not isinstance(v, (list, tuple)) or len(v) > 1000 or not all(map(_is_whole, v)):
+            raise ConfigError(f"{name} must be a list of whole numbers, not {v!r}"[:200])
+    v = spec.dropout
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ConfigError(f"dropout must be a number, not {v!r}"[:200])
+
+
+def state_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor of `spec`'s state dict, found by building it on
+    torch's meta device: no memory, no random numbers drawn, milliseconds."""
+    return dict(_meta_shapes(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def _meta_shapes(spec: ModelSpec) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    with torch.device("meta"):
+        module = _BUILDERS[spec.kind](spec)
+    return tuple((k, tuple(v.shape)) for k, v in module.state_dict().items())
 
 
 def default_spec(kind: str, input_shape: tuple[int, int, int], num_classes: int = 10) -> ModelSpec:
@@ -238,12 +316,14 @@ class Autoencoder(nn.Module):
 def build(spec: ModelSpec, seed: int | None = 0) -> nn.Module:
     """Build the module for `spec`. With a seed, the initial weights are reproducible and the
     global random state is left as it was."""
-    builders = {"mlp": _mlp, "cnn": _cnn, "autoencoder": Autoencoder}
     if seed is None:
-        return builders[spec.kind](spec)
+        return _BUILDERS[spec.kind](spec)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return builders[spec.kind](spec)
+        return _BUILDERS[spec.kind](spec)
+
+
+_BUILDERS = {"mlp": _mlp, "cnn": _cnn, "autoencoder": Autoencoder}
 
 
 def parameter_counts(module: nn.Module) -> dict[str, int]:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,9 @@ import fragility
 from fragility import threads
 from fragility._io import atomic_dir, to_json
 from fragility._progress import progress_bar
-from fragility.data import DataBundle
-from fragility.errors import CheckpointError, ConfigError, FragilityError
-from fragility.models import ModelSpec, build, is_classifier, parameter_counts
+from fragility.data import DataBundle, DataSource
+from fragility.errors import CheckpointError, ConfigError, FragilityError, FragilityWarning
+from fragility.models import ModelSpec, build, is_classifier, parameter_counts, state_shapes
 
 OPTIMIZERS = ("adam", "sgd")
 CACHE_VERSION = 1  # bump when training code changes what a given config produces
@@ -303,8 +304,26 @@ class Checkpoint:
 
     @property
     def dataset(self) -> dict[str, Any]:
-        """What the model was trained on (name, size, hash, ...), as written by `save`."""
+        """What the model was trained on (name, source, hash, ...), as written by `save`."""
         return self.metrics.get("dataset", {})
+
+    @property
+    def data_source(self) -> DataSource:
+        """The DataSource of the data the model was trained on, to reload it with
+        `fragility.data.load`. Checkpoints written before sources were recorded hold the
+        dataset's name, side and folder, and split the digits by the training seed: those are
+        read as such."""
+        if not self.dataset.get("name"):
+            raise CheckpointError(
+                f"{self.path / METRICS} does not say which dataset the model was trained on; "
+                f"retrain it with: fragility train --out {self.path}"
+            )
+        seed = self.metrics.get("train_config", {}).get("seed", 0)
+        try:
+            return DataSource.from_record(self.dataset, legacy_split_seed=int(seed))
+        except (FragilityError, TypeError, ValueError, AttributeError) as exc:
+            why = exc if isinstance(exc, FragilityError) else "its dataset record is malformed"
+            raise CheckpointError(f"{self.path / METRICS}: {why}; retrain the model") from None
 
 
 def save(
@@ -324,8 +343,12 @@ def save(
 def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild a model from a checkpoint folder, checking every tensor's name and shape.
 
-    The weights are parsed by safetensors, which reads a JSON header and raw bytes and can
-    never run code: a pickle renamed model.safetensors is refused, not unpickled.
+    Everything is checked before anything is built: the spec's types and bounds, then the
+    weights file's header (names, shapes, byte ranges, read without the tensors) against the
+    shapes the spec gives on torch's meta device, then metrics.json's types. A hostile spec
+    (hidden = [1e9, 16]) is refused in milliseconds. The weights are parsed by safetensors,
+    which reads a JSON header and raw bytes and can never run code: a pickle renamed
+    model.safetensors is refused, not unpickled.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -339,9 +362,10 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Ch
         if not (d / name).is_file():
             raise CheckpointError(f"{d / name} is missing; retrain with: fragility train --out {d}")
     try:
-        spec = ModelSpec.from_json((d / SPEC).read_text())
+        spec = ModelSpec.from_json(_read_small(d / SPEC))
     except ConfigError as exc:
         raise CheckpointError(f"{d / SPEC}: {exc}; retrain or restore the file") from None
+    _check_weights_header(d, spec)
     try:
         tensors = load_file(str(d / WEIGHTS))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -350,36 +374,134 @@ def load(directory: str | os.PathLike, device: str | torch.device = "cpu") -> Ch
             f"{d / WEIGHTS} is not a valid safetensors file ({first}); "
             "fragility never unpickles checkpoints: retrain or restore the file"
         ) from None
+    metrics = _read_metrics(d / METRICS)
     model = build(spec, seed=None)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in tensors.items()}
-    if expected != found:
-        missing = sorted(set(expected) - set(found))
-        extra = sorted(set(found) - set(expected))
-        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
-        detail = "; ".join(
-            part
-            for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unexpected {', '.join(extra)}" if extra else "",
-                ", ".join(f"{k} is {found[k]} not {expected[k]}" for k in wrong),
-            )
-            if part
-        )
-        raise CheckpointError(
-            f"{d / WEIGHTS} does not match {d / SPEC} ({detail}); retrain the model"
-        )
     model.load_state_dict(tensors)
     model.to(device).eval()
-    metrics: dict[str, Any] = {}
-    if (d / METRICS).is_file():
-        try:
-            metrics = json.loads((d / METRICS).read_text())
-        except json.JSONDecodeError as exc:
-            raise CheckpointError(
-                f"{d / METRICS} is not valid JSON ({exc.msg}); retrain the model"
-            ) from None
     return Checkpoint(model=model, spec=spec, metrics=metrics, path=d)
+
+
+_MAX_JSON_BYTES = 16 * 2**20  # spec.json and metrics.json: a few kB when fragility wrote them
+_MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit on its JSON header
+_DTYPE_BYTES = {
+    **{"F64": 8, "F32": 4, "F16": 2, "BF16": 2},
+    **{"I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1},
+}
+
+
+def _read_small(path: Path) -> str:
+    """A JSON file's text, refused unread when it is far larger than fragility writes."""
+    try:
+        if path.stat().st_size > _MAX_JSON_BYTES:
+            raise CheckpointError(
+                f"{path} is {path.stat().st_size:,} bytes, far more than a checkpoint's; "
+                "retrain or restore the file"
+            )
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"cannot read {path} ({exc}); retrain or restore the file") from None
+
+
+def _weights_header(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes from a safetensors file's header, after checking that each
+    tensor's byte range lies in the file and matches its shape and dtype. Reads the header
+    only: 8 bytes of length, then that many bytes of JSON."""
+
+    def bad(why: str) -> CheckpointError:
+        return CheckpointError(
+            f"{path} is not a valid safetensors file ({why}); "
+            "fragility never unpickles checkpoints: retrain or restore the file"
+        )
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if size < 8 or n > min(_MAX_HEADER_BYTES, size - 8):
+                raise bad("its header length is impossible")
+            header = json.loads(fh.read(n))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(type(exc).__name__) from None
+    if not isinstance(header, dict):
+        raise bad("its header is not a JSON object")
+    data_bytes = size - 8 - n
+    shapes = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+            ok = (
+                dtype in _DTYPE_BYTES
+                and isinstance(shape, list)
+                and all(isinstance(v, int) and v >= 0 for v in shape)
+                and isinstance(begin, int)
+                and isinstance(end, int)
+                and 0 <= begin <= end <= data_bytes
+                and end - begin == math.prod(shape) * _DTYPE_BYTES[dtype]
+            )
+        except (TypeError, KeyError, ValueError):
+            ok = False
+        if not ok:
+            raise bad(f"the entry for {str(name)[:80]!r} is malformed")
+        shapes[name] = tuple(shape)
+    return shapes
+
+
+def _check_weights_header(d: Path, spec: ModelSpec) -> None:
+    """Refuse weights whose names or shapes differ from what `spec` builds."""
+    expected = state_shapes(spec)
+    found = _weights_header(d / WEIGHTS)
+    if expected == found:
+        return
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+    detail = "; ".join(
+        part
+        for part in (
+            f"missing {', '.join(missing[:5])}" if missing else "",
+            f"unexpected {', '.join(str(k)[:40] for k in extra[:5])}" if extra else "",
+            ", ".join(f"{k} is {found[k]} not {expected[k]}" for k in wrong[:5]),
+        )
+        if part
+    )
+    raise CheckpointError(f"{d / WEIGHTS} does not match {d / SPEC} ({detail}); retrain the model")
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """metrics.json as a dict, its fields that other code reads of the right types (absent is
+    allowed: a checkpoint without it still loads)."""
+    if not path.is_file():
+        return {}
+    try:
+        metrics = json.loads(_read_small(path))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc.msg}); retrain the model") from None
+    problem = _metrics_problem(metrics)
+    if problem:
+        raise CheckpointError(f"{path}: {problem}; retrain the model or restore the file")
+    return metrics
+
+
+def _metrics_problem(m: Any) -> str | None:
+    if not isinstance(m, dict):
+        return f"expected a JSON object, found {type(m).__name__}"
+    for key in ("dataset", "train_config", "result", "parameters", "versions"):
+        if key in m and not isinstance(m[key], dict):
+            return f"{key} must be an object, not {type(m[key]).__name__}"
+    data, config = m.get("dataset", {}), m.get("train_config", {})
+    if "name" in data and not isinstance(data["name"], str):
+        return "dataset.name must be a string"
+    if "hash" in data and not isinstance(data["hash"], str):
+        return "dataset.hash must be a string"
+    size = data.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        return f"dataset.size must be a positive whole number, not {size!r}"[:120]
+    seed = config.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        return f"train_config.seed must be a whole number from 0 to 2^32 - 1, not {seed!r}"[:120]
+    return None
 
 
 def checkpoint_metrics(
@@ -389,7 +511,7 @@ def checkpoint_metrics(
     return {
         "model": spec.name,
         "parameters": parameter_counts(model),
-        "dataset": {**data.to_dict(), "size": data.input_shape[-1]},
+        "dataset": data.to_dict(),  # its "source" reloads the same images
         "train_config": config.to_dict(),
         "result": result.to_dict(),
         "versions": {"fragility": fragility.__version__, "torch": torch.__version__},
@@ -456,10 +578,20 @@ def train(
     if folder is not None and folder.is_dir():
         try:
             ck = load(folder, device=device)
+            if ck.spec != spec:
+                raise CheckpointError(f"it holds {ck.spec.name}, not {spec.name}")
             result = TrainResult.from_dict(ck.metrics["result"])
-            return Trained(ck.model, spec, config, result, ck.metrics, True, folder)
-        except (CheckpointError, KeyError, TypeError):
-            pass  # a damaged entry: train again and overwrite it
+            # Same tensors, same model; but record where the data is now (its folder, the
+            # split seed that gave these tensors), not where the cached run found it.
+            metrics = {**ck.metrics, "dataset": data.to_dict()}
+            return Trained(ck.model, spec, config, result, metrics, True, folder)
+        except (CheckpointError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            why = str(exc).split("; ")[0] if isinstance(exc, CheckpointError) else "bad metrics"
+            warnings.warn(
+                f"ignored the model cache entry {folder} ({why}); training again",
+                FragilityWarning,
+                stacklevel=2,
+            )
     model = build(spec, seed=config.seed).to(device)
     result = fit(model, data, config, autoencoder=not is_classifier(spec), progress=progress)
     metrics = checkpoint_metrics(spec, data, config, result, model)

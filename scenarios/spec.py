@@ -104,7 +104,7 @@ def records(doc: str, cls: type, *, required: bool = True) -> Any:
 class SpeedKnot:
     """One point of the SUV's recorded cruise speed profile, with its certainty."""
 
-    t_s: float = num("clock time (s; 0 = the record's moment of impact)", -60, 60)
+    t_s: float = num("clock time in s (0 is the record's moment of impact)", -60, 60)
     speed_mph: float = num("cruise speed at that time (mph)", 0, 100)
     certainty: str = choice("Q, P, D or U", *CERTAINTIES)
     source: str = _meta("text", "where the number comes from")
@@ -147,7 +147,7 @@ class SuvSpec:
 
     length_m: float = num("length (m)", 1.0, 20.0)
     width_m: float = num("width (m)", 0.5, 4.0)
-    initial_speed_mph: float = num("speed at start_s (mph); scales the profile", 0, 100)
+    initial_speed_mph: float = num("speed at start_s in mph (it scales the profile)", 0, 100)
     cruise: str = choice(
         "'profile': follow [[suv.profile]] scaled to initial_speed_mph; "
         "'constant': hold initial_speed_mph",
@@ -731,10 +731,10 @@ def _parse_float(v: Any, meta: Mapping, key: tuple, ctx: _Ctx) -> float:
     lo, hi = meta["lo"], meta["hi"]
     if lo is not None and (v < lo or (meta["lo_open"] and v == lo)):
         what = "negative" if lo == 0 and v < 0 else "too small"
-        bound = f"> {lo:g}" if meta["lo_open"] else f">= {lo:g}"
-        raise ctx.error(key, f"{v:g} is {what}: {meta['doc']} must be {bound}")
+        bound = f"above {lo:g}" if meta["lo_open"] else f"at least {lo:g}"
+        raise ctx.error(key, f"{v:g} is {what}; {meta['doc']} must be {bound}")
     if hi is not None and v > hi:
-        raise ctx.error(key, f"{v:g} is too large: {meta['doc']} must be <= {hi:g}")
+        raise ctx.error(key, f"{v:g} is too large; {meta['doc']} must be at most {hi:g}")
     return v
 
 
@@ -916,8 +916,11 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
             ("sweep", "runs"), f"expected a whole number of runs in 1..10000000, got {runs!r}"
         )
     seed = v.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ctx.error(("sweep", "seed"), f"expected a whole number >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ctx.error(
+            ("sweep", "seed"),
+            f"expected a whole number from 0 to 4294967295 (2^32 - 1), got {seed!r}",
+        )
     grid_raw = v.get("grid", {})
     if not isinstance(grid_raw, dict):
         raise ctx.error(("sweep", "grid"), 'expected a table of "section.key" = [values]')

@@ -611,10 +611,13 @@ def sweep(
     seed = seed if seed is not None else (sw.seed if sw else 0)
     grid = cells(spec)
     results = []
-    from tqdm import tqdm
+    from fragility._progress import progress_bar
 
-    for c, (values, cell_spec) in enumerate(tqdm(grid, disable=not progress, desc="cells")):
+    bar = progress_bar(len(grid), progress, unit="cell", desc="sweep")
+    for c, (values, cell_spec) in enumerate(grid):
         arr = run_cell(cell_spec, runs, seed, c)
+        if bar is not None:
+            bar.update(1)
         speed = np.where(arr["collision"], arr["impact_speed_mps"] / MPH, np.nan)
         margin = np.where(arr["collision"], np.nan, arr["stopping_margin_m"])
         results.append(
@@ -629,5 +632,7 @@ def sweep(
                 arrays=arr,
             )
         )
+    if bar is not None:
+        bar.close()
     sample = {k: d.to_dict() for k, d in sw.sample} if sw else {}
     return SweepResult(spec.name, sw.grid if sw else (), sample, runs, seed, tuple(results))

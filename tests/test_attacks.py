@@ -173,7 +173,10 @@ def test_pgd_on_a_linear_model_walks_to_the_corner_or_stops_at_the_boundary():
 @pytest.mark.parametrize(
     "attack", [PGD(steps=10, step=0.02, random_start=False), DeepFool()], ids=["pgd", "deepfool"]
 )
-def test_progress_shows_a_bar_and_changes_no_result(attack, capsys):
+def test_progress_shows_a_bar_and_changes_no_result(attack, capsys, monkeypatch):
+    import fragility._progress
+
+    monkeypatch.setattr(fragility._progress, "INTERVAL_S", 0.0)  # a line per update in a log
     model, x, y = linear_case()
     quiet = robust_accuracy(model, x, y, attack, (0.0, 0.05, 0.2))
     assert capsys.readouterr().err == ""
@@ -515,7 +518,7 @@ def test_cli_attack_end_to_end(mlp_checkpoint, tmp_path, capsys):
     [
         (["--attack", "cw", "--norm", "linf"], "cw is an L2 attack"),
         (["--attack", "deepfool", "--targeted"], "deepfool is untargeted"),
-        (["--eps", "-0.1"], "non-negative"),
+        (["--eps", "-0.1"], "Linf budgets lie from 0 to 1"),
     ],
 )
 def test_cli_attack_user_errors_exit_2(mlp_checkpoint, tmp_path, capsys, extra, message):

@@ -499,9 +499,7 @@ def test_cli_user_errors_exit_2(tmp_path, capsys, trained_cnn, extra, message):
 
 
 def test_cli_bad_argument_exits_2(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["garbage", "--checkpoint", "x", "--target", "1.5", "--out", "y"])
-    assert exc.value.code == 2
+    assert main(["garbage", "--checkpoint", "x", "--target", "1.5", "--out", "y"]) == 2
     assert "strictly between 0 and 1" in capsys.readouterr().err
 
 

@@ -75,9 +75,8 @@ def report_dir(tmp_path_factory, trained_mlp, trained_cnn, trained_autoencoder):
     return report, out
 
 
-def test_page_loads_cleanly_in_chromium(report_dir, tmp_path):
-    report, out = report_dir
-    page = (out / "index.html").read_text()
+def _probe(page: str, tmp_path) -> dict:
+    """Open `page` in a phone-wide frame; what the probe saw, after checking the console."""
     (tmp_path / "probed.html").write_text(page.replace("<head>", "<head>" + PROBE, 1))
     (tmp_path / "frame.html").write_text(FRAME)
     result = _chromium(
@@ -93,6 +92,12 @@ def test_page_loads_cleanly_in_chromium(report_dir, tmp_path):
     seen = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert seen["errors"] == []
     assert not re.search(r"CONSOLE.*(Uncaught|Error)", result.stderr)
+    return seen
+
+
+def test_page_loads_cleanly_in_chromium(report_dir, tmp_path):
+    report, out = report_dir
+    seen = _probe((out / "index.html").read_text(), tmp_path)
     expected_images = sum(len(s.figures) for s in report.sections)
     assert seen["images"] == expected_images > 0
     assert seen["broken"] == []
@@ -114,3 +119,14 @@ def test_screenshot_on_a_phone_sized_window(report_dir, tmp_path):
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     width = int.from_bytes(shot.read_bytes()[16:20], "big")
     assert width == 390
+
+
+def test_case_study_pages_load_cleanly_on_a_phone(tmp_path):
+    from scenarios import case_study
+
+    case = case_study.build(runs=16, audience="instructor")
+    for page in case.pages:
+        seen = _probe(page.html(), tmp_path)
+        assert seen["images"] == len(page.figures) and seen["broken"] == []
+        assert seen["headings"] == [f"{i}. {s.title}" for i, s in enumerate(page.sections, 1)]
+        assert 300 < seen["viewport"] <= 390 and seen["width"] <= seen["viewport"], page.name

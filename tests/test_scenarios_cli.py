@@ -131,30 +131,62 @@ def test_a_bad_file_exits_2_with_one_line(tmp_path, capsys, argv, message):
     assert not (tmp_path / "o").exists()
 
 
-def test_case_study_page(tmp_path, capsys):
+def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
     out = tmp_path / "case"
-    assert main(["scenario", "case-study", "--out", str(out), "--runs", "64"]) == 0
+    argv = ["scenario", "case-study", "--out", str(out), "--runs", "64"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("case study (instructor): index.html, handout.html, roles.html, ")
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "index.html",
+        "handout.html",
+        "roles.html",
+        "instructor.html",
+        "figures",
+        "facts.json",
+        "metrics.json",
+    }
     page = (out / "index.html").read_text()
     for heading in (
         "What happened",
-        "Which design decisions mattered, and by how much",
-        "Who was affected",
-        "What each party knew",
+        "What the NTSB found",
+        "The people and their roles",
+        "The operator&#39;s attention, beside the system&#39;s",
+        "From decision to outcome: the chain",
+        "Frameworks: SOTIF, UL 4600, SAE J3016, ACM Code",
+        "From the lecture&#39;s networks to the crash",
+        "What followed",
         "Questions for discussion",
-        "The record, fact by fact",
+        "Exercise: change the scenario and defend it",
+        "Glossary",
+        "Sources and certainty",
     ):
         assert heading in page
-    assert "[Q]" in page and "data:image/png;base64," in page and "<script" not in page
-    assert "4.6 m to spare" in page and "39.1 mph" in page
+    # Every figure on the page is also a file.
+    figures = sorted(p.stem for p in (out / "figures").iterdir())
+    assert figures == ["case-attention", "case-birdseye", "case-speed", "case-timeline"]
+    assert page.count("<img ") == len(figures) and "<script" not in page
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["index"]["replay"]["impact_speed_mph"] == pytest.approx(39.119625, abs=1e-3)
+    facts = json.loads((out / "facts.json").read_text())
+    assert facts["sources"]["ntsb-har-19-03"]["url"].endswith("HAR1903.pdf")
+    assert facts["responsibility"]["probable-cause"]["certainty"] == "Q"
 
 
-def test_case_study_numbers_are_the_same_for_the_same_seed():
-    from scenarios import case_study
+def test_case_study_for_students_leaves_out_the_instructor_notes(tmp_path, capsys):
+    out = tmp_path / "case"
+    argv = ["scenario", "case-study", "--out", str(out), "--runs", "16", "--audience", "students"]
+    assert main(argv) == 0
+    assert not (out / "instructor.html").exists()
+    for page in ("index.html", "handout.html", "roles.html"):
+        assert 'class="note note-instructor"' not in (out / page).read_text()
 
-    a, b = case_study.build(runs=64), case_study.build(runs=64)
-    assert a.metrics == b.metrics
-    assert a.metrics["decisions"]["monte_carlo"]["p_2018"] == 1.0
-    assert a.metrics["certainty"]["by_certainty"]["U"] >= 2
+
+def test_case_study_rejects_an_unknown_audience(tmp_path, capsys):
+    argv = ["scenario", "case-study", "--out", str(tmp_path / "o"), "--audience", "teachers"]
+    assert main(argv) == 2 and "invalid choice: 'teachers'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_no_pyplot_no_backend_and_scenarios_imported_lazily():

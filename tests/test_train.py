@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fragility import models, train
-from fragility.errors import CheckpointError, ConfigError
+from fragility.errors import CheckpointError, ConfigError, FragilityWarning
 
 
 def test_seed_mlp_learns_digits(trained_mlp):
@@ -130,9 +130,22 @@ def test_damaged_cache_entry_is_retrained(digits, cache_root):
     config = train.TrainConfig(epochs=1, seed=21)
     first = train.train(spec, digits, config, cache_root=cache_root)
     (first.path / "model.safetensors").write_bytes(b"junk")
-    again = train.train(spec, digits, config, cache_root=cache_root)
+    with pytest.warns(FragilityWarning, match="ignored the model cache entry .* training again"):
+        again = train.train(spec, digits, config, cache_root=cache_root)
     assert not again.from_cache
     assert train.train(spec, digits, config, cache_root=cache_root).from_cache
+
+
+def test_cache_entry_with_an_absurd_spec_is_retrained_with_a_warning(digits, cache_root):
+    spec = models.default_spec("mlp", digits.input_shape)
+    config = train.TrainConfig(epochs=1, seed=22)
+    first = train.train(spec, digits, config, cache_root=cache_root)
+    entry = json.loads((first.path / "spec.json").read_text())
+    (first.path / "spec.json").write_text(json.dumps({**entry, "hidden": [10**9, 16]}))
+    with pytest.warns(FragilityWarning, match=r"hidden must list at most 32 widths"):
+        again = train.train(spec, digits, config, cache_root=cache_root)
+    assert not again.from_cache and again.spec == spec
+    assert train.train(spec, digits, config, cache_root=cache_root).from_cache  # rewritten
 
 
 @pytest.mark.parametrize(
@@ -160,3 +173,61 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU"):
             train.resolve_device("cuda")
+
+
+# Loads each checkpoint folder given, timing the refusal and measuring the peak memory it adds.
+_LOAD_HOSTILE = """
+import json, resource, sys, time
+from fragility import train
+from fragility.errors import CheckpointError
+
+rows = []
+for folder in sys.argv[1:]:
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    try:
+        train.load(folder)
+        message = None
+    except CheckpointError as exc:
+        message = str(exc)
+    seconds = time.perf_counter() - start
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+    rows.append({"seconds": seconds, "grown_mb": grown_mb, "message": message})
+print(json.dumps(rows))
+"""
+
+
+def test_a_spec_too_large_to_build_is_refused_in_milliseconds_and_bounded_memory(
+    tmp_path, trained_mlp
+):
+    """hidden = [1e9, 16] once asked torch for 256 GB; a spec within the bounds but unlike the
+    weights (a 67-million-parameter MLP: 268 MB) was built before its shapes were compared."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    huge, wide = tmp_path / "huge", tmp_path / "wide"
+    for folder, changes in (
+        (huge, {"hidden": [1e9, 16]}),
+        (wide, {"input_shape": [1, 64, 64], "hidden": [16384, 16]}),
+    ):
+        train.save(folder, trained_mlp.model, trained_mlp.spec, trained_mlp.metrics)
+        spec = json.loads((folder / "spec.json").read_text())
+        (folder / "spec.json").write_text(json.dumps({**spec, **changes}))
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run(
+        [sys.executable, "-c", _LOAD_HOSTILE, str(huge), str(wide)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(p.stdout)
+    assert "hidden must be a list of whole numbers" in rows[0]["message"]
+    assert "fc1.weight is (16, 64) not (16384, 4096)" in rows[1]["message"]
+    for row in rows:
+        assert row["seconds"] < 1.0, row  # milliseconds when the machine is not busy
+        assert row["grown_mb"] < 32, row  # building the wide one would take 268 MB

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from typing import Any
 
@@ -12,20 +13,23 @@ from fragility.cli.common import (
     add_run_args,
     float_list,
     load_checkpoint_and_data,
-    positive_int,
+    require,
     show_progress,
     table,
+    whole,
     write_outputs,
 )
 
 ATTACKS = ("fgsm", "pgd", "cw", "deepfool", "ensemble")
 DEFAULT_EPS = {"linf": (0.05, 0.1, 0.2, 0.3), "l2": (0.25, 0.5, 1.0, 2.0)}
 
+HELP = "robust accuracy under FGSM, PGD, CW, DeepFool or all of them; writes attack.json"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "attack",
-        help="robust accuracy under FGSM, PGD, CW, DeepFool or all of them; writes attack.json",
+        help=HELP,
         description="Attack the first N test images of a checkpoint's dataset at each epsilon "
         "and write OUT/attack.json, OUT/accuracy.png and OUT/gallery.png. An image fooled at "
         "one epsilon counts as fooled at every larger one (its adversarial lies in the larger "
@@ -42,17 +46,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and 0.25,0.5,1,2 for l2",
     )
     p.add_argument(
-        "--steps", type=positive_int, default=None, help="iterations (default: per attack)"
+        "--steps",
+        type=whole(1, 100_000, "iterations"),
+        default=None,
+        help="iterations (default: per attack)",
     )
     p.add_argument(
         "--norm", default=None, choices=("linf", "l2"), help="threat model (default: linf; cw: l2)"
     )
     p.add_argument("--targeted", action="store_true", help="aim each image at a random other class")
     p.add_argument(
-        "--n", type=positive_int, default=1000, help="test images to attack (default: 1000)"
+        "--n",
+        type=whole(1, 10_000_000, "test images"),
+        default=1000,
+        help="test images to attack (default: 1000)",
     )
     p.add_argument(
-        "--batch-size", type=positive_int, default=256, help="images per batch (default: 256)"
+        "--batch-size",
+        type=whole(1, 65_536, "images per batch"),
+        default=256,
+        help="images per batch (default: 256)",
     )
     add_run_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
@@ -96,16 +109,29 @@ def run(args: argparse.Namespace) -> int:
 
     norm = args.norm or ("l2" if args.attack == "cw" else "linf")
     attack = build_attack(args.attack, norm, args.steps, args.targeted)
+    eps = args.eps or DEFAULT_EPS[norm]
+    require(
+        min(eps) >= 0 and (norm == "l2" or max(eps) <= 1),
+        f"--eps {','.join(f'{e:g}' for e in eps)} is out of range: Linf budgets lie from 0 to 1 "
+        "(images are in [0, 1]; 0.1 is 25.5 grey levels and 1 reaches any image)",
+    )
     ck, bundle = load_checkpoint_and_data(args)
     if not is_classifier(ck.spec):
         raise ConfigError(f"{args.checkpoint} holds an autoencoder; attack a classifier (mlp, cnn)")
+    widest = math.sqrt(math.prod(ck.spec.input_shape))
+    require(
+        norm == "linf" or max(eps) <= widest,
+        f"--eps {max(eps):g} is out of range: an L2 budget lies from 0 to {widest:.1f} for "
+        f"{'x'.join(map(str, ck.spec.input_shape))} images in [0, 1] (the distance from black "
+        "to white)",
+    )
     x, y = bundle.x_test[: args.n], bundle.y_test[: args.n]
     target = None
     if args.targeted:
         k = bundle.num_classes
         gen = torch.Generator().manual_seed(args.seed)
         target = (y + torch.randint(1, k, (len(y),), generator=gen)) % k
-    grid = (0.0, *(args.eps or DEFAULT_EPS[norm]))
+    grid = (0.0, *eps)
     start = time.perf_counter()
     curve = robust_accuracy(
         ck.model,
@@ -125,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         **summary,
         "model": ck.spec.name,
         "checkpoint": str(args.checkpoint),
-        "dataset": bundle.name,
+        "dataset": bundle.to_dict(),  # with its "source", to reload the same images
         "seed": args.seed,
         "settings": dataclasses.asdict(attack),
         "seconds": seconds,

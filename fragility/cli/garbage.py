@@ -10,22 +10,23 @@ from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
     load_checkpoint_and_data,
-    non_negative_int,
-    positive_float,
-    positive_int,
     probability,
+    real,
     show_progress,
     table,
+    whole,
     write_outputs,
 )
 
 METHOD_HELP = "survey, ascent, evolve-direct, evolve-cppn, retrain or all; several with commas"
 
+HELP = "confident garbage: noise survey, gradient ascent, evolved fooling images"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "garbage",
-        help="confident garbage: noise survey, gradient ascent, evolved fooling images",
+        help=HELP,
         description="Show that the model is confident about garbage: how it labels noise, "
         "blanks, strokes and shuffled pixels; fooling images for every class by gradient "
         "ascent and by evolution (direct and CPPN encodings, Nguyen et al. 2015); how far "
@@ -42,14 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--generations",
-        type=non_negative_int,
+        type=whole(0, 100_000, "generations"),
         default=200,
         metavar="N",
         help="evolution: generations at most (default: 200)",
     )
     p.add_argument(
         "--population",
-        type=positive_int,
+        type=whole(1, 100_000, "children per generation"),
         default=200,
         metavar="N",
         help="evolution: children per generation (default: 200, as Nguyen et al.'s MNIST runs)",
@@ -69,24 +70,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--steps",
-        type=non_negative_int,
+        type=whole(0, 100_000, "ascent steps"),
         default=1000,
         metavar="N",
         help="ascent: steps at most (default: 1000)",
     )
     p.add_argument(
-        "--eps", type=positive_float, default=None, help="ascent: max-norm bound from the start"
+        "--eps",
+        type=real(
+            0.0,
+            1.0,
+            "a max-norm bound above 0 and at most 1 (images are in [0, 1]: 0.1 is 25.5 grey "
+            "levels, 1 leaves every pixel free)",
+            lo_open=True,
+        ),
+        default=None,
+        help="ascent: max-norm bound from the start",
     )
     p.add_argument(
         "--recon-weight",
-        type=float,
+        type=real(
+            -1000.0,
+            1000.0,
+            "a weight from -1000 to 1000 (log p and the reconstruction error are of order 1)",
+        ),
         default=0.0,
         metavar="W",
         help="ascent: reward (W > 0) or penalise (W < 0) the autoencoder's reconstruction error",
     )
     p.add_argument(
         "--samples",
-        type=positive_int,
+        type=whole(1, 1_000_000, "images per family"),
         default=1000,
         metavar="N",
         help="survey: images per family (default: 1000)",
@@ -128,12 +142,16 @@ def run(args: argparse.Namespace) -> int:
         evolve_start=args.evolve_start,
         seed=args.seed,
     )
+    if args.other_dataset not in ("auto", "none"):
+        from fragility.data import dataset_info
+
+        dataset_info(args.other_dataset)  # an unknown name fails now, not after the training
     ck, data = load_checkpoint_and_data(args)
     _require_classifier(ck, args.checkpoint)
     progress = show_progress(args)
+    other_model = _other_classifier(args, data)  # before the autoencoder, which may train
+    other, other_note = _other_data(args, data)  # a same-task choice fails before it, too
     autoencoder = _autoencoder(args, data, progress)
-    other_model = _other_classifier(args, data)
-    other, other_note = _other_data(args, data)
     result = run_study(
         ck.model,
         data,

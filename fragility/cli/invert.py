@@ -9,23 +9,28 @@ from fragility._fmt import pct
 from fragility.cli.common import (
     add_checkpoint_args,
     add_run_args,
-    float_list,
     load_checkpoint_and_data,
-    non_negative_float,
-    non_negative_int,
-    positive_int,
+    real,
+    share_list,
     show_progress,
     table,
+    whole,
     write_outputs,
 )
 
+# Penalty weights: a class score is of order 10 and ||x||^2 of order 100, so weights beyond
+# 1000 only return the zero image.
+_WEIGHT = "a weight from 0 to 1000 (beyond that the penalty leaves only the zero image)"
+
 WHAT = ("classes", "hidden", "weights", "saliency", "inversion", "all")
+
+HELP = "inverse images: unit maxima, first-layer weights, saliency, which weights matter"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "invert",
-        help="inverse images: unit maxima, first-layer weights, saliency, which weights matter",
+        help=HELP,
         description="Activation maximisation (Simonyan et al. 2013: class score minus "
         "lambda ||x||^2) for every class and hidden unit, representation inversion, "
         "first-layer weights with an edge measure, saliency maps, and the accuracy after "
@@ -34,11 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_checkpoint_args(p)
     p.add_argument("--what", default="all", choices=WHAT, help="which analysis (default: all)")
-    p.add_argument("--steps", type=positive_int, default=100, help="ascent steps (default: 100)")
     p.add_argument(
-        "--l2", type=non_negative_float, default=0.001, metavar="LAMBDA", help="L2 penalty weight"
+        "--steps",
+        type=whole(1, 100_000, "ascent steps"),
+        default=100,
+        help="ascent steps (default: 100)",
     )
-    p.add_argument("--restarts", type=positive_int, default=3, help="seeded restarts per unit")
+    p.add_argument(
+        "--l2",
+        type=real(0, 1000, _WEIGHT),
+        default=0.001,
+        metavar="LAMBDA",
+        help="L2 penalty weight",
+    )
+    p.add_argument(
+        "--restarts", type=whole(1, 100, "restarts"), default=3, help="seeded restarts per unit"
+    )
     p.add_argument(
         "--start", default="noise", choices=("zero", "mean", "noise"), help="starting image"
     )
@@ -47,24 +63,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--fixed-norm",
-        type=non_negative_float,
+        type=real(
+            0,
+            1000,
+            "a norm from 0 to 1000 (an image of D pixels in [0, 1] has norm at most sqrt(D); 0 "
+            "keeps the L2 penalty)",
+        ),
         default=None,
         metavar="R",
         help="Erhan et al.'s version: keep ||x|| = R instead of the L2 penalty",
     )
     p.add_argument(
-        "--jitter", type=non_negative_int, default=0, metavar="PX", help="random shift per step"
+        "--jitter",
+        type=whole(0, 64, "a shift in pixels"),
+        default=0,
+        metavar="PX",
+        help="random shift per step",
     )
     p.add_argument(
-        "--blur", type=non_negative_float, default=0.0, metavar="SIGMA", help="blur width"
+        "--blur",
+        type=real(0, 64, "a blur width from 0 to 64 pixels"),
+        default=0.0,
+        metavar="SIGMA",
+        help="blur width",
     )
-    p.add_argument("--tv", type=non_negative_float, default=0.0, help="total-variation weight")
+    p.add_argument("--tv", type=real(0, 1000, _WEIGHT), default=0.0, help="total-variation weight")
     p.add_argument(
         "--layer", default=None, help="layer whose code to invert (default: last hidden layer)"
     )
     p.add_argument(
         "--fractions",
-        type=float_list,
+        type=share_list,
         default=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
         metavar="K,K",
         help="shares of weights to zero (default: 0,0.01,0.02,0.05,0.1,0.2,0.5)",
@@ -85,6 +114,12 @@ def run(args: argparse.Namespace) -> int:
     ck, data = load_checkpoint_and_data(args)
     if not is_classifier(ck.spec):
         raise ConfigError(f"{args.checkpoint} holds an autoencoder; invert needs a classifier")
+    layers = [name for name, _ in ck.model.named_modules() if name]
+    if args.layer is not None and args.layer not in layers:
+        raise ConfigError(
+            f"--layer {args.layer!r} is not a layer of {ck.spec.name}; choose one of "
+            f"{', '.join(layers)}"
+        )
     config = inversion.MaximizeConfig(
         steps=args.steps,
         l2=args.l2,

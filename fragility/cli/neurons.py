@@ -3,43 +3,52 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import TYPE_CHECKING
 
-from fragility.cli.common import table
-from fragility.neurons import DEFAULT_EXAMPLE
+from fragility.cli.common import real, seed_number, table
+
+# Beyond this a sigmoid is exactly 0 or 1 in float64 and every derivative vanishes.
+_VALUE = real(-1e6, 1e6, "a finite number from -1e6 to 1e6")
+_DESIRED = real(0, 1, "a desired output from 0 to 1, the range of a sigmoid")
 
 if TYPE_CHECKING:
     from fragility.neurons import Walkthrough
 
+HELP = "hand-derived backprop for two neurons, checked against autograd"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from fragility.neurons import DEFAULT_EXAMPLE
+
     p = sub.add_parser(
         "neurons",
-        help="hand-derived backprop for two neurons, checked against autograd",
+        help=HELP,
         description="Walk through the chain rule for x -> y = sigmoid(w1 x) -> "
         "z = sigmoid(w2 y), L = 1/2 (d - z)^2, factor by factor with numbers; check it against "
         "torch autograd; give all 8 partials of the lecture's 2x2 net; train both by gradient "
         "descent; count paths against backprop's multiply-adds.",
     )
-    for name, what in (("x", "the input"), ("d", "the desired output, in [0, 1]")):
+    for name, what, kind in (
+        ("x", "the input", _VALUE),
+        ("d", "the desired output, in [0, 1]", _DESIRED),
+    ):
         p.add_argument(
             f"--{name}",
-            type=float,
+            type=kind,
             default=DEFAULT_EXAMPLE[name],
             help=f"{what} (default: %(default)g)",
         )
     for name in ("w1", "w2"):
         p.add_argument(
             f"--{name}",
-            type=float,
+            type=_VALUE,
             default=DEFAULT_EXAMPLE[name],
             help="a weight (default: %(default)g)",
         )
     for name in ("b1", "b2"):
-        p.add_argument(f"--{name}", type=float, default=None, help="a bias (default: none)")
+        p.add_argument(f"--{name}", type=_VALUE, default=None, help="a bias (default: none)")
     p.add_argument(
-        "--seed", type=int, default=0, help="initial weights of the 2x2 net (default: 0)"
+        "--seed", type=seed_number, default=0, help="initial weights of the 2x2 net (default: 0)"
     )
     p.add_argument("--json", action="store_true", help="print the numbers as JSON instead")
     p.add_argument(
@@ -54,16 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fragility import neurons
     from fragility._io import to_json
-    from fragility.errors import ConfigError
 
-    for name in ("x", "d", "w1", "w2", "b1", "b2"):
-        v = getattr(args, name)
-        if v is not None and not (math.isfinite(v) and abs(v) <= 1e6):
-            raise ConfigError(f"--{name} must be a finite number of size at most 1e6, not {v}")
-    if not 0.0 <= args.d <= 1.0:
-        raise ConfigError(
-            f"--d must lie in [0, 1], where a sigmoid's output can reach, not {args.d}"
-        )
     walk = neurons.walkthrough(args.x, args.d, args.w1, args.w2, args.b1, args.b2, seed=args.seed)
     payload = walk.to_dict()
     if args.out is not None:

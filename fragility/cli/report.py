@@ -6,13 +6,15 @@ import argparse
 import sys
 import time
 
-from fragility.cli.common import add_data_args, add_run_args, show_progress
+from fragility.cli.common import add_data_args, add_run_args, data_source, show_progress
+
+HELP = "write the failure report (HTML for people, JSON for scripts)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
-        help="write the failure report (HTML for people, JSON for scripts)",
+        help=HELP,
         description="Train (or reuse from the cache) the models and write index.html, "
         "metrics.json, manifest.json and figures/ into --out.",
     )
@@ -40,11 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     config = ReportConfig(
-        dataset=args.dataset,
+        data=data_source(args),
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
-        size=args.size,
-        data_dir=args.data_dir,
-        download=args.download,
         seed=args.seed,
         quick=args.quick,
         device=args.device,
@@ -52,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
         cache=not args.no_cache,
     )
     out = args.out or f"reports/{args.dataset}"
+    if args.out is None:  # the command line's --out was checked before the command started
+        from fragility._io import check_output_folder
+
+        check_output_folder(out)
     report = build(config, progress=show_progress(args), command=["fragility", *sys.argv[1:]])
     write(report, out, pdf=args.pdf)
     print(report.title)

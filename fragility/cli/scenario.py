@@ -10,13 +10,23 @@ from __future__ import annotations
 import argparse
 
 from fragility._fmt import pct
-from fragility.cli.common import positive_int, show_progress, table, write_outputs
+from fragility.cli.common import (
+    MAX_TOTAL_RUNS,
+    runs,
+    seed_number,
+    show_progress,
+    table,
+    write_outputs,
+)
+
+SEED_HELP = "seed for flicker and noise (default 0)"
+HELP = "replay the Tempe 2018 crash and its counterfactuals"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scenario",
-        help="replay the Tempe 2018 crash and its counterfactuals",
+        help=HELP,
         description="Run the Tempe 2018 crash as a simulation of classification flicker and lost "
         "tracking. FILE is a scenario .toml file or a packaged name (see `scenario list`).",
     )
@@ -28,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = ssub.add_parser("run", help="run a scenario: summary.json, trace.json, figures")
     rp.add_argument("file", metavar="FILE", help="scenario file or packaged name")
     rp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
-    rp.add_argument("--seed", type=int, default=0, help="seed for flicker and noise (default 0)")
+    rp.add_argument(
+        "--seed", type=seed_number, default=0, help="seed for flicker and noise (default 0)"
+    )
     rp.add_argument("--no-gif", action="store_true", help="skip the animated GIF (saves ~3 s)")
     rp.set_defaults(func=run_run)
 
@@ -37,18 +49,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     sp.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=None,
         help="runs per cell (default: the file's sweep.runs)",
     )
-    sp.add_argument("--seed", type=int, default=None, help="seed (default: the file's)")
+    sp.add_argument("--seed", type=seed_number, default=None, help="seed (default: the file's)")
     sp.add_argument("--save-runs", action="store_true", help="also write every run to runs.npz")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=run_sweep)
 
     ep = ssub.add_parser("explain", help="print a run's timeline, with certainties")
     ep.add_argument("file", metavar="FILE", help="scenario file or packaged name")
-    ep.add_argument("--seed", type=int, default=0, help="seed for flicker and noise (default 0)")
+    ep.add_argument(
+        "--seed", type=seed_number, default=0, help="seed for flicker and noise (default 0)"
+    )
     ep.set_defaults(func=run_explain)
 
     cp = ssub.add_parser("compare", help="the counterfactual table against tempe-2018")
@@ -60,14 +74,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cp.set_defaults(func=run_compare)
 
-    kp = ssub.add_parser("case-study", help="write the ethics-course case study (index.html)")
+    kp = ssub.add_parser(
+        "case-study",
+        help="write the ethics-course case study: the page, a handout, role-play briefs, notes",
+        description="Write the Tempe 2018 case study for an ethics course into DIR: index.html "
+        "(the case, every fact with its certainty and source), handout.html (a few printed "
+        "pages for students), roles.html (role-play briefs, one page each), instructor.html "
+        "(lesson plans, what good answers contain; instructor audience only), figures/*.png, "
+        "facts.json and metrics.json.",
+    )
     kp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     kp.add_argument(
+        "--audience",
+        choices=("students", "instructor"),
+        default="instructor",
+        help="students: no instructor notes anywhere, so the folder can be shared with a class; "
+        "instructor (default): also instructor.html and teaching notes on the page",
+    )
+    kp.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print handout.pdf, roles.pdf and (instructor) instructor.pdf with headless "
+        "Chromium",
+    )
+    kp.add_argument(
         "--runs",
-        type=positive_int,
+        type=runs,
         default=4096,
         help="Monte Carlo runs for its flicker comparison (default 4096)",
     )
+    kp.add_argument("--seed", type=seed_number, default=0, help=SEED_HELP)
     kp.set_defaults(func=run_case_study)
 
 
@@ -164,6 +200,13 @@ def run_sweep(args: argparse.Namespace) -> int:
             f"{args.file} has no [sweep] table; add one (see `fragility scenario "
             "list` for sweep files) or use `fragility scenario run`"
         )
+    cells = s.sweep.cells
+    per_cell = args.runs or s.sweep.runs
+    if cells * per_cell > MAX_TOTAL_RUNS:
+        raise ConfigError(
+            f"{cells:,} cells x {per_cell:,} runs is more than {MAX_TOTAL_RUNS:,} runs in all; "
+            "lower --runs"
+        )
     t0 = time.perf_counter()
     result = sweep(s, runs=args.runs, seed=args.seed, progress=show_progress(args))
     seconds = time.perf_counter() - t0
@@ -226,11 +269,12 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_case_study(args: argparse.Namespace) -> int:
-    from fragility._io import atomic_dir
     from scenarios import case_study
 
-    page = case_study.html(case_study.build(runs=args.runs))
-    with atomic_dir(args.out) as tmp:
-        (tmp / "index.html").write_text(page, encoding="utf-8")
-    print(f"case study -> {args.out}/index.html")
+    case = case_study.build(runs=args.runs, seed=args.seed, audience=args.audience)
+    written = case_study.write(case, args.out, pdf=args.pdf)
+    pages = [str(p) for p in written if p.suffix in (".html", ".pdf")]
+    figures = sum(p.parts[0] == "figures" for p in written)
+    print(f"case study ({args.audience}): {', '.join(pages)}, {figures} figures")
+    print(f"-> {args.out}")
     return 0

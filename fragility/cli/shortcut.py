@@ -9,18 +9,15 @@ from fragility._fmt import pct
 from fragility.cli.common import (
     add_data_args,
     add_run_args,
-    checked,
-    float_list,
     load_data,
-    positive_int,
-    require,
+    share,
+    share_list,
     show_progress,
     table,
+    whole,
     write_outputs,
 )
-
-_SHARE = "a share from 0 to 1"
-_share = checked(float, lambda v: 0.0 <= v <= 1.0, _SHARE, _SHARE)
+from fragility.cli.train import MAX_EPOCHS
 
 
 def _kinds(text: str) -> tuple[str, ...]:
@@ -31,12 +28,15 @@ def _kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
+HELP = "plant a spurious cue in the training data and test what the model learned"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from fragility.shortcut import CORRELATIONS, CUES, REMEDIES
 
     p = sub.add_parser(
         "shortcut",
-        help="plant a spurious cue in the training data and test what the model learned",
+        help=HELP,
         description="Paint a class-specific mark (a striped 'crosswalk' patch, a square, a "
         "background texture or a tint) on a share of each class's training images, train, "
         "and test on clean images, images with their own class's mark, with another class's "
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cue", default="stripes", choices=CUES, help="the mark (default: stripes)")
     p.add_argument(
         "--correlation",
-        type=_share,
+        type=share,
         default=0.9,
         help="share of each class's training images with its mark (default: 0.9)",
     )
@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--correlations",
-        type=float_list,
+        type=share_list,
         default=CORRELATIONS,
         metavar="C,C",
         help=f"the sweep's shares (default: {','.join(f'{c:g}' for c in CORRELATIONS)})",
@@ -73,7 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--remedy", default="randomise", choices=REMEDIES, help="how to break the correlation"
     )
-    p.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: per model)")
+    p.add_argument(
+        "--epochs",
+        type=whole(1, MAX_EPOCHS, "epochs"),
+        default=None,
+        help="epochs (default: per model)",
+    )
     p.add_argument("--no-cache", action="store_true", help="train even if the cache holds it")
     add_run_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -87,10 +92,6 @@ def run(args: argparse.Namespace) -> int:
     from fragility.figures import shortcut as figs
     from fragility.figures.inversion import maxima_gallery
 
-    require(
-        all(0.0 <= c <= 1.0 for c in args.correlations),
-        f"--correlations must lie in [0, 1], not {','.join(f'{c:g}' for c in args.correlations)}",
-    )
     data = load_data(args)
     cue = shortcut.Cue(args.cue, data.input_shape, data.num_classes)
     t0 = time.perf_counter()

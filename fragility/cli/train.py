@@ -9,26 +9,39 @@ from fragility.cli.common import (
     add_data_args,
     add_run_args,
     load_data,
-    positive_int,
     show_progress,
+    whole,
+    whole_number,
 )
-from fragility.models import KINDS
+
+MAX_EPOCHS = 10_000
+
+HELP = "train a network and write model.safetensors, spec.json, metrics.json"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a network and write model.safetensors, spec.json, metrics.json",
+        help=HELP,
         description="Train mlp (the seed 16-16 sigmoid net), cnn or autoencoder; reuses the model "
         "cache when the same data, spec, settings and seed were trained before.",
     )
+    from fragility.models import KINDS
+
     add_data_args(p)
     p.add_argument("--model", default="mlp", choices=KINDS, help="which network (default: mlp)")
     p.add_argument(
-        "--epochs", type=positive_int, default=None, help="epochs (default: per model and data)"
+        "--epochs",
+        type=whole(1, MAX_EPOCHS, "epochs"),
+        default=None,
+        help="epochs (default: per model and data)",
     )
     p.add_argument(
-        "--hidden", default=None, metavar="W,W", help="mlp hidden widths (default: 16,16)"
+        "--hidden",
+        type=widths,
+        default=None,
+        metavar="W,W",
+        help="mlp hidden widths (default: 16,16)",
     )
     p.add_argument(
         "--activation", default=None, choices=("sigmoid", "relu", "tanh"), help="mlp activation"
@@ -41,21 +54,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def widths(text: str) -> tuple[int, ...]:
+    """'16,16' -> (16, 16): the hidden widths of an MLP, within the spec's bounds."""
+    from fragility.models import MAX_LAYERS, MAX_WIDTH
+
+    try:
+        values = tuple(whole_number(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not 1 <= len(values) <= MAX_LAYERS or not all(1 <= v <= MAX_WIDTH for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected 1 to {MAX_LAYERS} widths from 1 to {MAX_WIDTH:,} like 16,16, not {text!r}"
+        )
+    return values
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from fragility import train
-    from fragility.errors import ConfigError
     from fragility.models import default_spec
 
     data = load_data(args)
     spec = default_spec(args.model, data.input_shape, data.num_classes)
     if args.hidden is not None:
-        try:
-            widths = tuple(int(v) for v in args.hidden.split(","))
-        except ValueError:
-            raise ConfigError(f"--hidden takes widths like 16,16, not {args.hidden!r}") from None
-        spec = dataclasses.replace(spec, hidden=widths)
+        spec = dataclasses.replace(spec, hidden=args.hidden)
     if args.activation is not None:
         spec = dataclasses.replace(spec, activation=args.activation)
     config = train.default_config(spec, data, seed=args.seed, epochs=args.epochs)

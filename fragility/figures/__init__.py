@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # tensors are read through .detach(): the scenario figures need no torch
+    import torch
 
 DPI = 110
 
@@ -30,7 +33,7 @@ def to_png(fig: Figure) -> bytes:
 
 def as_image(x: torch.Tensor | np.ndarray) -> np.ndarray:
     """(C, H, W) or (H, W) in [0, 1] -> (H, W) or (H, W, 3) numpy for imshow."""
-    a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    a = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
     if a.ndim == 3:
         a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
     return np.clip(a, 0.0, 1.0)

@@ -41,6 +41,7 @@ from torch import nn
 
 from fragility import data as datasets
 from fragility.data import DataBundle, resize
+from fragility.data.catalog import EMBEDDED
 from fragility.errors import ConfigError, DataError
 from fragility.garbage._model import check_images, check_shape, class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
@@ -138,7 +139,7 @@ def load_other_data(
         return None, "left out (--other-dataset none)"
 
     def found(name: str) -> bool:
-        return datasets.dataset_info(name).torchvision_class is None or any(
+        return datasets.dataset_info(name).loader == EMBEDDED or any(
             datasets.locate(name, root) is not None for root in (data_dir, None)
         )
 
@@ -151,7 +152,7 @@ def load_other_data(
         name, note = choice, other_data_note(dataset, choice)
     root = data_dir if datasets.locate(name, data_dir) is not None else None
     try:
-        return datasets.load(name, root=root), note
+        return datasets.load(name, folder=root), note
     except DataError:
         if choice != "auto":
             raise

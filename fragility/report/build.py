@@ -19,6 +19,7 @@ from typing import Any
 import fragility
 from fragility import data as data_mod
 from fragility import threads, train
+from fragility._progress import progress_bar
 from fragility.errors import ConfigError
 from fragility.models import default_spec
 from fragility.report.section import ReportContext, Section
@@ -30,11 +31,9 @@ CLASSIFIERS = ("mlp", "cnn")
 
 @dataclass(frozen=True)
 class ReportConfig:
-    dataset: str = data_mod.DEFAULT_DATASET
+    # What to load (name, folder, size, split seed, ...); a frozen value, safe as a default.
+    data: data_mod.DataSource = data_mod.DataSource()  # noqa: RUF009
     models: tuple[str, ...] = CLASSIFIERS
-    size: int | None = None
-    data_dir: str | None = None
-    download: bool = False
     seed: int = 0
     quick: bool = False
     device: str = "auto"
@@ -95,11 +94,7 @@ def build(
     seconds: dict[str, float] = {}
     wanted = [s for s in ORDER if config.sections is None or s in config.sections]
     steps = ["data", *config.models, "autoencoder", *wanted]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(steps), unit="step", desc="report")
+    bar = progress_bar(len(steps), progress, unit="step", desc="report")
 
     def tick(name: str) -> None:
         if bar is not None:
@@ -111,18 +106,12 @@ def build(
 
     t0 = time.perf_counter()
     tick("loading data")
-    data = data_mod.load(
-        config.dataset,
-        root=config.data_dir,
-        download=config.download,
-        size=config.size,
-        seed=config.seed,
-    )
+    data = data_mod.load(config.data)
     other_data = None
     if "garbage" in wanted:  # images of a different task for its other-data family
         from fragility.garbage.noise import load_other_data
 
-        other_data, _ = load_other_data(data.name, config.data_dir)
+        other_data, _ = load_other_data(data.name, config.data.folder)
     seconds["data"] = time.perf_counter() - t0
     done()
     trained: dict[str, train.Trained] = {}
@@ -190,7 +179,7 @@ def build(
         "fragility_version": fragility.__version__,
         "seed": config.seed,
         "quick": config.quick,
-        "dataset": {k: v for k, v in data.to_dict().items() if k != "source"},
+        "dataset": {k: v for k, v in data.to_dict().items() if k != "location"},
         "models": {k: t.spec.to_dict() for k, t in trained.items()},
         "sections": {s.slug: s.metrics for s in sections if s.metrics},
     }

@@ -14,7 +14,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from fragility.report.section import Block, Bullets, FigureBlock, Heading, Note, Paragraph, Section
+from fragility.report.section import (
+    Block,
+    Bullets,
+    FigureBlock,
+    Heading,
+    Note,
+    PageBreak,
+    Paragraph,
+    Section,
+)
 
 _INLINE = re.compile(
     r"`(?P<code>[^`]+)`"
@@ -70,6 +79,8 @@ def _block(b: Block) -> dict[str, Any]:
         return {"kind": "bullets", "entries": [inline(i) for i in b.items], "ordered": b.ordered}
     if isinstance(b, Note):
         return {"kind": "note", "text": inline(b.text), "style": b.kind}
+    if isinstance(b, PageBreak):
+        return {"kind": "pagebreak"}
     if isinstance(b, FigureBlock):
         return {
             "kind": "figure",

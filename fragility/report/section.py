@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # the blocks are plain data; the scenario pages use them without torch
+    import torch
 
-from fragility.data import DataBundle
-from fragility.train import Trained
+    from fragility.data import DataBundle
+    from fragility.train import Trained
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class Note:
 
 
 @dataclass(frozen=True)
+class PageBreak:
+    """Where a printed page ends (one role-play brief per sheet); nothing shows on screen."""
+
+
+@dataclass(frozen=True)
 class FigureBlock:
     name: str  # file stem under figures/, unique in the report: "adversarial-curve-mlp"
     png: bytes
@@ -64,7 +70,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-Block = Paragraph | Heading | Bullets | Note | FigureBlock | Table
+Block = Paragraph | Heading | Bullets | Note | PageBreak | FigureBlock | Table
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,12 @@ class ReportContext:
     autoencoder: Trained | None
     seed: int = 0
     quick: bool = False  # smaller budgets: a smoke run of the whole report in seconds
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    device: torch.device = field(default_factory=lambda: _cpu())
     progress: bool = False
     other_data: DataBundle | None = None  # another dataset at hand (out-of-distribution tests)
+
+
+def _cpu() -> torch.device:
+    import torch
+
+    return torch.device("cpu")

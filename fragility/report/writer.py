@@ -9,11 +9,14 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fragility._io import atomic_dir, to_json
 from fragility.errors import FragilityError
-from fragility.report.build import Report
 from fragility.report.html import render
+
+if TYPE_CHECKING:  # the build imports torch; printing a scenario's pages needs none of it
+    from fragility.report.build import Report
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -42,14 +45,21 @@ CHROMIUM_FLAGS = (
 )
 
 
-def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0) -> None:
-    """Print `html` to `pdf` with headless Chromium."""
+def require_chromium() -> str:
+    """The Chromium binary, or the one-line error --pdf gives without one (checked by the CLI
+    before any work, and again here)."""
     chromium = find_chromium()
     if chromium is None:
         raise FragilityError(
             "--pdf needs headless Chromium, which is not installed; on Debian: "
             "apt-get install chromium (or set FRAGILITY_CHROMIUM to a Chrome binary)"
         )
+    return chromium
+
+
+def print_pdf(html: Path, pdf: Path, timeout_s: float = 120.0) -> None:
+    """Print `html` to `pdf` with headless Chromium."""
+    chromium = require_chromium()
     profile = pdf.parent / ".chromium-profile"
     cmd = [
         chromium,

@@ -1,9 +1,10 @@
-"""Section 6: accuracy under each MNIST-C style corruption (Mu & Gilmer 2019)."""
+"""Section 6: accuracy under common corruptions: MNIST-C (Mu & Gilmer 2019) for grey images,
+CIFAR-10-C (Hendrycks & Dietterich 2019) at five severities for colour ones."""
 
 from __future__ import annotations
 
 from fragility._fmt import pct
-from fragility.corruptions import CORRUPTIONS, corrupt, corruption_accuracy
+from fragility.corruptions import MNIST_C, corrupt_all, corruption_accuracy, family_for
 from fragility.figures import to_png
 from fragility.figures.corruptions import accuracy_bars, example_strip
 from fragility.report.section import Comparison, FigureBlock, ReportContext, Section, Table
@@ -17,7 +18,9 @@ def build(ctx: ReportContext) -> Section:
     data = ctx.data
     n = min(len(data.x_test), N_QUICK if ctx.quick else 2000)
     x, y = data.x_test[:n], data.y_test[:n]
-    corrupted = {name: corrupt(x, name, ctx.seed) for name in CORRUPTIONS}
+    family = family_for(x)
+    corrupted = corrupt_all(x, seed=ctx.seed)
+    shown = {c: corrupted[(c, family.default_severity)] for c in family.names}
     results = {
         name: corruption_accuracy(t.model, x, y, seed=ctx.seed, corrupted=corrupted)
         for name, t in ctx.classifiers.items()
@@ -25,23 +28,34 @@ def build(ctx: ReportContext) -> Section:
     models = list(results)
     rows = (
         ("(clean)", *(pct(results[m].clean_accuracy) for m in models)),
-        *((c, *(pct(results[m].accuracy[c]) for m in models)) for c in CORRUPTIONS),
+        *((c, *(pct(results[m].accuracy[c]) for m in models)) for c in family.names),
     )
     worst = {m: min(results[m].accuracy, key=results[m].accuracy.get) for m in models}
     first = models[0]
     r = results[first]
+    if family is MNIST_C:
+        what = (
+            "People read a digit through noise, blur, a tilt or a scribble across it. We applied "
+            "15 such changes (after the MNIST-C benchmark) to "
+        )
+        levels = ""
+    else:
+        what = (
+            "People recognise a photo through noise, blur, snow, fog or JPEG blocks. We applied "
+            "the 15 corruptions of the CIFAR-10-C benchmark, each at its five severities, to "
+        )
+        levels = " (the mean over the five severities)"
     intro = (
-        "People read a digit through noise, blur, a tilt or a scribble across it. We applied 15 "
-        "such changes (after the MNIST-C benchmark) to "
-        f"{n} test images and asked the models again. The {first} falls from "
+        f"{what}{n} test images and asked the models again. The {first} falls from "
         f"{pct(r.clean_accuracy)} on clean images to {pct(r.mean_accuracy)} on "
-        f"average, and to {pct(r.accuracy[worst[first]])} under {worst[first]}: changes "
-        "that do not fool a person fool the network."
+        f"average{levels}, and to {pct(r.accuracy[worst[first]])} under {worst[first]}: "
+        "changes that do not fool a person fool the network."
     )
     strip = FigureBlock(
         "corruptions-examples",
-        to_png(example_strip(x[:3], {c: v[:3] for c, v in corrupted.items()})),
-        "Three test images, clean and under each corruption.",
+        to_png(example_strip(x[:3], {c: v[:3] for c, v in shown.items()})),
+        "Three test images, clean and under each corruption"
+        + ("." if family is MNIST_C else f" at severity {family.default_severity} of 5."),
         "Example strip: the same images under each corruption",
     )
     bars = FigureBlock(
@@ -65,10 +79,9 @@ def build(ctx: ReportContext) -> Section:
         comparisons=(
             Comparison(
                 "corruptions tested",
-                f"{len(CORRUPTIONS)}",
-                "15 (shot and impulse noise, glass and motion blur, shear, scale, rotate, "
-                "brightness, translate, stripe, fog, spatter, dotted line, zigzag, canny edges)",
-                "Mu & Gilmer 2019, MNIST-C",
+                f"{len(family.names)}",
+                f"{len(family.names)} ({', '.join(family.names)})",
+                family.citation,
             ),
         ),
     )

@@ -23,7 +23,7 @@ def build(manifest: dict[str, Any], comparisons: Sequence[Comparison]) -> Sectio
             "dataset",
             f"{d['name']}, {d['n_train']:,} train / {d['n_test']:,} test, hash {d['hash']}",
         ),
-        ("data source", d["source"]),
+        ("data source", f"{d['location']} (split seed {d['source']['split_seed']})"),
         ("versions", ", ".join(f"{k} {val}" for k, val in v.items())),
         ("device", manifest["device"]),
         ("threads", f"{manifest['threads']['threads']} ({manifest['threads']['rule']})"),

@@ -1,5 +1,5 @@
-"""MNIST-C style corruptions (Mu & Gilmer 2019): 15 ways to change an image that leave a digit
-readable to a person, and the accuracy a model keeps under each.
+"""MNIST-C style corruptions (Mu & Gilmer 2019) for grey images: 15 ways to change an image
+that leave a digit readable to a person.
 
 Each corruption maps images (N, C, H, W) in [0, 1] to images of the same shape in [0, 1],
 drawing its randomness from the `numpy.random.Generator` it is given (same seed, same images).
@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-
-from fragility.errors import ConfigError
 
 Corruption = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -294,58 +290,3 @@ CORRUPTIONS: dict[str, Corruption] = {
     "zigzag": zigzag,
     "canny edges": canny_edges,
 }
-
-
-def corrupt(images: torch.Tensor, name: str, seed: int = 0) -> torch.Tensor:
-    """Apply corruption `name` to images (N, C, H, W) in [0, 1]; seeded, result in [0, 1]."""
-    if name not in CORRUPTIONS:
-        raise ConfigError(f"unknown corruption {name!r}; choose from {', '.join(CORRUPTIONS)}")
-    # One generator per corruption, so the images of one do not depend on which ran before.
-    rng = np.random.default_rng([seed, list(CORRUPTIONS).index(name)])
-    x = images.detach().cpu().numpy().astype(np.float64)
-    out = np.clip(CORRUPTIONS[name](x, rng), 0.0, 1.0)
-    return torch.from_numpy(out.astype(np.float32))
-
-
-@dataclass(frozen=True)
-class CorruptionResult:
-    """Accuracy under each corruption, beside the clean accuracy on the same images."""
-
-    clean_accuracy: float
-    accuracy: dict[str, float]
-    n: int
-
-    @property
-    def mean_accuracy(self) -> float:
-        return float(np.mean(list(self.accuracy.values())))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n": self.n,
-            "clean_accuracy": self.clean_accuracy,
-            "mean_corrupted_accuracy": self.mean_accuracy,
-            "accuracy": dict(self.accuracy),
-        }
-
-
-def corruption_accuracy(
-    model: torch.nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    names: Sequence[str] | None = None,
-    *,
-    seed: int = 0,
-    corrupted: dict[str, torch.Tensor] | None = None,
-) -> CorruptionResult:
-    """Accuracy of `model` on `images` and on each corrupted copy. Pass `corrupted` to reuse
-    images already made (the same images for several models)."""
-    from fragility.train import evaluate
-
-    names = list(names or CORRUPTIONS)
-    acc = {}
-    for name in names:
-        x = corrupted[name] if corrupted and name in corrupted else corrupt(images, name, seed)
-        acc[name] = evaluate(model, x, labels).accuracy
-    return CorruptionResult(
-        clean_accuracy=evaluate(model, images, labels).accuracy, accuracy=acc, n=len(images)
-    )

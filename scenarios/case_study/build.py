@@ -1,0 +1,365 @@
+"""Run what the case study shows and assemble its pages.
+
+`build` runs the as-it-happened scenario, the counterfactuals and a small Monte Carlo, and
+returns a CaseStudy: four pages (the case, the student handout, the role-play briefs, the
+instructor notes), each a list of report Sections. Pure: no files are written here
+(`scenarios.case_study.writer` does that).
+
+Counterfactual outcomes enter through one argument, `probabilities`: without it each is the
+single run with the scenario file's values (`outcomes.from_comparisons`); with it (per scenario
+name: p_avoid, low, high, runs and optionally median_impact_mph, the shape
+`scenarios.sensitivity` reports) every sentence that quotes an outcome states the probability
+and its interval instead (`outcomes.from_probability`). The film strip of what a network saw
+enters through `film_strip`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fragility.report.html import render
+from fragility.report.section import (
+    Bullets,
+    FigureBlock,
+    Note,
+    Paragraph,
+    Section,
+    Table,
+)
+from scenarios import counterfactuals, tempe2018
+from scenarios import tempe2018_responsibility as resp
+from scenarios.case_study import (
+    attention,
+    chain,
+    cite,
+    frameworks,
+    ml,
+    people,
+    record,
+    sources,
+    teaching,
+)
+from scenarios.case_study import (
+    outcomes as outcomes_mod,
+)
+from scenarios.case_study.outcomes import Outcome
+from scenarios.simulate import simulate
+from scenarios.spec import MPH
+
+AUDIENCES = ("students", "instructor")
+TITLE = "When the classifier flickers: the Tempe crash, a case study"
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # file stem: "index", "handout", "roles", "instructor"
+    title: str
+    subtitle: str
+    summary: tuple[str, ...]
+    sections: tuple[Section, ...]
+    footer: str
+
+    def html(self) -> str:
+        return render(
+            self.title,
+            self.sections,
+            subtitle=self.subtitle,
+            summary=self.summary,
+            footer=self.footer,
+        )
+
+    @property
+    def figures(self) -> tuple[FigureBlock, ...]:
+        return tuple(f for s in self.sections for f in s.figures)
+
+
+@dataclass(frozen=True)
+class CaseStudy:
+    audience: str
+    pages: tuple[Page, ...]
+    metrics: dict = field(default_factory=dict)
+
+    def page(self, name: str) -> Page:
+        for p in self.pages:
+            if p.name == name:
+                return p
+        raise KeyError(f"no page {name!r}; pages: {', '.join(p.name for p in self.pages)}")
+
+    @property
+    def figures(self) -> tuple[FigureBlock, ...]:
+        """Every figure once, by name."""
+        seen = {}
+        for p in self.pages:
+            for f in p.figures:
+                seen.setdefault(f.name, f)
+        return tuple(seen.values())
+
+
+def _texts(sections) -> list[str]:
+    """Every string a list of sections shows in prose."""
+    out = []
+    for s in sections:
+        out.append(s.intro)
+        for b in s.blocks:
+            if isinstance(b, (Paragraph, Note)):
+                out.append(b.text)
+            elif isinstance(b, Bullets):
+                out.extend(b.items)
+    return out
+
+
+def summary(base, outs: Mapping[str, Outcome]) -> tuple[str, ...]:
+    s = base.summary
+    judged = tempe2018.fact("conflict-judged").value
+    impact = tempe2018.fact("speed-at-impact").value / MPH
+    return (
+        "The NTSB found that the probable cause was the operator's failure to monitor the road "
+        "and the automated system, because she was visually distracted by her phone; Uber ATG's "
+        "inadequate safety culture, the pedestrian's crossing outside a crosswalk and Arizona's "
+        "insufficient oversight of testing contributed.",
+        f"Replayed with the {record.YEAR} design, the simulation hits her at "
+        f"{s.impact_speed_mph:.1f} mph (record: {impact:.0f} mph), with the crash first "
+        f"predicted {s.before_impact(s.first_hazard_s):.1f} s before impact (record: "
+        f"{judged:g} s).",
+        f"In this model, with the tracking history kept, {outs['persistent-tracking'].phrase()}; "
+        f"with Volvo's own braking on, {outs['volvo-aeb'].phrase()}.",
+        "Accounts of what the operator was looking at differ; the page shows each with its "
+        "source and does not choose between them.",
+        "Every fact carries a mark: Q quoted from the record, P the record paraphrased, D "
+        "derived, S press only, U an assumption.",
+    )
+
+
+def _footer() -> str:
+    primary = [s for s in resp.SOURCES.values() if s.primary and s.id.startswith("ntsb")]
+    return (
+        "Primary sources: "
+        + "; ".join(f"{s.title} ({s.publisher}, {s.date})" for s in primary)
+        + ". Press sources are listed, with links, under Sources and certainty. Made with the "
+        "fragility toolkit: rerun with `fragility scenario case-study --out DIR`."
+    )
+
+
+def _handout_decisions(base, outs: Mapping[str, Outcome]) -> Section:
+    rows = []
+    for link in chain.LINKS:
+        cells = "; ".join(f"{outs[n].title}: {outs[n].cell()}" for n in link.counterfactuals)
+        rows.append((link.choice, link.who, cells))
+    single = all(o.single for o in outs.values())
+    blocks = [
+        Table(
+            "Each choice, who made it, and what flipping it does in the simulation",
+            ("the choice", "decided by", "in this model"),
+            tuple(rows),
+        )
+    ]
+    if single:
+        blocks.append(
+            Note(
+                '"One run" means one simulation with the scenario file\'s assumed values: what '
+                "the model does, not how likely it was.",
+                kind="caution",
+            )
+        )
+    return Section(
+        slug="decisions",
+        title="The decisions behind the design",
+        intro=(
+            "Each choice below was made by people, for reasons, and each is a switch in the "
+            "simulation. The full page traces each to its sources."
+        ),
+        blocks=tuple(blocks),
+    )
+
+
+def _brief() -> Section:
+    return Section(
+        slug="brief",
+        title="The case in brief",
+        intro=record.story(),
+        blocks=(
+            Paragraph(cite.fact(record.PROBABLE_CAUSE)),
+            Bullets(tuple(cite.fact(f) for f in record.CONTRIBUTING)),
+            Paragraph(cite.expand("{f:herzberg} {f:entered-from-median} {f:median-site}")),
+            Note(
+                "What was the operator looking at? "
+                + cite.expand("{f:police-hulu} {f:operator-to-ntsb} {f:defence-2023}"),
+                kind="caution",
+            ),
+        ),
+    )
+
+
+def _how_to(audience_files: tuple[str, ...]) -> Section:
+    return Section(
+        slug="how-to",
+        title="How to use this case",
+        intro=(
+            "Everything here is ready to hand out. Read the case page once (about an hour), "
+            "choose a lesson plan, print the handout and, for the long plan, the role briefs."
+        ),
+        blocks=(
+            Bullets(audience_files),
+            Note(
+                "Every number on these pages comes from the NTSB record or from a simulation "
+                "run when the pages were written; rerun the command and they are written again. "
+                "A single simulation run is an outcome of the model with its assumed values, "
+                "not a probability: say so when students quote one.",
+                kind="instructor",
+            ),
+        ),
+    )
+
+
+def _care() -> Section:
+    return Section(
+        slug="care",
+        title="Handling the case with care",
+        intro=(
+            "A person died, and another was prosecuted. The case teaches best when it is "
+            "treated as what it is."
+        ),
+        blocks=(
+            Bullets(
+                (
+                    'Name Elaine Herzberg; do not reduce her to "the jaywalker" or to her '
+                    "toxicology. The NTSB names her crossing as a contributing factor; discuss "
+                    "it as that, beside the median that invited people to cross.",
+                    "Refer to the operator by her role. Two accounts of what she was looking at "
+                    "exist; neither is established beyond dispute, and both leave her eyes off "
+                    "the road.",
+                    "Do not show the in-car video; it adds nothing the record does not say.",
+                    "Hold the simulation to its marks: a run is a model's outcome; an interval is "
+                    "a statement about assumptions, not about what happened.",
+                    "Several frameworks post-date the crash. Ask what was knowable then, not only "
+                    "what is known now.",
+                )
+            ),
+        ),
+    )
+
+
+FILES = {
+    "index": "index.html: the full case, with every source",
+    "handout": "handout.html / handout.pdf: the student handout, a few printed pages",
+    "roles": "roles.html / roles.pdf: the role-play briefs, one printed page each",
+    "instructor": "instructor.html / instructor.pdf: these notes",
+    "figures": "figures/: every figure as a PNG file",
+    "data": "facts.json and metrics.json: the facts with their sources, and every number",
+}
+
+
+def build(
+    *,
+    runs: int = 4096,
+    seed: int = 0,
+    audience: str = "instructor",
+    probabilities: Mapping[str, Mapping[str, float]] | None = None,
+    film_strip: FigureBlock | None = None,
+) -> CaseStudy:
+    """Run everything the pages show and assemble them.
+
+    `probabilities`: per counterfactual, the probability of avoiding the crash with its
+    interval (default: none, each outcome is one run);
+    `film_strip`: the figure of what a network saw, for the machine-learning section.
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+    instructor = audience == "instructor"
+    base, others = counterfactuals.run_all(seed=seed)
+    rows = counterfactuals.compare(base, others)
+    single = outcomes_mod.from_comparisons(
+        rows, [r.spec.name for r in others if counterfactuals.is_data_change(r.spec)]
+    )
+    outs = outcomes_mod.from_probability(single, probabilities or {})
+    walking = {
+        v: simulate(base.spec.with_values({"pedestrian.speed_mps": v}, why="what-if"), seed=seed)
+        for v in chain.walking_speeds()
+    }
+    mc = chain.monte_carlo(runs, seed)
+    attention_figure = attention.figure()
+
+    main = [
+        record.what_happened(instructor=instructor),
+        record.ntsb_finding(),
+        people.section(instructor=instructor),
+        attention.section(attention_figure, instructor=instructor),
+        chain.replay(base, walking),
+        chain.chain(base, chain.plotted_runs(base, others), outs, mc, instructor=instructor),
+        frameworks.section(instructor=instructor),
+        ml.section(base, outs, film_strip=film_strip, instructor=instructor),
+        record.what_followed(),
+        teaching.questions_section(outs),
+        teaching.exercise_section(),
+        teaching.glossary_section(),
+    ]
+    main.append(sources.section(_cited(main)))
+    handout = [
+        _brief(),
+        dataclasses.replace(attention.section(attention_figure), blocks=(attention_figure,)),
+        _handout_decisions(base, outs),
+        teaching.questions_section(outs),
+        teaching.exercise_section(),
+        teaching.glossary_section(),
+    ]
+    handout.append(sources.section(_cited(handout), full=False))
+    roles = [teaching.role_section(r, outs) for r in teaching.ROLES]
+    subtitle = (
+        "A case study for an ethics course, from the NTSB record, the press and a simulation "
+        "you can change"
+    )
+    pages = [
+        Page("index", TITLE, subtitle, summary(base, outs), tuple(main), _footer()),
+        Page(
+            "handout",
+            f"{TITLE}: student handout",
+            "Read before class; bring it to the discussion.",
+            (),
+            tuple(handout),
+            _footer(),
+        ),
+        Page(
+            "roles",
+            f"{TITLE}: role-play briefs",
+            "One brief per role; print one page each.",
+            (),
+            tuple(roles),
+            "",
+        ),
+    ]
+    if instructor:
+        files = tuple(FILES.values())
+        notes = [
+            _how_to(files),
+            teaching.objectives_section(),
+            teaching.plans_section(),
+            teaching.questions_section(outs, instructor=True),
+            teaching.roleplay_instructor(),
+            teaching.exercise_section(instructor=True),
+            _care(),
+        ]
+        pages.append(
+            Page(
+                "instructor",
+                f"{TITLE}: instructor notes",
+                "For the person teaching the case: plans, what good answers contain, the "
+                "role-play, the exercise.",
+                (),
+                tuple(notes),
+                _footer(),
+            )
+        )
+    metrics = {p.name: {s.slug: s.metrics for s in p.sections if s.metrics} for p in pages}
+    metrics["outcomes_basis"] = (
+        "one run each"
+        if all(o.single for o in outs.values())
+        else ("probability over plausible values")
+    )
+    return CaseStudy(audience, tuple(pages), metrics)
+
+
+def _cited(sections) -> list[tuple[str, str]]:
+    """The facts a list of sections cites, found by their cited text."""
+    return sources.facts_in(_texts(sections))
