@@ -25,8 +25,10 @@ at every epsilon, as their documentation shows; fragility stops on an image once
 and carries it to the larger epsilons. So the speed-up is two factors, both in the table: the
 cost of one gradient step on one image (time per image-step), and the share of the image-steps
 that stopping on fooled images saves. The second grows with the number of epsilons and with how
-fast images fall; with two epsilons there is little to save. The last rows time one PGD step of
-fragility's loop against one bare forward and backward pass of the model (the floor).
+fast images fall; with two epsilons there is little to save. The notes under the table time one
+PGD step of fragility's loop against one bare forward and backward pass of the model (the
+floor), and DeepFool with its batch slots refilled as images are fooled against waiting for each
+batch's slowest image (`--deepfool-n` images).
 
 Fashion-MNIST (10,000 test images; it ships as a Debian package, dataset-fashion-mnist) is the
 large run; its networks fall fast (the CNN keeps under 10 % at epsilon 0.05), so most image-steps
@@ -44,12 +46,12 @@ import torch.nn.functional as F
 from _harness import markdown_table, timed, write_part
 
 from fragility import data, models, threads, train
-from fragility.attacks import PGD, RobustAccuracy, robust_accuracy
+from fragility.attacks import PGD, DeepFool, RobustAccuracy, robust_accuracy
 from fragility.attacks.core import attack_mode
-from fragility.attacks.gradient import _Descent
+from fragility.attacks.gradient import _PGDClimb, climb
 from fragility.cli.attack import DEFAULT_EPS
+from fragility.contract import predict
 from fragility.report.sections.adversarial import GRID, _budget
-from fragility.train import predict
 
 GRIDS = {
     "report": (_budget(False, 10_000)["pgd_steps"], tuple(e for e in GRID if e > 0)),
@@ -108,8 +110,7 @@ def step_against_floor(model, x, y, batch_size: int, repeat: int = 7) -> tuple[f
 
     def pgd_run():
         # epsilon 1e-6 fools nobody, so every slot runs all 20 steps plus the last evaluation.
-        loop = _Descent(attack, model, xb, yb, False, (1e-6,), limit, seed=0, m=len(xb))
-        loop.run(torch.zeros(len(xb)), early_stop=True, progress=False)
+        climb(_PGDClimb(attack, xb, False, 0), model, yb, (1e-6,), limit, m=len(xb))
 
     def bare():
         for _ in range(21):
@@ -125,6 +126,24 @@ def step_against_floor(model, x, y, batch_size: int, repeat: int = 7) -> tuple[f
             pgd_s.append(timed(pgd_run)[1])
             bare_s.append(timed(bare)[1])
     return min(pgd_s) / 21, min(bare_s) / 21
+
+
+def deepfool_refill(model, x, y, batch_size: int, repeat: int = 3) -> tuple[float, float, bool]:
+    """Seconds of DeepFool L2 (50 steps) over the images, waiting for each batch's slowest
+    image against refilling slots as images are fooled, and whether both give the same bits."""
+    attack = DeepFool()
+    found, seconds = {}, {}
+    with attack_mode(model, x, y):
+        for refill in (False, True):
+            found[refill], seconds[refill] = timed(
+                lambda r=refill: attack._minimal(
+                    model, x, y, False, m=batch_size, progress=False, refill=r
+                ),
+                repeat,
+            )
+    fields = ("adversarial", "logits", "clean_logits", "success", "steps")
+    same = all(torch.equal(getattr(found[True], f), getattr(found[False], f)) for f in fields)
+    return seconds[False], seconds[True], same
 
 
 def _us(seconds: float, image_steps: int) -> str:
@@ -195,7 +214,20 @@ def bench_model(kind: str, bundle, args) -> tuple[list[list[str]], list[str]]:
         f"{1e3 * step_s:.2f} ms, one bare forward and backward pass {1e3 * floor_s:.2f} ms "
         f"({step_s / floor_s:.2f}x)."
     )
-    return rows, [floor]
+    notes = [floor]
+    if args.deepfool_n:
+        xd, yd = x[: args.deepfool_n], y[: args.deepfool_n]
+        wait_s, refill_s, same = deepfool_refill(model, xd, yd, args.batch_size)
+        print(
+            f"{kind} DeepFool {len(xd)} images: {wait_s:.2f} s waiting, {refill_s:.2f} s refilling"
+        )
+        notes.append(
+            f"{bundle.name} {spec.name}: DeepFool L2 on {len(xd):,} images, batches waiting for "
+            f"their slowest image {wait_s:.2f} s, slots refilled as images are fooled "
+            f"{refill_s:.2f} s ({wait_s / refill_s:.2f}x; {'same' if same else 'NOT the same'} "
+            "bits)."
+        )
+    return rows, notes
 
 
 def main() -> None:
@@ -206,6 +238,9 @@ def main() -> None:
     ap.add_argument("--grids", default="report,cli,two", help=f"of {', '.join(GRIDS)}")
     ap.add_argument("--peers", default="torchattacks,foolbox")
     ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument(
+        "--deepfool-n", type=int, default=2000, help="images for the DeepFool notes (0: none)"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads for all (default 1)")
     args = ap.parse_args()
     args.peers = [p for p in args.peers.split(",") if p]

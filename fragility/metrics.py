@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fragility.contract import evaluating, to_model
 from fragility.errors import InputError
 
 THRESHOLDS = (0.5, 0.9, 0.99)
@@ -190,6 +191,80 @@ def most_confident_mistakes(logits: torch.Tensor, y: torch.Tensor, k: int = 10) 
     return wrong[order[:k]]
 
 
+@dataclass(frozen=True)
+class Mistakes:
+    """A classifier's wrong answers on labelled data and how sure it was of them."""
+
+    n: int
+    wrong: tuple[int, ...]  # indices of the wrong answers
+    confident: float  # the confidence above which a mistake counts as confident
+    confident_errors: int  # wrong answers given with more than `confident`
+    mean_confidence_when_wrong: float | None  # None without mistakes
+    mean_confidence_when_right: float | None  # None without right answers
+    misclassification_auroc: float | None  # None unless there are both
+    calibration: Calibration
+    worst: tuple[int, ...]  # the most confident mistakes, most confident first
+    worst_true: tuple[int, ...]
+    worst_predicted: tuple[int, ...]
+    worst_confidence: tuple[float, ...]
+
+    def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
+        def name(c: int) -> str:
+            return class_names[c] if class_names and c < len(class_names) else str(c)
+
+        return {
+            "n": self.n,
+            "errors": len(self.wrong),
+            "confident": self.confident,
+            "confident_errors": self.confident_errors,
+            "mean_confidence_when_wrong": self.mean_confidence_when_wrong,
+            "mean_confidence_when_right": self.mean_confidence_when_right,
+            "misclassification_auroc": self.misclassification_auroc,
+            "calibration": self.calibration.to_dict(),
+            "most_confident_mistakes": [
+                {"index": i, "true": name(t), "predicted": name(p), "confidence": c}
+                for i, t, p, c in zip(
+                    self.worst,
+                    self.worst_true,
+                    self.worst_predicted,
+                    self.worst_confidence,
+                    strict=True,
+                )
+            ],
+        }
+
+
+def mistakes(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    shown: int = 10,
+    confident: float = 0.9,
+    n_bins: int = 15,
+) -> Mistakes:
+    """The wrong answers among logits (N, K) for labels y, with calibration (Guo et al. 2017,
+    `n_bins` bins) and how well the max-softmax confidence alone tells right answers from
+    wrong ones (the misclassification AUROC of Hendrycks & Gimpel 2017)."""
+    conf, pred = confidence(logits)
+    wrong = pred != y
+    n_wrong = int(wrong.sum())
+    worst = most_confident_mistakes(logits, y, shown)
+    return Mistakes(
+        n=len(y),
+        wrong=tuple(int(i) for i in wrong.nonzero().flatten()),
+        confident=confident,
+        confident_errors=int((wrong & (conf > confident)).sum()),
+        mean_confidence_when_wrong=float(conf[wrong].mean()) if n_wrong else None,
+        mean_confidence_when_right=float(conf[~wrong].mean()) if n_wrong < len(y) else None,
+        misclassification_auroc=auroc(conf, ~wrong) if 0 < n_wrong < len(y) else None,
+        calibration=calibration(logits, y, n_bins),
+        worst=tuple(int(i) for i in worst),
+        worst_true=tuple(int(y[i]) for i in worst),
+        worst_predicted=tuple(int(pred[i]) for i in worst),
+        worst_confidence=tuple(float(conf[i]) for i in worst),
+    )
+
+
 def saturated_share(model: torch.nn.Module, x: torch.Tensor, tol: float = 1e-3) -> list[float]:
     """For each nn.Sigmoid module of `model`, in the order the forward pass reaches them, the
     share of its outputs on `x` within `tol` of 0 or 1: units whose gradient has all but
@@ -201,13 +276,10 @@ def saturated_share(model: torch.nn.Module, x: torch.Tensor, tol: float = 1e-3) 
 
     sigmoids = [m for m in model.modules() if isinstance(m, torch.nn.Sigmoid)]
     handles = [m.register_forward_hook(hook) for m in sigmoids]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
-            model(x.to(next(model.parameters()).device))
+        with evaluating(model), torch.no_grad():
+            model(to_model(model, x))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return shares

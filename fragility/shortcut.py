@@ -30,11 +30,12 @@ import torch
 from torch import nn
 
 from fragility import inversion
+from fragility.contract import predict
 from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
 from fragility.metrics import accuracy
 from fragility.models import default_spec
-from fragility.train import Trained, default_config, predict, train
+from fragility.train import Trained, default_config, train
 
 CUES = ("stripes", "square", "texture", "tint")
 REMEDIES = ("randomise", "balance")
@@ -280,14 +281,14 @@ class ShortcutRun:
     test: CueTest
 
     def to_dict(self) -> dict[str, Any]:
+        """The run's numbers; how its model was made (from the cache or not, in how long) is
+        the caller's manifest, not part of the result."""
         return {
             "model": self.kind,
             "spec": self.trained.spec.name,
             "cue": self.cue.kind,
             "correlation": self.correlation,
             "remedy": self.remedy,
-            "from_cache": self.trained.from_cache,
-            "train_seconds": self.trained.result.seconds,
             **self.test.to_dict(),
         }
 

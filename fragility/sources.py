@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fragility.contract import evaluating, model_device
 from fragility.errors import CheckpointError, ConfigError
 
 KINDS = ("checkpoint", "factory", "torchvision")
@@ -424,13 +425,9 @@ def load(source: ModelSource, *, device: str | torch.device = "cpu") -> LoadedMo
 def check_fits(model: nn.Module, input_shape: Sequence[int], num_classes: int, name: str) -> None:
     """One forward pass on a grey image of `input_shape`: the model must return (1, K) logits
     with K = the data's class count. Says what to fix when it does not."""
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    x = torch.full((1, *input_shape), 0.5, device=device)
-    was_training = model.training
-    model.eval()
+    x = torch.full((1, *input_shape), 0.5, device=model_device(model))
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             out = model(x)
     except ConfigError:
         raise
@@ -439,8 +436,6 @@ def check_fits(model: nn.Module, input_shape: Sequence[int], num_classes: int, n
             f"{name} cannot take images of shape {tuple(input_shape)} (C, H, W) in [0, 1]: "
             f"{_exc_line(exc)}; check --size, the dataset, or --normalize"
         ) from None
-    finally:
-        model.train(was_training)
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ConfigError(f"{name} must return logits of shape (N, K), not {shape}")

@@ -186,18 +186,17 @@ def model_macs(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
         for m in model.modules()
         if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))
     ]
+    from fragility.contract import evaluating  # the contract sizes its work through here
+
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             model(torch.zeros((1, *key), device=device, dtype=dtype))
     except Exception:  # a model that cannot take a zero image is sized as small work
         total = 0
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
     cached[key] = total

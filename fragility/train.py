@@ -27,6 +27,7 @@ import fragility
 from fragility import threads
 from fragility._io import atomic_dir, to_json
 from fragility._progress import progress_bar
+from fragility.contract import model_device, predict
 from fragility.data import DataBundle, DataSource
 from fragility.errors import CheckpointError, ConfigError, FragilityError, FragilityWarning
 from fragility.models import ModelSpec, build, is_classifier, parameter_counts, state_shapes
@@ -164,33 +165,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ConfigError(f"unknown device {name!r}; choose auto, cpu or cuda")
     return torch.device(name)
-
-
-def model_device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-def model_macs_batch(model: nn.Module, x: torch.Tensor, batch_size: int) -> int:
-    """Multiply-adds of one forward pass of `model` over a batch of up to `batch_size` of `x`."""
-    return min(len(x), batch_size) * threads.model_macs(model, tuple(x.shape[1:]))
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Outputs of `model` on `x` in eval mode, batched, on the CPU. The mode is restored."""
-    was_training = model.training
-    model.eval()
-    dev = model_device(model)
-    try:
-        with threads.for_work(model_macs_batch(model, x, batch_size)):
-            outs = [
-                model(x[i : i + batch_size].to(dev)).float().cpu()
-                for i in range(0, len(x), batch_size)
-            ]
-    finally:
-        model.train(was_training)
-    return torch.cat(outs) if outs else torch.empty(0)
 
 
 def evaluate(

@@ -115,6 +115,28 @@ def test_the_linf_box_is_the_ball_cut_to_the_unit_cube(seed, eps):
     assert torch.allclose(torch.clamp(x, lo, hi), project_linf(x, x0, eps).clamp(0, 1), atol=1e-7)
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(-(2**70), 2**70),
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**9),
+            st.integers(0, 50),
+            st.floats(min_value=0.0, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_image_seeds_over_arrays_are_the_per_image_seeds(seed, rows):
+    from fragility.attacks.core import image_seed, image_seeds
+
+    images, restarts, epsilons = (list(col) for col in zip(*rows, strict=True))
+    assert image_seeds(seed, images, restarts, epsilons) == [
+        image_seed(seed, i, r, e) for i, r, e in rows
+    ]
+
+
 def test_epsilon_in_grey_levels():
     assert grey_levels(0.1) == pytest.approx(25.5)
     assert describe_epsilon(0.1) == "0.1 (25.5 of 255 grey levels per pixel)"
@@ -333,6 +355,33 @@ def test_targeted_attacks_reach_their_target(trained_cnn, test_images, attack):
     r = attack.run(trained_cnn.model, x, y, eps, target=target)
     assert r.success_rate >= 0.95
     assert torch.equal(r.logits.argmax(1)[r.success], target[r.success])
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_deepfool_refills_slots_and_gets_the_same_bits(classifier, test_images, norm):
+    """As images are fooled, the next ones take their batch slots; every image's walk is the
+    same bits as when each batch waits for its slowest image (batch 32: see core, rule 2)."""
+    from fragility.attacks.core import attack_mode
+
+    x, y = test_images
+    attack = DeepFool(norm=norm, steps=20)
+    calls = []
+    hook = classifier.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        with attack_mode(classifier, x, y):
+            found = {}
+            for refill in (True, False):
+                calls.clear()
+                found[refill] = attack._minimal(
+                    classifier, x, y, False, m=32, progress=False, refill=refill
+                )
+                found[refill, "passes"] = len(calls)
+    finally:
+        hook.remove()
+    for field in ("adversarial", "logits", "clean_logits", "success", "steps"):
+        assert torch.equal(getattr(found[True], field), getattr(found[False], field)), field
+    assert found[True, "passes"] < found[False, "passes"]  # the refilled batches stay full
+    assert int(found[True].steps.max()) > int(found[True].steps.min())  # walks of many lengths
 
 
 def test_cw_and_deepfool_need_smaller_perturbations_than_fgsm(classifier, test_images):
@@ -555,12 +604,17 @@ def test_report_section_quick(quick_context):
     section = adversarial.build(quick_context)
     assert (section.slug, section.title) == ("adversarial", "Adversarial examples")
     m = section.metrics
-    assert m["n_images"] == 100 and m["epsilons"][2] == 0.1 and m["grey_levels"][2] == 25.5
     cnn = m["models"]["cnn"]
-    assert cnn["pgd_accuracy"][0] == cnn["clean_accuracy"] > 0.95
-    assert all(p <= f for p, f in zip(cnn["pgd_accuracy"], cnn["fgsm_accuracy"], strict=True))
+    pgd, fgsm_ = cnn["pgd"], cnn["fgsm"]  # RobustAccuracy.to_dict: the names of attack.json
+    assert m["n_images"] == pgd["n"] == 100 and pgd["attack"] == "PGD-10 Linf"
+    assert pgd["epsilons"][2] == 0.1 and pgd["grey_levels"][2] == 25.5
+    assert pgd["robust_accuracy"][0] == pgd["clean_accuracy"] == fgsm_["clean_accuracy"] > 0.95
+    at = {e: a for e, a in zip(fgsm_["epsilons"], fgsm_["robust_accuracy"], strict=True)}
+    assert all(p <= at[e] for e, p in zip(pgd["epsilons"], pgd["robust_accuracy"], strict=True))
+    assert cnn["deepfool"]["attack"] == "DeepFool L2" and cnn["compared"]["images"] > 0
     # The intro quotes the numbers it is about.
-    assert f"{100 * cnn['pgd_accuracy'][2]:.1f} %" in section.intro and "26 of 255" in section.intro
+    assert f"{100 * pgd['robust_accuracy'][2]:.1f} %" in section.intro
+    assert "26 of 255" in section.intro
     names = [f.name for f in section.figures]
     assert names == [
         "adversarial-curves",

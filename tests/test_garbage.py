@@ -154,6 +154,16 @@ def test_ascent_reaches_the_target_for_every_class(trained_cnn, digits):
     assert torch.equal(r.images, again.images)
 
 
+def test_more_images_than_slots_climb_in_refilled_slots(trained_cnn, digits):
+    from fragility.attacks.core import DEFAULT_BATCH
+
+    n = DEFAULT_BATCH + 4  # the last four wait for a slot
+    start = torch.rand((1, *digits.input_shape), generator=torch.Generator().manual_seed(3))
+    r = G.ascent(trained_cnn.model, [3] * n, start=start.expand(n, -1, -1, -1), max_steps=40)
+    assert all(torch.equal(image, r.images[0]) for image in r.images)  # one climb, n times
+    assert len(set(r.steps)) == 1 and r.confidence.min() == r.confidence.max()
+
+
 def test_ascent_respects_the_distance_bound(trained_cnn, digits):
     r = G.ascent(trained_cnn.model, start="grey", shape=digits.input_shape, eps=0.1, max_steps=50)
     assert r.linf_from_start.max() <= 0.1 + 1e-6
@@ -444,6 +454,28 @@ def test_retraining_experiment(trained_mlp, digits):
 # The command
 
 
+def test_a_study_is_pure_and_its_timings_are_kept_apart(trained_mlp, digits):
+    from fragility._io import to_json
+    from fragility._timing import Timings
+    from fragility.garbage.study import StudyConfig, run_study
+
+    cfg = StudyConfig(
+        methods=("survey", "ascent", "evolve-direct"),
+        samples=20,
+        ascent_steps=20,
+        generations=3,
+        population=20,
+        reference_images=20,
+    )
+    timings = Timings()
+    first = run_study(trained_mlp.model, digits, cfg, timings=timings)
+    second = run_study(trained_mlp.model, digits, cfg)
+    assert to_json(first.to_dict()) == to_json(second.to_dict())  # same seed, same JSON
+    assert list(timings.to_dict()) == ["survey", "ascent", "ceiling", "evolve-direct", "judge"]
+    assert all(s > 0 for s in timings.to_dict().values())
+    assert "seconds" not in to_json(first.to_dict())
+
+
 def test_parse_methods():
     assert parse_methods("all") == METHODS
     assert parse_methods("ascent,survey,ascent") == ("ascent", "survey")
@@ -468,12 +500,15 @@ def test_cli_end_to_end(tmp_path, capsys):
     report = json.loads((out / "garbage.json").read_text())
     assert report["ascent"]["all_reached"] is True
     assert all(c["confidence"] >= 0.9999 for c in report["ascent"]["per_class"])
-    assert report["evolve_cppn"] is None and report["retrain"] is None
-    families = [f["family"] for f in report["survey"]["families"]]
-    assert families[0] == "test" and "uniform" in families and "other-data" not in families
+    assert report["evolve-cppn"] is None and report["retrain"] is None
+    assert report["evolve-direct"]["classes_reached"] == 10
+    families = list(report["survey"]["families"])
+    assert {"test", "uniform"} <= set(families) and "other-data" not in families
     assert report["other_data"] == {"dataset": None, "note": "left out (--other-dataset none)"}
-    ood = {r["family"]: r for r in report["ood"]}
-    assert ood["ascent"]["auroc_autoencoder"] is not None
+    # one name per method: the same keys name the images among the garbage families
+    assert {"ascent", "evolve-direct"} <= set(report["ood"]) & set(report["unrecognisability"])
+    assert report["ood"]["ascent"]["auroc_autoencoder"] is not None
+    assert set(report["seconds"]) == {"survey", "ascent", "ceiling", "evolve-direct", "judge"}
     assert {p.name for p in out.glob("*.png")} >= {"fooling.png", "survey.png", "detectors.png"}
 
 
@@ -521,11 +556,16 @@ def test_report_section(quick_context, trained_autoencoder):
     ]
     assert all(f.png.startswith(b"\x89PNG") for f in s.figures)
     cnn = s.metrics["models"]["cnn"]
-    assert cnn["fooling"]["ascent"]["classes_reached"] == 10
+    assert cnn["ascent"]["classes_reached"] == 10
     assert cnn["ood"]["ascent"]["auroc_autoencoder"] > 0.9
-    mlp_ceiling = s.metrics["models"]["mlp"]["ceiling"]
-    assert mlp_ceiling["unreachable"] == list(range(10))  # the digits MLP: proved, every class
-    assert cnn["ceiling"]["unreachable"] == [] and cnn["ceiling"]["reached"] == list(range(10))
+    mlp = s.metrics["models"]["mlp"]
+    # the digits MLP: proved out of reach for every class; the CNN's ceiling allows it
+    assert mlp["confidence_ceiling"]["unreachable"] == list(range(10))
+    assert cnn["confidence_ceiling"]["unreachable"] == []
+    assert cnn["confidence_ceiling"]["reached"] == list(range(10))
+    # the section's numbers are the study's, under the names garbage.json uses
+    assert set(cnn) >= {"survey", "ascent", "evolve-direct", "evolve-cppn", "ood", "transfer"}
+    assert cnn["transfer_model"] == "mlp" and s.metrics["settings"]["target"] == 0.9999
     assert "Quick run" in s.intro and "99.99 %" in s.intro
     assert section.build(ctx).metrics == s.metrics  # same seed, same numbers
     to_json(s.metrics)  # JSON without NaN

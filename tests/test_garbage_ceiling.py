@@ -159,7 +159,8 @@ def test_study_takes_the_witness_where_ascent_fell_short():
     images, _, conf = result.fooling()["ascent"]
     assert (conf >= TARGET).all() and torch.equal(images, c.witness)
     assert short.confidence.tolist() == [0.5, 0.5]  # the ascent's own result is left as it was
-    assert result.to_dict()["ascent_finished_by_witness"] == [0, 1]
+    summary = result.to_dict()["ascent_with_witness"]
+    assert summary["finished_by_witness"] == [0, 1] and summary["classes_reached"] == 2
 
 
 def test_digits_mlp_every_class_proved_out_of_reach(trained_mlp, trained_cnn, digits):

@@ -405,6 +405,8 @@ def test_analyse_to_dict_is_json(trained_mlp, digits):
     cfg = inv.MaximizeConfig(steps=20, restarts=2, start="noise", l2=0.001)
     r = inv.analyse(trained_mlp.model, digits, config=cfg, inversion_steps=20)
     d = json.loads(json.dumps(r.to_dict()))
+    again = inv.analyse(trained_mlp.model, digits, config=cfg, inversion_steps=20)
+    assert json.dumps(again.to_dict()) == json.dumps(d)  # pure: no timings inside
     assert d["classes"]["n_units"] == 10 and d["hidden"]["n_units"] == 32
     assert d["first_layer_weights"]["shape"] == [16, 1, 8, 8]
     assert d["saliency"]["label"] == list(range(10))

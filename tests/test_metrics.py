@@ -73,6 +73,27 @@ def test_confusion_and_mistakes():
     assert metrics.most_confident_mistakes(logits, y).tolist() == [0, 2]
 
 
+def test_mistakes_counted_by_hand():
+    logits = _logits_for([[0.95, 0.05], [0.2, 0.8], [0.7, 0.3], [0.6, 0.4]])
+    y = torch.tensor([1, 1, 1, 0])
+    m = metrics.mistakes(logits, y, shown=5)
+    # wrong: rows 0 (at 95 %) and 2 (at 70 %); right: rows 1 (80 %) and 3 (60 %)
+    assert m.wrong == (0, 2) and m.confident_errors == 1 and m.worst == (0, 2)
+    assert m.mean_confidence_when_wrong == pytest.approx((0.95 + 0.7) / 2)
+    assert m.mean_confidence_when_right == pytest.approx((0.8 + 0.6) / 2)
+    # the right answers' confidences (0.8, 0.6) against the wrong ones' (0.95, 0.7): 1 of 4
+    assert m.misclassification_auroc == pytest.approx(0.25)
+    d = m.to_dict(["cat", "dog"])
+    assert d["errors"] == 2 and d["calibration"]["ece"] == m.calibration.ece
+    assert d["most_confident_mistakes"][0] == {
+        "index": 0,
+        "true": "dog",
+        "predicted": "cat",
+        "confidence": pytest.approx(0.95),
+    }
+    assert metrics.mistakes(logits[1:2], y[1:2]).misclassification_auroc is None
+
+
 def test_saturated_share_counts_units_near_0_or_1_per_sigmoid_layer():
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1))
     net.train()

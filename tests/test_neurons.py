@@ -353,6 +353,7 @@ def test_appendix_section_builds_with_stable_metrics(digits):
     assert (a.slug, a.title) == ("appendix", appendix.TITLE)
     assert json.dumps(a.metrics, sort_keys=True) == json.dumps(b.metrics, sort_keys=True)
     assert a.metrics["two_neuron"]["autograd_max_abs_difference"] < TOL
+    assert a.metrics == neurons.walkthrough(seed=0).to_dict()  # neurons.json's names
     figs = [blk for blk in a.blocks if isinstance(blk, FigureBlock)]
     assert [f.name for f in figs] == ["neurons-loss", "neurons-paths", "neurons-timing"]
     assert all(f.png.startswith(b"\x89PNG") for f in figs)

@@ -53,7 +53,7 @@ def test_metrics_hold_the_numbers_shown(quick_report, trained_mlp):
     acc = metrics["sections"]["models"]["mlp"]["test_accuracy"]
     assert acc == pytest.approx(trained_mlp.result.test_accuracy)
     assert f"{100 * acc:.1f} %" in (out / "index.html").read_text()
-    ece = metrics["sections"]["mistakes"]["mlp"]["ece_15_bins"]
+    ece = metrics["sections"]["mistakes"]["mlp"]["calibration"]["ece"]
     assert (
         0 < ece < 0.2 and len(metrics["sections"]["mistakes"]["mlp"]["calibration"]["bins"]) == 15
     )

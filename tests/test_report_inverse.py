@@ -18,8 +18,11 @@ def test_inverse_section_numbers_text_and_figures(quick_context):
         k = p["fractions"].index(inverse.SHOWN_FRACTION)
         assert p["top"][k] < p["random"][k] <= p["bottom"][k] + 0.01
         assert m[name]["classes"]["n_units"] == 10
-    assert m["mlp"]["first_layer"]["n_units"] == 16
+    assert m["mlp"]["first_layer_weights"]["n_units"] == 16
     assert m["mlp"]["hidden"]["layers"] == ["fc1", "fc2"]
+    # the analyses' own numbers, under the names inversion.json uses
+    assert set(m["mlp"]) >= {"classes", "first_layer_weights", "saliency", "inversion"}
+    assert m["mlp"]["by_probability"]["config"]["probability"] is True
     # The plain-language opening quotes the numbers it rests on.
     c = m["mlp"]["classes"]
     beaten = (

@@ -179,6 +179,8 @@ def test_study_evidence_and_json(digits, stripes):
     d = json.loads(json.dumps(s.to_dict()))
     assert [p["correlation"] for p in d["sweep"]] == [0.0, 1.0]
     assert d["models"]["mlp"]["runs"]["cued"]["wrong_follows_cue"] > 0.75
+    # how a model was made (cache, time) is the manifest's, not the result's
+    assert not {"from_cache", "train_seconds"} & set(d["sweep"][0])
 
 
 # -- command line and report --------------------------------------------------------------------
@@ -192,6 +194,9 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "follows wrong cue" in printed and "stripes cue on digits" in printed
     d = json.loads((out / "shortcut.json").read_text())
     assert d["correlation"] == 1.0 and d["cue"]["kind"] == "stripes"
+    made = {(t["model"], t["correlation"], t["remedy"]) for t in d["training"]}
+    assert made == {("mlp", 0.0, None), ("mlp", 1.0, None), ("mlp", 1.0, "randomise")}
+    assert all(t["train_seconds"] > 0 or t["from_cache"] for t in d["training"])
     assert d["models"]["mlp"]["runs"]["cued"]["wrong_follows_cue"] > 0.75
     assert {p.name for p in out.glob("*.png")} == {
         "examples.png",
@@ -240,6 +245,7 @@ def test_report_section(digits, trained_mlp):
         "shortcut-tests-mlp",
     ]
     json.dumps(m)
+    assert m["cue"]["kind"] == "stripes" and m["models"]["mlp"]["runs"]["cued"]["model"] == "mlp"
     assert section.build(ctx).metrics == m  # same seed, same numbers (from the cache)
 
 

@@ -11,7 +11,11 @@ every image at every epsilon:
    kernels may round a row differently when the batch size changes (cuBLAS and oneDNN pick
    their algorithm by shape), but at a fixed shape a row's result depends only on that row.
    Empty rows are padded, never dropped, so an image's whole trajectory is the same bits
-   whichever images share its batch.
+   whichever images share its batch. One caveat, measured on the CPU: a matrix kernel may
+   also round the rows of a trailing partial block of its own differently (with 37 rows, the
+   37th row's input gradient through the digits MLP differs in the last bit), so an image's
+   bits can depend on its slot when m is not a multiple of the kernel's block; at m a
+   multiple of 4 (the tests use 32; the default is 256) no slot was seen to differ.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fragility import threads
+from fragility import contract
 from fragility._progress import progress_bar
+from fragility.contract import model_device
 from fragility.errors import ConfigError, InputError
-from fragility.train import model_device
 
 NORMS = ("linf", "l2")
 LOSSES = ("ce", "margin")
@@ -175,6 +180,31 @@ def image_seed(seed: int, image: int, restart: int = 0, epsilon: float = 0.0) ->
     return h >> 1  # torch seeds are taken below 2**63 here to stay clear of sign issues
 
 
+def _splitmix64_array(z: np.ndarray) -> np.ndarray:
+    """`_splitmix64` over a uint64 array (numpy's uint64 arithmetic wraps modulo 2**64)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def image_seeds(
+    seed: int, images: list[int], restarts: list[int], epsilons: list[float]
+) -> list[int]:
+    """`image_seed` for many images at once: the same numbers, computed over arrays."""
+    bits = np.array(epsilons, dtype="<f8").view("<u8")
+    parts = (
+        np.full(len(images), seed & _MASK64, dtype=np.uint64),
+        np.array(images, dtype=np.uint64),
+        np.array(restarts, dtype=np.uint64),
+        bits.astype(np.uint64),
+    )
+    h = np.zeros(len(images), dtype=np.uint64)
+    for part in parts:
+        h = _splitmix64_array(h ^ part)
+    return (h >> np.uint64(1)).tolist()
+
+
 def random_start(
     shape: tuple[int, ...], norm: str, seeds: list[int], generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -186,14 +216,15 @@ def random_start(
     gen = generator or torch.Generator()
     d = math.prod(shape)
     out = torch.empty(len(seeds), d)
-    for row, s in enumerate(seeds):
+    if norm == "linf":
+        for row, s in zip(out, seeds, strict=True):
+            torch.rand(d, generator=gen.manual_seed(s), out=row)
+        return out.mul_(2).sub_(1).reshape(len(seeds), *shape)  # elementwise: as per row
+    for row, s in zip(out, seeds, strict=True):
         gen.manual_seed(s)
-        if norm == "linf":
-            torch.rand(d, generator=gen, out=out[row]).mul_(2).sub_(1)
-        else:
-            direction = torch.randn(d, generator=gen)
-            radius = torch.rand(1, generator=gen).pow(1.0 / d)
-            out[row] = direction * (radius / direction.norm().clamp_min(1e-12))
+        direction = torch.randn(d, generator=gen)
+        radius = torch.rand(1, generator=gen).pow(1.0 / d)
+        row.copy_(direction * (radius / direction.norm().clamp_min(1e-12)))
     return out.reshape(len(seeds), *shape)
 
 
@@ -229,42 +260,27 @@ def batched_logits(model: nn.Module, x: torch.Tensor, m: int) -> torch.Tensor:
 # Preflight checks
 
 
-def check_inputs(x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> None:
-    """Raise InputError unless x is float NCHW in [0, 1] and y (and target) are class indices."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 4:
-        raise InputError(
-            "images must be a float tensor (N, C, H, W); load them with fragility.data.load"
-        )
-    if len(x) == 0:
-        raise InputError("no images to attack; pass at least one")
-    if not torch.isfinite(x).all():
-        raise InputError("images contain NaN or infinite values; clean the data first")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
-        raise InputError(
-            f"images must lie in [0, 1] but span [{lo:.3g}, {hi:.3g}]; undo any normalisation "
-            "and put it inside the model"
-        )
-    for name, labels in (("labels", y), ("targets", target)):
-        if labels is None:
-            continue
-        if labels.dtype not in (torch.int64, torch.int32) or labels.shape != (len(x),):
-            raise InputError(f"{name} must be integer class indices of shape ({len(x)},)")
-    if target is not None and bool((target == y).any()):
-        n = int((target == y).sum())
-        raise InputError(f"{n} targets equal the true label; choose a different class to aim for")
+def check_inputs(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None
+) -> None:
+    """The contract's checks for an attack: x float NCHW in [0, 1] of a shape the model takes,
+    y (and target) class indices of its outputs, and no target equal to the true label."""
+    contract.check_images(x, "images to attack", nonempty=True)
+    k = contract.num_classes(model, x.shape[1:], "images to attack")
+    contract.check_labels(y, len(x), k)
+    if target is not None:
+        contract.check_labels(target, len(x), k, "targets")
+        if bool((target == y).any()):
+            n = int((target == y).sum())
+            raise InputError(
+                f"{n} targets equal the true label; choose a different class to aim for"
+            )
 
 
 def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     """Warn about softmax outputs and zero or NaN gradients, on a few images."""
-    dev = model_device(model)
-    xs = x[:16].to(dev).detach().requires_grad_(True)
+    xs = contract.to_model(model, x[:16]).detach().requires_grad_(True)
     out = model(xs)
-    if out.dim() != 2 or out.shape[0] != len(xs):
-        raise InputError(f"the model must return logits (N, K); it returned {tuple(out.shape)}")
-    k = out.shape[1]
-    if int(y.max()) >= k or int(y.min()) < 0:
-        raise InputError(f"labels must lie in 0..{k - 1} for a model with {k} outputs")
     probs_like = bool((out >= 0).all()) and bool(((out.sum(1) - 1).abs() < 1e-3).all())
     if probs_like:
         warnings.warn(
@@ -273,7 +289,8 @@ def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
             AttackWarning,
             stacklevel=5,
         )
-    (grad,) = torch.autograd.grad(F.cross_entropy(out, y[:16].to(dev), reduction="sum"), xs)
+    loss = F.cross_entropy(out, contract.to_model(model, y[:16]), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, xs)
     flat = grad.flatten(1)
     nan = int((~torch.isfinite(flat)).any(1).sum())
     zero = int((flat == 0).all(1).sum())
@@ -290,32 +307,23 @@ def _check_outputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
 
 @contextlib.contextmanager
 def attack_mode(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Iterator[None]:
-    """Run the preflight checks, then attack in eval mode with frozen parameters.
+    """Attack under the contract (`fragility.contract.analysing`: eval mode, frozen
+    parameters, the thread count for the batches), after the output checks.
 
     Warns when the model was in training mode (dropout and batch-norm would change the
-    predictions under attack); the mode and every parameter's requires_grad are restored
-    afterwards. Freezing the parameters spares the weight gradients nobody needs.
+    predictions under attack); every module's mode and parameter's requires_grad are restored
+    afterwards.
     """
-    was_training = model.training
-    if was_training:
+    if model.training:
         warnings.warn(
             "the model was in training mode (dropout or batch-norm active); attacking it in "
             "eval mode and restoring training mode afterwards",
             AttackWarning,
             stacklevel=4,
         )
-    flags = [p.requires_grad for p in model.parameters()]
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
+    with contract.analysing(model, (min(len(x), DEFAULT_BATCH), *x.shape[1:])):
         _check_outputs(model, x, y)
-        with threads.for_model(model, (min(len(x), DEFAULT_BATCH), *x.shape[1:])):
-            yield
-    finally:
-        for p, flag in zip(model.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
-        model.train(was_training)
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +452,7 @@ class Attack:
         targeted. `early_stop=False` keeps attacking an image after it is fooled; the result is
         the same, it only costs more (the brute-force reference of the tests).
         """
-        check_inputs(x, y, target)
+        check_inputs(model, x, y, target)
         self._check_epsilon(epsilon)
         epsilon = None if epsilon is None else float(epsilon)
         if target is not None and not self.targetable:

@@ -36,8 +36,8 @@ from fragility.attacks.core import (
     margin,
     mean_and_median,
 )
+from fragility.contract import predict
 from fragility.errors import ConfigError
-from fragility.train import predict
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +120,7 @@ def robust_accuracy(
     Memory holds `batch_size` images in flight (plus a few numbers per image). Images are
     attacked in batches of exactly `batch_size` rows (fewer only when N is smaller).
     """
-    check_inputs(x, y, target)
+    check_inputs(model, x, y, target)
     grid = epsilon_grid(epsilons)
     m = check_batch_size(batch_size, len(x))
     targeted = target is not None

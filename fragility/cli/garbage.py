@@ -127,6 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fragility._timing import Timings
     from fragility.garbage.study import StudyConfig, parse_methods, run_study
 
     config = StudyConfig(
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     other_model = _other_classifier(args, data)  # before the autoencoder, which may train
     other, other_note = _other_data(args, data)  # a same-task choice fails before it, too
     autoencoder = _autoencoder(args, data, progress)
+    timings = Timings()
     result = run_study(
         ck.model,
         data,
@@ -162,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         other_note=other_note,
         spec=ck.spec,
         progress=progress,
+        timings=timings,
     )
     payload = {
         "model": ck.spec.name,
@@ -170,10 +173,11 @@ def run(args: argparse.Namespace) -> int:
         "autoencoder": args.autoencoder or "default (trained on the same data, cached)",
         "transfer_model": args.transfer,
         "other_data": {"dataset": None if other is None else other.name, "note": other_note},
+        "seconds": timings.to_dict(),
         **result.to_dict(),
     }
     write_outputs(args.out, "garbage.json", payload, _figures(result, ck.spec.name))
-    print(summary(result, ck.spec.name, data.name, args.out))
+    print(summary(result, ck.spec.name, data.name, args.out, timings.to_dict()))
     return 0
 
 
@@ -298,8 +302,16 @@ def ceiling_lines(result: Any) -> list[str]:
     return lines
 
 
-def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
-    """The lines the command prints: one table per part that ran."""
+def summary(
+    result: Any, model_name: str, dataset: str, out: str, seconds: dict[str, float] | None = None
+) -> str:
+    """The lines the command prints: one table per part that ran (with its wall time, from
+    `seconds` by method name, where given)."""
+
+    def took(method: str) -> str:
+        s = (seconds or {}).get(method)
+        return "" if s is None else f"{s:.2f} s"
+
     from fragility.figures.garbage import confidence_label as conf
 
     lines = [f"{model_name} on {dataset}: confident garbage -> {out}"]
@@ -330,10 +342,14 @@ def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
                 + (f", {sum(a.restarted)} restarted" if any(a.restarted) else "")
                 + (f", {sum(a.stalled)} stuck" if any(a.stalled) else "")
                 + (f", {finished} finished by the witness search" if finished else ""),
-                f"{a.seconds:.2f} s",
+                took("ascent"),
             ]
         )
-    for name, r in (("evolution, direct", result.direct), ("evolution, CPPN", result.cppn)):
+    evolved = (
+        ("evolution, direct", "evolve-direct", result.direct),
+        ("evolution, CPPN", "evolve-cppn", result.cppn),
+    )
+    for name, method, r in evolved:
         if r is not None:
             made.append(
                 [
@@ -341,7 +357,7 @@ def summary(result: Any, model_name: str, dataset: str, out: str) -> str:
                     f"{sum(g is not None for g in r.reached_generation)}/{len(r.classes)}",
                     conf(float(r.confidence.min())),
                     f"{r.generations_to_all or r.generations} generations",
-                    f"{r.seconds:.2f} s",
+                    took(method),
                 ]
             )
     if made:

@@ -123,11 +123,36 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.sweep:
         figures["sweep"] = figs.sweep_curve(result.sweep)
-    payload = {"dataset": data.to_dict(), "seed": args.seed, "seconds": seconds}
+    payload = {
+        "dataset": data.to_dict(),
+        "seed": args.seed,
+        "seconds": seconds,
+        "training": _training(result),
+    }
     write_outputs(args.out, "shortcut.json", {**payload, **result.to_dict()}, figures)
     print(_summary(result))
     print(f"{cue.kind} cue on {data.name}: {seconds:.1f} s -> {args.out}")
     return 0
+
+
+def _training(result) -> list[dict]:
+    """How each model of the study was made: from the cache or trained, and in how long."""
+    runs = [r for lesson in result.lessons.values() for r in lesson.runs.values()]
+    seen, out = set(), []
+    for r in [*runs, *result.sweep]:
+        key = (r.kind, r.correlation, r.remedy)
+        if key not in seen:
+            seen.add(key)
+            out.append(
+                {
+                    "model": r.kind,
+                    "correlation": r.correlation,
+                    "remedy": r.remedy,
+                    "from_cache": r.trained.from_cache,
+                    "train_seconds": r.trained.result.seconds,
+                }
+            )
+    return out
 
 
 def _summary(result) -> str:

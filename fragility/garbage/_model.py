@@ -1,35 +1,16 @@
-"""Small helpers shared by the garbage analyses: checking images, log-probabilities, eval
-mode, class names and progress bars."""
+"""Small helpers shared by the garbage analyses: log-probabilities and class names. The image
+and model checks are the contract's (`fragility.contract`)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from fragility.errors import InputError
-from fragility.train import predict
-
-
-def check_images(x: torch.Tensor, what: str = "images", *, in_range: bool = True) -> None:
-    """Raise InputError unless `x` is a float (N, C, H, W) tensor (with values in [0, 1])."""
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise InputError(f"{what} must be a float tensor (N, C, H, W), not {shape}")
-    if in_range and x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise InputError(
-            f"{what} must lie in [0, 1], not [{float(x.min()):.3g}, {float(x.max()):.3g}]; "
-            "scale them (x / 255 for bytes)"
-        )
-
-
-def check_shape(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    if len(shape) != 3 or min(int(s) for s in shape) < 1:
-        raise InputError(f"an image shape is (C, H, W) with positive sizes, not {tuple(shape)}")
-    c, h, w = (int(s) for s in shape)
-    return c, h, w
+from fragility.contract import predict
 
 
 def log_probs(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
@@ -40,26 +21,14 @@ def log_probs(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torc
     return predict(model, x, batch_size).double().log_softmax(dim=1)
 
 
-def num_outputs(model: nn.Module, shape: tuple[int, int, int]) -> int:
-    """How many classes `model` scores, from one forward pass on a grey image."""
-    logits = predict(model, torch.full((1, *shape), 0.5))
-    if logits.dim() != 2:
-        raise InputError(f"the model must return logits (N, K), not {tuple(logits.shape)}")
-    return int(logits.shape[1])
-
-
-@contextlib.contextmanager
-def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
-    """Put modules in eval mode (no dropout) and restore each one's mode afterwards."""
-    present = [m for m in modules if m is not None]
-    modes = [m.training for m in present]
-    for m in present:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, mode in zip(present, modes, strict=True):
-            m.train(mode)
+def fooling_summary(confidence: np.ndarray, target: float) -> dict[str, Any]:
+    """How far a set of fooling images (one per class) got: classes at or above the target,
+    the worst and the median class's confidence."""
+    return {
+        "classes_reached": int((confidence >= target).sum()),
+        "worst_confidence": float(confidence.min()),
+        "median_confidence": float(np.median(confidence)),
+    }
 
 
 def class_name(class_names: Sequence[str] | None, c: int) -> str:
@@ -67,11 +36,4 @@ def class_name(class_names: Sequence[str] | None, c: int) -> str:
     return class_names[c] if class_names and c < len(class_names) else str(c)
 
 
-__all__ = [
-    "check_images",
-    "check_shape",
-    "class_name",
-    "eval_mode",
-    "log_probs",
-    "num_outputs",
-]
+__all__ = ["class_name", "fooling_summary", "log_probs"]

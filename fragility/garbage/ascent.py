@@ -27,7 +27,6 @@ where its bound leaves room.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,17 +35,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from fragility._progress import progress_bar
+from fragility.attacks.core import DEFAULT_BATCH
+from fragility.attacks.gradient import climb
+from fragility.contract import analysing, check_images, check_shape, num_classes
 from fragility.errors import ConfigError, InputError
-from fragility.garbage._model import (
-    check_images,
-    check_shape,
-    class_name,
-    eval_mode,
-    log_probs,
-    num_outputs,
-)
-from fragility.train import model_device
+from fragility.garbage._model import class_name, fooling_summary, log_probs
 
 STARTS = ("noise", "blank", "grey")
 PATIENCE = 50  # steps without a higher log p before an image counts as stalled
@@ -70,28 +63,22 @@ class AscentResult:
     """One fooling image per requested class, with how it got there."""
 
     classes: tuple[int, ...]  # (N,) the class each image was pushed towards
-    start: torch.Tensor  # (N, C, H, W)
+    start: torch.Tensor  # (N, C, H, W) the start of each image's last run
     images: torch.Tensor  # (N, C, H, W) in [0, 1]
     confidence: np.ndarray  # (N,) float64 p(class | image) at the end
     predicted: tuple[int, ...]  # (N,) argmax class at the end
     reached: tuple[bool, ...]
     steps: tuple[int, ...]  # steps taken (max_steps where it neither reached nor stalled)
-    reached_seconds: tuple[float | None, ...]  # wall time from the start until reached
     stalled: tuple[bool, ...]  # stopped at a fixed point of the step (after any restart)
     restarted: tuple[bool, ...]  # stalled once and started again from `restart`
     target: float
     step_size: float
     eps: float | None
     recon_weight: float
-    seconds: float
 
     @property
     def all_reached(self) -> bool:
         return all(self.reached)
-
-    @property
-    def seconds_to_all(self) -> float | None:
-        return max(self.reached_seconds) if self.all_reached else None  # type: ignore[type-var]
 
     @property
     def linf_from_start(self) -> np.ndarray:
@@ -106,18 +93,16 @@ class AscentResult:
                 "predicted": pred,
                 "reached": r,
                 "steps": s,
-                "seconds": t,
                 "linf_from_start": float(d),
                 "stalled": st,
                 "restarted": rs,
             }
-            for c, p, pred, r, s, t, d, st, rs in zip(
+            for c, p, pred, r, s, d, st, rs in zip(
                 self.classes,
                 self.confidence,
                 self.predicted,
                 self.reached,
                 self.steps,
-                self.reached_seconds,
                 self.linf_from_start,
                 self.stalled,
                 self.restarted,
@@ -130,8 +115,10 @@ class AscentResult:
             "eps": self.eps,
             "recon_weight": self.recon_weight,
             "all_reached": self.all_reached,
-            "seconds_to_all": self.seconds_to_all,
-            "seconds": self.seconds,
+            **fooling_summary(self.confidence, self.target),
+            "most_steps": max(self.steps),
+            "n_restarted": sum(self.restarted),
+            "n_stalled": sum(self.stalled),
             "per_class": per_class,
         }
 
@@ -157,82 +144,96 @@ def ascent(
     start: a tensor (N, C, H, W) in [0, 1], or "noise" | "blank" | "grey" with `shape`
     (uniform noise drawn with `seed`). classes: default every class of the model, one image
     each. Images that reach the target stop moving; the rest keep climbing until they stall
-    (log p not higher for PATIENCE steps), after one restart from `restart` if given.
+    (log p not higher for PATIENCE steps), after one restart from `restart` if given. The steps
+    are the attacks' loop (`fragility.attacks.gradient.climb`) with the hooks of `_Ascent`.
     """
     _check(target, step_size, max_steps, eps, recon_weight, autoencoder)
     if restart is not None and restart not in STARTS:
         raise ConfigError(f"restart must be one of {', '.join(STARTS)}, not {restart!r}")
     x0, cls = _starts(model, classes, start, shape, seed)
-    device = model_device(model)
-    n, log_target = len(cls), math.log(target)
-    x0_dev = x0.to(device, copy=True)  # a restart rewrites it; the caller's start stays
-    x = x0_dev.clone()
-    cls_dev = cls.to(device)
-    steps = np.full(n, max_steps)
-    reached_s: list[float | None] = [None] * n
-    stalled, restarted = [False] * n, [False] * n
-    best = torch.full((n,), -math.inf, dtype=torch.float64, device=device)
-    last_gain = torch.zeros(n, dtype=torch.int64, device=device)
-    again = None if restart is None else start_images(restart, n, x0.shape[1:], seed + 1)
-    active = torch.arange(n, device=device)
-    bar = progress_bar(max_steps, progress, unit="step", desc="ascent")
-    start_t = time.perf_counter()
-    with eval_mode(model, autoencoder):
-        for step in range(max_steps + 1):
-            xa = x[active].requires_grad_(True)
-            lp = model(xa).double().log_softmax(1).gather(1, cls_dev[active, None]).squeeze(1)
-            done = lp.detach() >= log_target
-            for i in active[done].tolist():
-                steps[i], reached_s[i] = step, time.perf_counter() - start_t
-            keep = ~done
-            if step == max_steps or not bool(keep.any()):
-                break
-            objective = lp
-            if autoencoder is not None and recon_weight:
-                objective = objective + recon_weight * _recon_error(autoencoder, xa).double()
-            (grad,) = torch.autograd.grad(objective[keep].sum(), xa)
-            moved = xa.detach()[keep] + step_size * grad[keep].sign()
-            x[active[keep]] = _project(moved, x0_dev[active[keep]], eps)
-            lp_now = lp.detach()[keep]
-            better = lp_now > best[active[keep]] + 1e-9
-            best[active[keep]] = torch.where(better, lp_now, best[active[keep]])
-            last_gain[active[keep][better]] = step
-            still = (step - last_gain[active[keep]]) >= PATIENCE
-            for j in still.nonzero().flatten().tolist():
-                i = int(active[keep][j])
-                if again is not None and not restarted[i]:
-                    restarted[i] = True
-                    x[i] = x0_dev[i] = again[i].to(device)
-                    best[i], last_gain[i] = -math.inf, step
-                    still[j] = False
-                else:
-                    stalled[i], steps[i] = True, step + 1
-            active = active[keep][~still]
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(left=len(active))
-    if bar is not None:
-        bar.close()
-    seconds = time.perf_counter() - start_t
-    images = x.detach().cpu()
-    lp_all = log_probs(model, images)
+    n = len(cls)
+    starts = [x0] if restart is None else [x0, start_images(restart, n, x0.shape[1:], seed + 1)]
+    hooks = _Ascent(starts, target, step_size, max_steps, autoencoder, recon_weight)
+    with analysing(model, x0.shape, autoencoder):
+        trace = climb(
+            hooks,
+            model,
+            cls,
+            (math.inf if eps is None else eps,),
+            torch.ones(n, dtype=torch.long),
+            m=min(n, DEFAULT_BATCH),  # more images than that climb in refilled slots
+            keep=(x0, None),
+            progress=progress,
+        )
+    images, restarted = trace.points, trace.runs > 1
+    lp = log_probs(model, images)
     return AscentResult(
         classes=tuple(int(c) for c in cls),
-        start=x0_dev.cpu(),
+        start=torch.where(restarted.view(-1, 1, 1, 1), starts[-1], x0),
         images=images,
-        confidence=lp_all.gather(1, cls[:, None]).squeeze(1).exp().numpy(),
-        predicted=tuple(int(c) for c in lp_all.argmax(1)),
-        reached=tuple(t is not None for t in reached_s),
-        steps=tuple(int(s) for s in steps),
-        reached_seconds=tuple(reached_s),
-        stalled=tuple(stalled),
-        restarted=tuple(restarted),
+        confidence=lp.gather(1, cls[:, None]).squeeze(1).exp().numpy(),
+        predicted=tuple(int(c) for c in lp.argmax(1)),
+        reached=tuple(bool(f) for f in trace.fooled_at >= 0),
+        steps=tuple(int(s) for s in trace.steps),
+        stalled=tuple(bool(s) for s in trace.stalled),
+        restarted=tuple(bool(r) for r in restarted),
         target=target,
         step_size=step_size,
         eps=eps,
         recon_weight=recon_weight,
-        seconds=seconds,
     )
+
+
+class _Ascent:
+    """Gradient ascent's hooks for the attacks' loop: signed steps of `step_size` (the loop's
+    Linf step; eps, if any, is the ball around the run's start), a run per start image (the
+    second, with `restart`, only once the first stalls) sharing one budget of `max_steps`, the
+    objective J of the module docstring in float64, success at log p >= log target, and stuck
+    when log p has not risen for PATIENCE steps."""
+
+    name = "ascent"
+    norm = "linf"
+    patience = PATIENCE
+    shared_budget = True
+
+    def __init__(
+        self,
+        starts: list[torch.Tensor],
+        target: float,
+        step_size: float,
+        max_steps: int,
+        autoencoder: nn.Module | None,
+        recon_weight: float,
+    ) -> None:
+        self.starts, self.log_target, self.size = starts, math.log(target), step_size
+        self.steps, self.restarts = max_steps, len(starts)
+        self.autoencoder = autoencoder if recon_weight else None
+        self.recon_weight = recon_weight
+
+    def step_size(self, epsilon: float) -> float:
+        return self.size
+
+    def begin(
+        self, images: torch.Tensor, runs: list[int], epsilons: list[float], device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        first = torch.stack([self.starts[r][i] for i, r in zip(images.tolist(), runs, strict=True)])
+        first = first.to(device)
+        return first, first
+
+    def progress(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """log p(class | x), (m,) float64."""
+        return logits.double().log_softmax(1).gather(1, labels[:, None]).squeeze(1)
+
+    def objective(
+        self, x: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        value = self.progress(logits, labels)
+        if self.autoencoder is not None:
+            value = value + self.recon_weight * _recon_error(self.autoencoder, x).double()
+        return value
+
+    def success(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.progress(logits, labels) >= self.log_target
 
 
 def _check(
@@ -265,7 +266,7 @@ def _starts(
         shape = (int(start.shape[1]), int(start.shape[2]), int(start.shape[3]))
     elif shape is None:
         raise ConfigError("a start given by name needs the image shape (C, H, W)")
-    k = num_outputs(model, check_shape(shape))
+    k = num_classes(model, check_shape(shape))
     cls = torch.arange(k) if classes is None else torch.as_tensor(classes, dtype=torch.int64)
     if cls.dim() != 1 or len(cls) == 0 or int(cls.min()) < 0 or int(cls.max()) >= k:
         raise InputError(f"classes must be a list of outputs of the model (0 to {k - 1})")
@@ -278,10 +279,3 @@ def _starts(
 
 def _recon_error(autoencoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (autoencoder(x) - x).pow(2).flatten(1).mean(1)
-
-
-def _project(x: torch.Tensor, x0: torch.Tensor, eps: float | None) -> torch.Tensor:
-    """Back into the max-norm ball of radius eps around x0 (if any), then into [0, 1]."""
-    if eps is not None:
-        x = torch.maximum(torch.minimum(x, x0 + eps), x0 - eps)
-    return x.clamp(0.0, 1.0)

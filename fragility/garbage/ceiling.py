@@ -41,9 +41,9 @@ import torch
 from torch import nn
 
 from fragility import threads
+from fragility.contract import check_images, check_shape, predict
 from fragility.errors import InputError
-from fragility.garbage._model import check_images, check_shape, class_name
-from fragility.train import predict
+from fragility.garbage._model import class_name
 
 UNREACHABLE, REACHED, OPEN = "unreachable", "reached", "open"
 _MONOTONE = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.MaxPool2d, nn.MaxPool1d, nn.AvgPool2d)

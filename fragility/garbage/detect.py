@@ -20,10 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility.contract import check_images, predict
 from fragility.errors import InputError
-from fragility.garbage._model import check_images
 from fragility.metrics import confidence, ood_auroc
-from fragility.train import predict
 
 DETECTORS = ("max-softmax", "autoencoder")
 CHANCE = 0.5  # an AUROC at or below this: the detector does not flag the family at all
@@ -68,7 +67,6 @@ class Unrecognisability:
             return {"mean": float(a.mean()), "median": float(np.median(a)), "n": len(a)}
 
         return {
-            "name": self.name,
             "nearest_train_rms": summary(self.nearest_train_rms),
             "recon_error": summary(self.recon_error),
         }
@@ -151,7 +149,6 @@ class OODRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "family": self.family,
             "n": self.n,
             "mean_confidence": self.mean_confidence,
             "auroc_max_softmax": self.auroc_max_softmax,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,14 +35,9 @@ import torch
 from torch import nn
 
 from fragility._progress import progress_bar
+from fragility.contract import check_shape, model_device, num_classes
 from fragility.errors import ConfigError
-from fragility.garbage._model import (
-    check_shape,
-    class_name,
-    log_probs,
-    num_outputs,
-)
-from fragility.train import model_device
+from fragility.garbage._model import class_name, fooling_summary, log_probs
 
 
 class Encoding(Protocol):
@@ -154,11 +148,9 @@ class EvolutionResult:
     genomes: Any  # the elites' genomes (images for direct, a CPPNBatch for CPPN)
     history_log_prob: np.ndarray  # (generations + 1, K) float64
     reached_generation: tuple[int | None, ...]  # first generation at or above the target
-    reached_seconds: tuple[float | None, ...]  # wall time from the start to that generation
     target: float
     population: int
     seed: int
-    seconds: float
     collected: torch.Tensor | None = None  # offspring at or above `collect_above`, if asked
 
     @property
@@ -183,10 +175,6 @@ class EvolutionResult:
         """The generation at which the last class reached the target (None: not all did)."""
         return max(self.reached_generation) if self.all_reached else None  # type: ignore[type-var]
 
-    @property
-    def seconds_to_all(self) -> float | None:
-        return max(self.reached_seconds) if self.all_reached else None  # type: ignore[type-var]
-
     def curve(self, statistic: str) -> np.ndarray:
         """Per generation the best, median or worst elite's probability: (generations + 1,)."""
         fns = {"best": np.max, "median": np.median, "worst": np.min}
@@ -201,15 +189,8 @@ class EvolutionResult:
                 "name": class_name(class_names, int(k)),
                 "confidence": float(c),
                 "generation": g,
-                "seconds": s,
             }
-            for k, c, g, s in zip(
-                self.classes,
-                self.confidence,
-                self.reached_generation,
-                self.reached_seconds,
-                strict=True,
-            )
+            for k, c, g in zip(self.classes, self.confidence, self.reached_generation, strict=True)
         ]
         return {
             "encoding": self.encoding,
@@ -220,8 +201,7 @@ class EvolutionResult:
             "evaluations": self.evaluations,
             "all_reached": self.all_reached,
             "generations_to_all": self.generations_to_all,
-            "seconds_to_all": self.seconds_to_all,
-            "seconds": self.seconds,
+            **fooling_summary(self.confidence, self.target),
             "per_class": per_class,
             "best_per_generation": self.curve("best").tolist(),
             "median_per_generation": self.curve("median").tolist(),
@@ -262,15 +242,13 @@ def evolve(
     k, log_target = len(cells), math.log(target)
     rng = np.random.default_rng(seed)
     device = model_device(model)
-    start = time.perf_counter()
     genomes = encoding.initial(population, shape, rng)
     fitness = _fitness(model, encoding.render(genomes, shape, device), cells)  # (P, K)
     best = fitness.argmax(0)
     archive, archive_fit = encoding.take(genomes, best), fitness[best, np.arange(k)]
     history = [archive_fit.copy()]
     reached_gen: list[int | None] = [None] * k
-    reached_s: list[float | None] = [None] * k
-    _mark(reached_gen, reached_s, archive_fit >= log_target, 0, time.perf_counter() - start)
+    _mark(reached_gen, archive_fit >= log_target, 0)
     collected: list[torch.Tensor] = []
     bar = progress_bar(generations, progress, unit="gen", desc=f"evolve {encoding.name}")
     for gen in range(1, generations + 1):
@@ -291,7 +269,7 @@ def evolve(
         archive = encoding.take(encoding.concat(archive, children), pick)
         archive_fit = np.where(improved, winner_fit, archive_fit)
         history.append(archive_fit.copy())
-        _mark(reached_gen, reached_s, archive_fit >= log_target, gen, time.perf_counter() - start)
+        _mark(reached_gen, archive_fit >= log_target, gen)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(worst=f"{100 * math.exp(archive_fit.min()):.3f}%")
@@ -304,11 +282,9 @@ def evolve(
         genomes=archive,
         history_log_prob=np.stack(history),
         reached_generation=tuple(reached_gen),
-        reached_seconds=tuple(reached_s),
         target=target,
         population=population,
         seed=seed,
-        seconds=time.perf_counter() - start,
         collected=torch.cat(collected)[:collect_max] if collected else None,
     )
 
@@ -326,7 +302,7 @@ def _cells(
         raise ConfigError(f"generations must be non-negative, not {generations}")
     if not 0.0 < target < 1.0:
         raise ConfigError(f"target confidence must lie in (0, 1), not {target}")
-    k_all = num_outputs(model, shape)
+    k_all = num_classes(model, shape)
     cells = np.arange(k_all) if classes is None else np.asarray(list(classes), dtype=np.int64)
     if len(cells) == 0 or cells.min() < 0 or cells.max() >= k_all:
         raise ConfigError(f"classes must be outputs of the model (0 to {k_all - 1})")
@@ -335,17 +311,11 @@ def _cells(
     return cells
 
 
-def _mark(
-    generation: list[int | None],
-    seconds: list[float | None],
-    at_target: np.ndarray,
-    gen: int,
-    now: float,
-) -> None:
-    """Record when each cell first reaches the target."""
+def _mark(generation: list[int | None], at_target: np.ndarray, gen: int) -> None:
+    """Record the generation at which each cell first reaches the target."""
     for c in np.flatnonzero(at_target):
         if generation[c] is None:
-            generation[c], seconds[c] = gen, now
+            generation[c] = gen
 
 
 def _parents(reached: list[int | None], population: int, focus: bool) -> np.ndarray:

@@ -40,12 +40,12 @@ import torch
 from torch import nn
 
 from fragility import data as datasets
+from fragility.contract import check_images, check_shape, predict
 from fragility.data import DataBundle, resize
 from fragility.data.catalog import EMBEDDED
 from fragility.errors import ConfigError, DataError
-from fragility.garbage._model import check_images, check_shape, class_name
+from fragility.garbage._model import class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
-from fragility.train import predict
 
 FAMILIES = (
     "uniform",
@@ -288,7 +288,6 @@ class FamilyConfidence:
 
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
-            "family": self.family,
             "description": self.description,
             "in_range": self.in_range,
             **self.stats.to_dict(),
@@ -313,7 +312,7 @@ class Survey:
     def to_dict(self, class_names: Sequence[str] | None = None) -> dict[str, Any]:
         return {
             "thresholds": list(self.thresholds),
-            "families": [r.to_dict(class_names) for r in self.rows],
+            "families": {r.family: r.to_dict(class_names) for r in self.rows},
         }
 
 

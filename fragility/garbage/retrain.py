@@ -17,11 +17,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from fragility.contract import model_device, predict
 from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
 from fragility.garbage.evolve import POPULATION, Encoding, EvolutionResult, evolve
 from fragility.models import ModelSpec
-from fragility.train import TrainConfig, Trained, default_config, model_device, predict, train
+from fragility.train import TrainConfig, Trained, default_config, train
 
 GARBAGE = "garbage"
 

@@ -16,8 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility._timing import Timings, stage
 from fragility.data import DataBundle
 from fragility.errors import ConfigError
+from fragility.garbage._model import fooling_summary
 from fragility.garbage.ascent import STARTS, AscentResult, ascent
 from fragility.garbage.ceiling import Ceiling, confidence_ceiling
 from fragility.garbage.cppn import CPPNEncoding
@@ -35,6 +37,7 @@ from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
 
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn", "retrain")
+FOOLING = ("ascent", "evolve-direct", "evolve-cppn")  # the methods that make fooling images
 
 
 @dataclass(frozen=True)
@@ -86,20 +89,22 @@ class StudyResult:
     ood: tuple[OODRow, ...] = ()
     retrain: RetrainResult | None = None
 
+    def made(self) -> dict[str, AscentResult | EvolutionResult]:
+        """The methods that made fooling images, by name (FOOLING), with their results."""
+        runs = {"ascent": self.ascent, "evolve-direct": self.direct, "evolve-cppn": self.cppn}
+        return {name: r for name, r in runs.items() if r is not None}
+
     def fooling(self) -> dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]]:
-        """The fooling images per kind: (images, classes, confidence)."""
-        out: dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]] = {}
-        if self.ascent is not None:
-            finished = self.finished_by_witness
-            images, conf = self.ascent.images.clone(), self.ascent.confidence.copy()
-            if finished and self.ceiling is not None and self.ceiling.witness is not None:
-                rows = list(finished)
-                images[rows] = self.ceiling.witness[rows]
-                conf[rows] = self.ceiling.witness_confidence[rows]
-            out["ascent"] = (images, self.ascent.classes, conf)
-        for name, r in (("evolved-direct", self.direct), ("evolved-cppn", self.cppn)):
-            if r is not None:
-                out[name] = (r.images, r.classes, r.confidence)
+        """The fooling images per method: (images, classes, confidence). For ascent, the
+        ceiling's witness stands in for the classes it finished (`finished_by_witness`)."""
+        out = {name: (r.images, r.classes, r.confidence) for name, r in self.made().items()}
+        rows = list(self.finished_by_witness)
+        if rows and self.ceiling is not None and self.ceiling.witness is not None:
+            images, classes, conf = out["ascent"]
+            images, conf = images.clone(), conf.copy()
+            images[rows] = self.ceiling.witness[rows]
+            conf[rows] = self.ceiling.witness_confidence[rows]
+            out["ascent"] = (images, classes, conf)
         return out
 
     @property
@@ -115,20 +120,31 @@ class StudyResult:
             if self.ceiling.witness_confidence[k] >= target > self.ascent.confidence[k]
         )
 
+    def _ascent_with_witness(self) -> dict[str, Any] | None:
+        """The ascent's classes and confidences once the witness stands in where it finished a
+        class: what the search reached in the end."""
+        if self.ascent is None:
+            return None
+        return {
+            "finished_by_witness": list(self.finished_by_witness),
+            **fooling_summary(self.fooling()["ascent"][2], self.config.target),
+        }
+
     def to_dict(self) -> dict[str, Any]:
+        """Every number of the study. The methods keep their names (METHODS) everywhere: as
+        keys here, as the garbage families of `ood`, `unrecognisability` and `transfer`."""
         names = self.class_names
+        made = self.made()
         return {
             "settings": self.config.to_dict(),
             "class_names": list(names),
             "confidence_ceiling": None if self.ceiling is None else self.ceiling.to_dict(names),
-            "ascent_finished_by_witness": list(self.finished_by_witness),
+            "ascent_with_witness": self._ascent_with_witness(),
             "survey": None if self.survey is None else self.survey.to_dict(names),
-            "ascent": None if self.ascent is None else self.ascent.to_dict(names),
-            "evolve_direct": None if self.direct is None else self.direct.to_dict(names),
-            "evolve_cppn": None if self.cppn is None else self.cppn.to_dict(names),
-            "unrecognisability": [u.to_dict() for u in self.unrecognisability],
+            **{name: made[name].to_dict(names) if name in made else None for name in FOOLING},
+            "unrecognisability": {u.name: u.to_dict() for u in self.unrecognisability},
             "transfer": {k: t.to_dict() for k, t in self.transfer.items()},
-            "ood": [r.to_dict() for r in self.ood],
+            "ood": {r.family: r.to_dict() for r in self.ood},
             "retrain": None if self.retrain is None else self.retrain.to_dict(names),
         }
 
@@ -144,6 +160,7 @@ def run_study(
     other_note: str | None = None,
     spec: ModelSpec | None = None,
     progress: bool = False,
+    timings: Timings | None = None,
 ) -> StudyResult:
     """Run the parts of `config.methods` on `model` (trained on `data`).
 
@@ -151,6 +168,8 @@ def run_study(
     other_model: a second classifier for transfer. other_images: images of a different task for
     the survey's other-data family (`noise.load_other_data` chooses them), other_note: which
     (the family's description). spec: the model's ModelSpec, needed to retrain it.
+    timings: where to record the wall time of each part (named as in METHODS, and "judge"),
+    apart from the result.
     """
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
@@ -165,51 +184,60 @@ def run_study(
         unclipped=True,
     )
     if "survey" in cfg.methods:
-        notes = {**DESCRIPTIONS, **({"other-data": other_note} if other_note else {})}
-        parts["survey"] = survey(model, {"test": data.x_test, **families}, descriptions=notes)
+        with stage(timings, "survey"):
+            notes = {**DESCRIPTIONS, **({"other-data": other_note} if other_note else {})}
+            parts["survey"] = survey(model, {"test": data.x_test, **families}, descriptions=notes)
     if "ascent" in cfg.methods:
-        parts["ascent"] = ascent(
+        with stage(timings, "ascent"):
+            parts["ascent"] = ascent(
+                model,
+                start=cfg.ascent_start,
+                shape=shape,
+                target=cfg.target,
+                step_size=cfg.step_size,
+                max_steps=cfg.ascent_steps,
+                eps=cfg.eps,
+                autoencoder=autoencoder if cfg.recon_weight else None,
+                recon_weight=cfg.recon_weight,
+                restart=None if cfg.ascent_start == "blank" else "blank",
+                seed=seed,
+                progress=progress,
+            )
+    with stage(timings, "ceiling"):
+        parts["ceiling"] = confidence_ceiling(
             model,
-            start=cfg.ascent_start,
-            shape=shape,
+            shape,
             target=cfg.target,
-            step_size=cfg.step_size,
-            max_steps=cfg.ascent_steps,
-            eps=cfg.eps,
-            autoencoder=autoencoder if cfg.recon_weight else None,
-            recon_weight=cfg.recon_weight,
-            restart=None if cfg.ascent_start == "blank" else "blank",
+            starts=parts["ascent"].images if "ascent" in parts else None,
             seed=seed,
-            progress=progress,
         )
-    parts["ceiling"] = confidence_ceiling(
-        model,
-        shape,
-        target=cfg.target,
-        starts=parts["ascent"].images if "ascent" in parts else None,
-        seed=seed,
-    )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
         direct = DirectEncoding(start=cfg.evolve_start)
-        parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-direct"):
+            parts["direct"] = evolve(model, direct, shape, seed=seed, progress=progress, **evo)
     if "evolve-cppn" in cfg.methods:
-        parts["cppn"] = evolve(model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo)
+        with stage(timings, "evolve-cppn"):
+            parts["cppn"] = evolve(
+                model, CPPNEncoding(), shape, seed=seed, progress=progress, **evo
+            )
     if "retrain" in cfg.methods:
         assert spec is not None
-        parts["retrain"] = retrain_with_garbage_class(
-            spec,
-            data,
-            model,
-            DirectEncoding(start=cfg.evolve_start),
-            target=cfg.target,
-            generations=cfg.retrain_generations or cfg.generations,
-            population=cfg.population,
-            seed=seed,
-            progress=progress,
-        )
+        with stage(timings, "retrain"):
+            parts["retrain"] = retrain_with_garbage_class(
+                spec,
+                data,
+                model,
+                DirectEncoding(start=cfg.evolve_start),
+                target=cfg.target,
+                generations=cfg.retrain_generations or cfg.generations,
+                population=cfg.population,
+                seed=seed,
+                progress=progress,
+            )
     partial = StudyResult(cfg, data.class_names, **parts)
-    return _judge(partial, model, data, families, autoencoder, other_model)
+    with stage(timings, "judge"):
+        return _judge(partial, model, data, families, autoencoder, other_model)
 
 
 def _judge(

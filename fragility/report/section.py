@@ -90,7 +90,7 @@ class Section:
     intro: str  # the plain-language opening for a reader with no ML background
     blocks: tuple[Block, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)  # every number shown, stable keys
-    seconds: float = 0.0
+    seconds: float = 0.0  # how long it took to build: set by the builder, never in `metrics`
     findings: tuple[str, ...] = ()  # one-line headline findings for the summary
     comparisons: tuple[Comparison, ...] = ()  # our numbers beside the published ones
 
@@ -106,7 +106,7 @@ class ReportContext:
     Section builders are `build(ctx: ReportContext) -> Section` functions in
     `fragility.report.sections.<slug>`; they call the analyses and `fragility.figures`, and
     never write files. Their `metrics` must be the same for the same seed (no timings there:
-    `Section.seconds` and the manifest carry time).
+    the report's manifest records how long each section took).
     """
 
     data: DataBundle

@@ -4,7 +4,6 @@ transfer between the models, and the published figures they compare with."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -19,6 +18,7 @@ from fragility.attacks import (
     robust_accuracy,
     transfer_matrix,
 )
+from fragility.contract import predict
 from fragility.figures import attacks as figs
 from fragility.figures import to_png
 from fragility.report.section import (
@@ -29,7 +29,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "adversarial"
 TITLE = "Adversarial examples"
@@ -94,25 +93,30 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
         "curves": curves,
         "pgd": pgd,
         "clean": fg.clean_accuracy,
-        "compared": int(both.sum()),
-        "deepfool_rho": _rho(deepfool.l2, x[:k], both),
-        "fgsm_rho": _rho(fg.l2[:k], x[:k], both),
-        "deepfool_median_l2": _median(deepfool.l2[both]),
-        "fgsm_median_l2": _median(fg.l2[:k][both]),
-        "deepfool_success": _success_rate(deepfool.success, correct[:k]),
+        "deepfool": deepfool,
+        "cw_result": None,
+        # Numbers of no single attack: two attacks compared on the images both fooled.
+        "compared": {
+            "images": int(both.sum()),
+            "fgsm_rho_adv": _rho(fg.l2[:k], x[:k], both),
+            "deepfool_rho_adv": _rho(deepfool.l2, x[:k], both),
+            "fgsm_median_l2": _median(fg.l2[:k][both]),
+            "deepfool_median_l2": _median(deepfool.l2[both]),
+            "deepfool_success_rate_on_correct": _success_rate(deepfool.success, correct[:k]),
+        },
         "cw": None,
     }
     if b["cw_n"]:
         k = b["cw_n"]
         cw = CarliniWagnerL2(steps=b["cw_steps"]).run(model, x[:k], y[:k])
         won = cw.success & both[:k]
+        out["cw_result"] = cw
         out["cw"] = {
-            "n": k,
-            "success_rate": _success_rate(cw.success, correct[:k]),
-            "compared": int(won.sum()),
-            "median_l2": _median(cw.l2[won]),
-            "deepfool_median_l2": _median(deepfool.l2[:k][won]),
+            "images": int(won.sum()),
+            "cw_success_rate_on_correct": _success_rate(cw.success, correct[:k]),
             "fgsm_median_l2": _median(fg.l2[:k][won]),
+            "deepfool_median_l2": _median(deepfool.l2[:k][won]),
+            "cw_median_l2": _median(cw.l2[won]),
         }
     gallery_x, gallery_y = x[correct][: b["shown"]], y[correct][: b["shown"]]
     out["gallery"] = (
@@ -125,7 +129,6 @@ def _analyse(model: torch.nn.Module, x, y, b: dict[str, int], ctx: ReportContext
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     if not ctx.classifiers:
         return Section(SLUG, TITLE, "No classifier was trained for this report: nothing to attack.")
     data = ctx.data
@@ -144,7 +147,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(results, b, data.name),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=_findings(results),
         comparisons=_comparisons(results),
     )
@@ -181,7 +183,8 @@ def _comparisons(results: dict[str, Any]) -> tuple[Comparison, ...]:
             ),
             Comparison(
                 f"rho_adv DeepFool vs FGSM, {name}",
-                f"{_num(r['deepfool_rho'])} vs {_num(r['fgsm_rho'])}",
+                f"{_num(r['compared']['deepfool_rho_adv'])} vs "
+                f"{_num(r['compared']['fgsm_rho_adv'])}",
                 "0.20 vs 1.0 (LeNet), 0.11 vs 0.39 (MLP)",
                 "Moosavi-Dezfooli et al. 2016, MNIST",
             ),
@@ -270,13 +273,14 @@ def _blocks(results, transfer, b, data) -> list:
 def _minimal_table(results: dict[str, Any], b: dict[str, int]) -> Table:
     rows = []
     for name, r in results.items():
+        c = r["compared"]
         rows.append(
             (
                 f"{name} (FGSM, DeepFool)",
-                str(r["compared"]),
-                _num(r["fgsm_rho"]),
-                _num(r["deepfool_rho"]),
-                f"{_num(r['fgsm_median_l2'])}, {_num(r['deepfool_median_l2'])}",
+                str(c["images"]),
+                _num(c["fgsm_rho_adv"]),
+                _num(c["deepfool_rho_adv"]),
+                f"{_num(c['fgsm_median_l2'])}, {_num(c['deepfool_median_l2'])}",
             )
         )
         cw = r["cw"]
@@ -284,11 +288,12 @@ def _minimal_table(results: dict[str, Any], b: dict[str, int]) -> Table:
             rows.append(
                 (
                     f"{name} (FGSM, DeepFool, CW-L2)",
-                    str(cw["compared"]),
+                    str(cw["images"]),
                     "",
                     "",
                     ", ".join(
-                        _num(cw[k]) for k in ("fgsm_median_l2", "deepfool_median_l2", "median_l2")
+                        _num(cw[k])
+                        for k in ("fgsm_median_l2", "deepfool_median_l2", "cw_median_l2")
                     ),
                 )
             )
@@ -330,11 +335,12 @@ def _published_text(results: dict[str, Any], dataset: str) -> str:
         parts.append(
             f"{name}: FGSM at 0.25 errs on {_pct(1 - fg.at(0.25))} of the images, "
             f"FGSM at 0.3 leaves {_pct(fg.at(0.3))} and {r['pgd'].name} at 0.3 "
-            f"{_pct(pgd.at(0.3))}; DeepFool's rho_adv is {_num(r['deepfool_rho'])} "
-            f"against FGSM's {_num(r['fgsm_rho'])}"
+            f"{_pct(pgd.at(0.3))}; DeepFool's rho_adv is "
+            f"{_num(r['compared']['deepfool_rho_adv'])} against FGSM's "
+            f"{_num(r['compared']['fgsm_rho_adv'])}"
             + (
                 f"; on the images all three fooled, CW-L2's median L2 is "
-                f"{_num(r['cw']['median_l2'])} against DeepFool's "
+                f"{_num(r['cw']['cw_median_l2'])} against DeepFool's "
                 f"{_num(r['cw']['deepfool_median_l2'])}"
                 if r["cw"]
                 else ""
@@ -356,28 +362,24 @@ def _published_text(results: dict[str, Any], dataset: str) -> str:
 
 
 def _metrics(results, transfer, b, dataset) -> dict[str, Any]:
+    """Each attack's own `to_dict` (the names attack.json uses) per model, and the numbers that
+    compare two attacks on the images both fooled."""
     models = {}
     for name, r in results.items():
-        curves = r["curves"]
+        cw = r["cw_result"]
         models[name] = {
-            "clean_accuracy": r["clean"],
-            "fgsm_accuracy": [curves["FGSM"].at(e) for e in GRID],
-            "pgd_accuracy": [curves[r["pgd"].name].at(e) for e in GRID],
-            "minimal_compared_images": r["compared"],
-            "fgsm_rho_adv": r["fgsm_rho"],
-            "deepfool_rho_adv": r["deepfool_rho"],
-            "fgsm_median_l2": r["fgsm_median_l2"],
-            "deepfool_median_l2": r["deepfool_median_l2"],
-            "deepfool_success_rate": r["deepfool_success"],
-            "cw_l2": r["cw"],
+            "fgsm": r["curves"]["FGSM"].to_dict(),
+            "pgd": r["curves"][r["pgd"].name].to_dict(),
+            "deepfool": r["deepfool"].to_dict(),
+            "cw": None if cw is None else cw.to_dict(),
+            "compared": r["compared"],
+            "compared_with_cw": r["cw"],
         }
     return {
         "dataset": dataset,
         "n_images": b["n"],
         "minimal_perturbation_images": b["minimal_n"],
         "cw_images": b["cw_n"],
-        "epsilons": list(GRID),
-        "grey_levels": [grey_levels(e) for e in GRID],
         "pgd_steps": b["pgd_steps"],
         "models": models,
         "transfer": None if transfer is None else transfer.to_dict(),

@@ -85,7 +85,7 @@ def build(ctx: ReportContext) -> Section:
         title=TITLE,
         intro=intro,
         blocks=tuple(blocks),
-        metrics=_metrics(walk),
+        metrics=walk.to_dict(),  # the numbers of `fragility neurons --out`: neurons.json
     )
 
 
@@ -195,31 +195,3 @@ def _timing_text(timings: tuple[neurons.GradientTiming, ...], cost: neurons.Cost
         f"times less). At that path sum's rate, width {cost.widths[-1]} and depth "
         f"{cost.depths[-1]} would take about {days:,.0f} days for one gradient."
     )
-
-
-def _metrics(w: neurons.Walkthrough) -> dict:
-    """Every number the section shows, with stable keys; no timings."""
-    c2, c22 = w.curves
-    return {
-        "two_neuron": {
-            "forward": w.forward.to_dict(),
-            "factors": {k: v for k, v in w.gradient.to_dict().items() if v is not None},
-            "autograd": w.autograd,
-            "autograd_max_abs_difference": w.autograd_max_abs_difference,
-            "lecture_dP_dz": w.lecture_dP_dz,
-        },
-        "two_by_two": {
-            "input": list(w.two_by_two_input),
-            "desired": list(w.two_by_two_desired),
-            "by_hand": w.two_by_two_by_hand,
-            "backprop": w.two_by_two_backprop,
-            "autograd": w.two_by_two_autograd,
-            "max_abs_difference": w.two_by_two_max_abs_difference,
-        },
-        "training": {
-            "two_neuron": {"first": c2.first, "last": c2.last, "steps": len(c2.losses) - 1},
-            "two_by_two": {"first": c22.first, "last": c22.last, "steps": len(c22.losses) - 1},
-            "learning_rate": c2.learning_rate,
-        },
-        "cost": w.cost.to_dict(),
-    }

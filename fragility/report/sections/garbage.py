@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from fragility.figures import to_png
 from fragility.garbage.ascent import PATIENCE
 from fragility.garbage.evolve import POPULATION
 from fragility.garbage.noise import noise_families, other_data_note, other_dataset
-from fragility.garbage.study import StudyConfig, StudyResult, run_study
+from fragility.garbage.study import FOOLING, StudyConfig, StudyResult, run_study
 from fragility.metrics import saturated_share
 from fragility.report.section import (
     Comparison,
@@ -32,11 +31,11 @@ TITLE = "Confident garbage"
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn")
 FULL = {"samples": 1000, "generations": 200, "population": POPULATION, "ascent_steps": 300}
 QUICK = {"samples": 300, "generations": 40, "population": 200, "ascent_steps": 150}
-ROW_NAMES = {"ascent": "ascent", "evolved-direct": "direct", "evolved-cppn": "CPPN"}
+ROW_NAMES = {"ascent": "ascent", "evolve-direct": "direct", "evolve-cppn": "CPPN"}
 KIND_NAMES = {
     "ascent": "gradient ascent",
-    "evolved-direct": "evolution, direct encoding",
-    "evolved-cppn": "evolution, CPPN encoding",
+    "evolve-direct": "evolution, direct encoding",
+    "evolve-cppn": "evolution, CPPN encoding",
 }
 
 # From the published-figures sheet; each with its source and setting.
@@ -72,12 +71,9 @@ PUBLISHED = {
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     config = StudyConfig(methods=METHODS, seed=ctx.seed, **(QUICK if ctx.quick else FULL))
     results = _studies(ctx, config)
     metrics = _metrics(ctx, config, results)
-    for name, mm in metrics["models"].items():
-        mm["saturation"] = _saturation(ctx, name, config.samples)
     comparisons = tuple(_comparisons(metrics))
     blocks = [
         *_survey_blocks(ctx, config, metrics),
@@ -91,7 +87,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(ctx, metrics),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=_findings(metrics),
         comparisons=comparisons,
     )
@@ -111,30 +106,38 @@ def _saturation(ctx: ReportContext, name: str, samples: int) -> dict[str, float]
     return None if not shares["test"] else {k: v[0] for k, v in shares.items()}
 
 
+def _made(mm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A model's fooling methods that ran, by name, with their numbers; ascent's as the search
+    ended, with the ceiling's witness where it finished a class (`ascent_with_witness`)."""
+    made = {kind: mm[kind] for kind in FOOLING if mm.get(kind) is not None}
+    if "ascent" in made and mm.get("ascent_with_witness"):
+        made["ascent"] = {**made["ascent"], **mm["ascent_with_witness"]}
+    return made
+
+
 def _restarts(m: dict[str, Any]) -> str:
     said = [
-        f"{mm['fooling']['ascent']['restarted']} classes for the {name}"
+        f"{mm['ascent']['n_restarted']} classes for the {name}"
         for name, mm in m["models"].items()
-        if mm["fooling"].get("ascent", {}).get("restarted")
+        if (mm.get("ascent") or {}).get("n_restarted")
     ]
     return f" (here: {', '.join(said)})" if said else " (here: never needed)"
 
 
 def _findings(m: dict[str, Any]) -> tuple[str, ...]:
     out = []
-    names = m["class_names"]
     for name, mm in m["models"].items():
         parts = []
-        u = mm["survey"].get("uniform")
+        u = mm["survey"]["families"].get("uniform")
         if u is not None:
-            share = _pct(u["share_above_0.9"], 0)
+            share = _pct(u["share_above"]["0.9"], 0)
             parts.append(f"{share} of uniform noise called a class at > 90 %")
-        for kind, f in mm["fooling"].items():
+        for kind, f in _made(mm).items():
             parts.append(
                 f"{KIND_NAMES.get(kind, kind)}: {f['classes_reached']} classes at "
                 f">= {_conf(m['settings']['target'])} (worst {_conf(f['worst_confidence'])})"
             )
-        parts += _reach_findings(mm["ceiling"], names)
+        parts += _reach_findings(mm["confidence_ceiling"], m["class_names"])
         out.append(f"{name}: " + "; ".join(parts))
     return tuple(out)
 
@@ -180,92 +183,27 @@ def _partner(names: list[str], i: int) -> str | None:
 def _metrics(
     ctx: ReportContext, config: StudyConfig, results: Mapping[str, StudyResult]
 ) -> dict[str, Any]:
+    """Each model's study as `StudyResult.to_dict` writes it (the names of garbage.json), with
+    the settings once, the model its fooling images were tried on and its saturation."""
     names = list(results)
+    models = {}
+    for i, (name, r) in enumerate(results.items()):
+        study = r.to_dict()
+        del study["settings"]  # the same for every model: once, below
+        study["transfer_model"] = _partner(names, i)
+        study["saturation"] = _saturation(ctx, name, config.samples)
+        models[name] = study
     return {
         "settings": {
+            **config.to_dict(),
             "quick": ctx.quick,
-            "seed": ctx.seed,
-            "target": config.target,
-            "samples": config.samples,
-            "generations": config.generations,
-            "population": config.population,
-            "ascent_steps": config.ascent_steps,
             "autoencoder": ctx.autoencoder is not None,
             "other_data": ctx.other_data.name if ctx.other_data is not None else None,
             "other_data_note": _other_note(ctx),
         },
-        "models": {
-            name: _model_metrics(r, _partner(names, i))
-            for i, (name, r) in enumerate(results.items())
-        },
+        "models": models,
         "class_names": list(ctx.data.class_names),
         "published": PUBLISHED,
-    }
-
-
-def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
-    assert r.survey is not None
-    survey = {}
-    for row in r.survey.rows:
-        top = row.top_classes(1)
-        survey[row.family] = {
-            "description": row.description,
-            "n": row.stats.n,
-            **{f"share_above_{t:g}": v for t, v in row.stats.share_above.items()},
-            "mean_confidence": row.stats.mean_confidence,
-            "top_class": r.class_names[top[0][0]] if top else None,
-            "top_share": top[0][1] if top else None,
-        }
-    fooling = {}
-    for kind, (_, _, conf) in r.fooling().items():
-        entry = {
-            "classes_reached": int((conf >= r.config.target).sum()),
-            "worst_confidence": float(conf.min()),
-            "median_confidence": float(np.median(conf)),
-            "confidence": [float(c) for c in conf],
-        }
-        if kind == "ascent" and r.ascent is not None:
-            entry["steps"] = max(r.ascent.steps)
-            entry["restarted"] = sum(r.ascent.restarted)
-            entry["stalled"] = sum(r.ascent.stalled)
-        evo = {"evolved-direct": r.direct, "evolved-cppn": r.cppn}.get(kind)
-        if evo is not None:
-            entry["generations_to_all"] = evo.generations_to_all
-            entry["generations_run"] = evo.generations
-        fooling[kind] = entry
-    ood = {
-        row.family: {
-            "auroc_max_softmax": row.auroc_max_softmax,
-            "auroc_autoencoder": row.auroc_autoencoder,
-            "mean_confidence": row.mean_confidence,
-            "better": row.better_detector,
-            "evades": list(row.evades),
-        }
-        for row in r.ood
-    }
-    distance = {
-        u.name: {
-            "nearest_train_rms": float(u.nearest_train_rms.mean()),
-            "recon_error": None if u.recon_error is None else float(u.recon_error.mean()),
-        }
-        for u in r.unrecognisability
-    }
-    transfer = {
-        kind: {
-            "other": other,
-            "same_class": t.same_class,
-            "mean_confidence": float(t.confidence.mean()),
-        }
-        for kind, t in r.transfer.items()
-    }
-    return {
-        "ceiling": None if r.ceiling is None else r.ceiling.to_dict(r.class_names),
-        "ascent_finished_by_witness": list(r.finished_by_witness),
-        "survey": survey,
-        "fooling": fooling,
-        "ood": ood,
-        "distance": distance,
-        "transfer": transfer,
     }
 
 
@@ -275,6 +213,12 @@ def _model_metrics(r: StudyResult, other: str | None) -> dict[str, Any]:
 
 def _conf(x: float | None) -> str:
     return "n/a" if x is None else fg.confidence_label(x)
+
+
+def _top(family: dict[str, Any]) -> str:
+    """The class that took most of a family, with its share: '8 (65 %)'."""
+    top = family["top_classes"]
+    return f"{top[0]['name']} ({_pct(top[0]['share'], 0)})" if top else "-"
 
 
 def _auroc(x: float | None) -> str:
@@ -298,35 +242,36 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
         + (f", and images of another task: {m['settings']['other_data_note']}." if other else ".")
     ]
     for name, mm in models.items():
-        u = mm["survey"].get("uniform")
+        u = mm["survey"]["families"].get("uniform")
         if u is not None:
             parts.append(
-                f"The {name} calls {_pct(u['share_above_0.9'], 0)} of random-noise images "
+                f"The {name} calls {_pct(u['share_above']['0.9'], 0)} of random-noise images "
                 f"one of its classes with more than 90 % confidence."
             )
     for name, mm in models.items():
-        f = mm["fooling"]
+        f = _made(mm)
         reached = {k: v["classes_reached"] for k, v in f.items()}
         k = ctx.data.num_classes
         if reached.get("ascent") == k:
             parts.append(
                 f"Nudging pixels in the direction that raises its confidence (gradient ascent) "
                 f"turned noise into images the {name} labels as each of the {k} classes with at "
-                f"least {target}, in at most {f['ascent']['steps']} small steps."
+                f"least {target}, in at most {f['ascent']['most_steps']} small steps."
             )
-        direct = f.get("evolved-direct")
+        direct = f.get("evolve-direct")
         if direct is not None and direct["generations_to_all"] is not None:
             parts.append(
                 "Blind trial and error that only reads the answers (evolution, as Nguyen, "
                 f"Yosinski and Clune did in 2015) got there in {direct['generations_to_all']} "
                 "generations."
             )
-        if _all_out_of_reach(mm["ceiling"]):
+        ceiling = mm["confidence_ceiling"]
+        if _all_out_of_reach(ceiling):
             best = max(v["worst_confidence"] for v in f.values())
             parts.append(
                 f"The {name} cannot be pushed to {target} at all: its layers cap every class "
-                f"below {_conf(mm['ceiling']['max_bound'])} (a proof, not a failed search); "
-                f"still, it labels garbage with {_conf(best)} or more for every class."
+                f"below {_conf(ceiling['max_bound'])} (a proof, not a failed search); still, "
+                f"it labels garbage with {_conf(best)} or more for every class."
             )
     first = next(iter(models.values()))
     ascent_ood = first["ood"].get("ascent")
@@ -388,13 +333,13 @@ def _survey_blocks(
             (
                 family,
                 s["description"],
-                _pct(s["share_above_0.5"]),
-                _pct(s["share_above_0.9"]),
-                _pct(s["share_above_0.99"]),
+                _pct(s["share_above"]["0.5"]),
+                _pct(s["share_above"]["0.9"]),
+                _pct(s["share_above"]["0.99"]),
                 _pct(s["mean_confidence"]),
-                f"{s['top_class']} ({_pct(s['top_share'], 0)})",
+                _top(s),
             )
-            for family, s in mm["survey"].items()
+            for family, s in mm["survey"]["families"].items()
         )
         blocks.append(
             Table(
@@ -427,18 +372,18 @@ def _fooling_blocks(
     evolution = fg.evolution_curves(curves, s["target"], "Evolution: the archive per generation")
     table_rows = []
     for model, mm in m["models"].items():
-        for kind, f in mm["fooling"].items():
+        for kind, f in _made(mm).items():
             if kind == "ascent":
-                effort = f"{f['steps']} steps at most"
+                effort = f"{f['most_steps']} steps at most"
             elif f["generations_to_all"] is not None:
                 effort = f"all by generation {f['generations_to_all']}"
             else:
-                effort = f"not all in {f['generations_run']} generations"
+                effort = f"not all in {f['generations']} generations"
             table_rows.append(
                 (
                     model,
                     KIND_NAMES[kind],
-                    f"{f['classes_reached']}/{len(f['confidence'])}",
+                    f"{f['classes_reached']}/{len(f['per_class'])}",
                     _conf(f["worst_confidence"]),
                     _conf(f["median_confidence"]),
                     effort,
@@ -482,9 +427,9 @@ def _fooling_blocks(
         ),
     ]
     for model, mm in m["models"].items():
-        sat, f = mm.get("saturation"), mm["fooling"]
-        direct = f.get("evolved-direct")
-        stuck = (f.get("ascent") or {}).get("restarted", 0)
+        sat, f = mm["saturation"], _made(mm)
+        direct = f.get("evolve-direct")
+        stuck = (f.get("ascent") or {}).get("n_restarted", 0)
         far_below = any(v["worst_confidence"] < 0.5 for v in f.values())
         if sat and far_below and sat["uniform"] > sat["test"]:
             blocks.append(
@@ -509,6 +454,7 @@ def _fooling_blocks(
     return blocks
 
 
+# ---------------------------------------------------------------------------------------------
 # What the proved ceiling says, per class (fragility.garbage.ceiling)
 
 
@@ -536,8 +482,9 @@ def _reach_findings(c: dict[str, Any] | None, names: list[str]) -> list[str]:
 def _ceiling_paragraph(
     model: str, mm: dict[str, Any], names: list[str] | tuple[str, ...]
 ) -> str | None:
-    c = mm["ceiling"]
-    if c is None or not (c["unreachable"] or c["open"] or mm["ascent_finished_by_witness"]):
+    c = mm["confidence_ceiling"]
+    finished = (mm.get("ascent_with_witness") or {}).get("finished_by_witness", [])
+    if c is None or not (c["unreachable"] or c["open"] or finished):
         return None
     bounds = [row["bound"] for row in c["per_class"]]
     text = (
@@ -557,11 +504,11 @@ def _ceiling_paragraph(
             f"It is below {_conf(c['target'])} for {_named(c['unreachable'], names)} (proved "
             "out of reach) and above it for the other classes."
         )
-    if mm["ascent_finished_by_witness"]:
+    if finished:
         text += (
             " Where the ceiling allows the target and gradient ascent stopped short, a finer "
             "search (L-BFGS-B on the pixels in double precision, from the ascent's image) "
-            f"reached it for {_named(mm['ascent_finished_by_witness'], names)}; the model's own "
+            f"reached it for {_named(finished, names)}; the model's own "
             "forward pass confirms each confidence."
         )
     if c["open"]:
@@ -613,15 +560,15 @@ def _detector_blocks(ctx: ReportContext, m: dict[str, Any]) -> list[Paragraph | 
         )
     dist_rows = []
     for model, mm in m["models"].items():
-        for kind, d in mm["distance"].items():
+        for kind, d in mm["unrecognisability"].items():
             t = mm["transfer"].get(kind)
             dist_rows.append(
                 (
                     model,
                     kind,
-                    f"{d['nearest_train_rms']:.3f}",
-                    "n/a" if d["recon_error"] is None else f"{d['recon_error']:.4f}",
-                    "-" if t is None else f"{_pct(t['same_class'], 0)} ({t['other']})",
+                    f"{d['nearest_train_rms']['mean']:.3f}",
+                    "n/a" if d["recon_error"] is None else f"{d['recon_error']['mean']:.4f}",
+                    "-" if t is None else f"{_pct(t['same_class'], 0)} ({mm['transfer_model']})",
                     "-" if t is None else _pct(t["mean_confidence"]),
                 )
             )
@@ -651,11 +598,13 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
     models = m["models"]
     goodfellow, hendrycks, nguyen = [], [], []
     for name, mm in models.items():
-        raw, clipped = mm["survey"].get("gaussian-unclipped"), mm["survey"].get("gaussian")
+        families = mm["survey"]["families"]
+        raw, clipped = families.get("gaussian-unclipped"), families.get("gaussian")
         if raw is not None and clipped is not None:
             goodfellow.append(
-                f"{name} {_pct(raw['share_above_0.5'])} (mean {_pct(raw['mean_confidence'])}), "
-                f"clipped to [0, 1] {_pct(clipped['share_above_0.5'])}"
+                f"{name} {_pct(raw['share_above']['0.5'])} "
+                f"(mean {_pct(raw['mean_confidence'])}), "
+                f"clipped to [0, 1] {_pct(clipped['share_above']['0.5'])}"
             )
         ood = mm["ood"]
         if "gaussian-unclipped" in ood and "uniform" in ood:
@@ -665,7 +614,7 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
                 f"{_auroc(ood['uniform']['auroc_max_softmax'])} "
                 f"({_pct(ood['uniform']['mean_confidence'], 0)})"
             )
-        direct = mm["fooling"].get("evolved-direct")
+        direct = mm["evolve-direct"]
         if direct is not None:
             gens, pop = direct["generations_to_all"], m["settings"]["population"]
             if gens is not None:
@@ -673,9 +622,10 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
                 if gens >= n["generations_to_all"]:
                     got += " (a gap to the paper's LeNet: another network and other data)"
             else:
-                got = f"{direct['classes_reached']} classes in {direct['generations_run']}"
-                if _all_out_of_reach(mm["ceiling"]):
-                    got += f" (out of reach: ceiling {_conf(mm['ceiling']['max_bound'])})"
+                got = f"{direct['classes_reached']} classes in {direct['generations']}"
+                ceiling = mm["confidence_ceiling"]
+                if _all_out_of_reach(ceiling):
+                    got += f" (out of reach: ceiling {_conf(ceiling['max_bound'])})"
             nguyen.append(f"{name}: {got}")
     rows = []
     if goodfellow:

@@ -6,11 +6,11 @@ matter (zeroing the weights ranked by |dC/dw|)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from fragility import inversion as inv
 from fragility._fmt import pct as _pct
+from fragility.contract import predict
 from fragility.figures import inversion as figs
 from fragility.figures import to_png
 from fragility.models import build as build_model
@@ -22,7 +22,7 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import Trained, predict
+from fragility.train import Trained
 
 SLUG = "inverse"
 TITLE = "Inverse images: what the neurons respond to"
@@ -73,69 +73,21 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
         training_images=data.x_train,
     )
     return {
-        "classes": found.classes,
+        "found": found,
         "by_prob": by_prob,
         "prob_own_score": predict(model, by_prob.best).diagonal(),
         "hidden": hidden,
-        "edges": found.first_layer,
-        "edges0": found.first_layer_at_init,
-        "curve": found.pruning,
-        "saliency": found.saliency,
-        "labels": found.saliency_labels,
-        "inversion": found.inversion,
     }
 
 
 def _numbers(r: dict[str, Any]) -> dict[str, Any]:
-    """The metrics of one classifier: every number the section shows."""
-    c, h, e, e0, v = r["classes"], r["hidden"], r["edges"], r["edges0"], r["inversion"]
-    sal = inv.saliency_summary(r["saliency"], r["labels"])
+    """The metrics of one classifier: each analysis's own `to_dict` (the names inversion.json
+    uses), and the class's own score at the images that maximise its probability."""
     return {
-        "classes": {
-            "reached": [float(a) for a in c.best_activation],
-            "best_training": [float(a) for a in c.training_max],
-            "beats_training": int(c.beats_training.sum()),
-            "n_units": len(c.units),
-            "restart_diversity": float(c.diversity.mean()),
-            "softmax_objective_probability": float(r["by_prob"].best_activation.mean()),
-            "softmax_objective_own_score": float(r["prob_own_score"].mean()),
-            "score_objective_own_score": float(c.best_activation.mean()),
-        },
-        "hidden": {
-            "layers": list(dict.fromkeys(u.layer for u in h.units)),
-            "reached": [float(a) for a in h.best_activation],
-            "best_training": [float(a) for a in h.training_max],
-            "beats_training": int(h.beats_training.sum()),
-            "n_units": len(h.units),
-        },
-        "first_layer": {**_edge_numbers(e), "at_init": _edge_numbers(e0)},
-        "saliency": {
-            k: sal[k]
-            for k in ("label", "target", "gradient_on_ink", "mean_gradient_on_ink", "mean_ink_area")
-        },
-        "inversion": {
-            k: v.to_dict()[k]
-            for k in (
-                "layer",
-                "pixel_distance",
-                "mean_pixel_distance",
-                "mean_code_distance",
-                "prediction_agreement",
-                "typical_pixel_distance",
-            )
-        },
-        "pruning": r["curve"].to_dict(),
-    }
-
-
-def _edge_numbers(e: inv.EdgeScores) -> dict[str, Any]:
-    d = e.to_dict()
-    keys = ("layer", "gabor", "chance", "n_edge_like", "mean_gabor", "mean_chance")
-    return {
-        **{k: d[k] for k in keys},
-        "n_units": len(e.gabor),
-        "mean_gabor_variance_explained": float(e.gabor.pow(2).mean()),
-        "mean_neighbour_correlation": d["mean_neighbour_correlation"],
+        **r["found"].to_dict(),
+        "hidden": r["hidden"].to_dict(),
+        "by_probability": r["by_prob"].to_dict(),
+        "by_probability_own_score": float(r["prob_own_score"].mean()),
     }
 
 
@@ -144,9 +96,9 @@ def _at(curve: dict[str, Any], key: str, fraction: float = SHOWN_FRACTION) -> fl
 
 
 def _intro(name: str, m: dict[str, Any], n_train: int) -> str:
-    c, h, e, v, p = m["classes"], m["hidden"], m["first_layer"], m["inversion"], m["pruning"]
-    mean = sum(c["reached"]) / len(c["reached"])
-    best = sum(c["best_training"]) / len(c["best_training"])
+    c, h, v, p = m["classes"], m["hidden"], m["inversion"], m["pruning"]
+    e = m["first_layer_weights"]
+    mean, best = c["mean_best_activation"], c["mean_training_activation"]
     all_classes = (
         f"for every one of the {c['n_units']} classes"
         if c["beats_training"] == c["n_units"]
@@ -197,7 +149,8 @@ def findings(metrics: dict[str, Any]) -> tuple[str, ...]:
 
 def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlock]:
     data, names = ctx.data, ctx.data.class_names
-    c, h, e, v = r["classes"], r["hidden"], r["edges"], r["inversion"]
+    found, h = r["found"], r["hidden"]
+    c, e, v = found.classes, found.first_layer, found.inversion
     layers = " and ".join(dict.fromkeys(u.layer for u in h.units))
     blocks = [
         FigureBlock(
@@ -219,7 +172,7 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
         ),
         FigureBlock(
             f"inverse-saliency-{name}",
-            to_png(figs.saliency_figure(r["saliency"], names, labels=r["labels"])),
+            to_png(figs.saliency_figure(found.saliency, names, labels=found.saliency_labels)),
             f"{name}: one test image per class, how much each pixel would change the score of "
             "the class the model says (|gradient|), and that times the pixel (gradient x "
             "input). Bright: a change there matters most.",
@@ -251,21 +204,21 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     results = {name: _analyse(t, ctx) for name, t in ctx.classifiers.items()}
     metrics = {name: _numbers(r) for name, r in results.items()}
     blocks: list[Any] = []
     rows = []
     for name, m in metrics.items():
-        c, h, e, v = m["classes"], m["hidden"], m["first_layer"], m["inversion"]
+        c, h, v = m["classes"], m["hidden"], m["inversion"]
+        e, e0 = m["first_layer_weights"], m["first_layer_weights_at_init"]
         rows.append(
             (
                 name,
                 f"{c['beats_training']} of {c['n_units']}",
                 f"{h['beats_training']} of {h['n_units']}",
-                f"{e['n_edge_like']} of {e['n_units']} (at start: {e['at_init']['n_edge_like']})",
+                f"{e['n_edge_like']} of {e['n_units']} (at start: {e0['n_edge_like']})",
                 f"{e['mean_neighbour_correlation']:.2f} (at start: "
-                f"{e['at_init']['mean_neighbour_correlation']:.2f})",
+                f"{e0['mean_neighbour_correlation']:.2f})",
                 f"{_pct(m['saliency']['mean_gradient_on_ink'])} on "
                 f"{_pct(m['saliency']['mean_ink_area'])} of the image",
                 f"{v['mean_pixel_distance']:.2f} at {_pct(v['prediction_agreement'])} agreement",
@@ -288,7 +241,7 @@ def build(ctx: ReportContext) -> Section:
     )
     for name, r in results.items():
         blocks += _figures(name, r, ctx)
-    curves = {name: r["curve"] for name, r in results.items()}
+    curves = {name: r["found"].pruning for name, r in results.items()}
     blocks.append(
         FigureBlock(
             "inverse-pruning",
@@ -308,7 +261,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_intro(first, metrics[first], len(ctx.data.x_train)),
         blocks=tuple(blocks),
         metrics=metrics,
-        seconds=time.perf_counter() - start,
         findings=findings(metrics),
         comparisons=_comparisons(metrics),
     )
@@ -318,8 +270,7 @@ def _comparisons(metrics: dict[str, Any]) -> tuple[Comparison, ...]:
     return tuple(
         Comparison(
             f"class score reached by maximising the softmax vs the score itself, {name}",
-            f"{m['classes']['softmax_objective_own_score']:.1f} vs "
-            f"{m['classes']['score_objective_own_score']:.1f}",
+            f"{m['by_probability_own_score']:.1f} vs {m['classes']['mean_best_activation']:.1f}",
             "the softmax posterior gives poorer pictures: maximise the pre-softmax score",
             "Simonyan et al. 2013",
         )
@@ -343,12 +294,11 @@ def _pruning_table(metrics: dict[str, Any]) -> Table:
 def _details(metrics: dict[str, Any]) -> str:
     parts = []
     for name, m in metrics.items():
-        c = m["classes"]
         parts.append(
             f"{name}: maximising the probability instead of the score reaches "
-            f"{_pct(c['softmax_objective_probability'])} confidence with the class's own "
-            f"score at {c['softmax_objective_own_score']:.1f}, against "
-            f"{c['score_objective_own_score']:.1f} when the score itself is maximised: the "
+            f"{_pct(m['by_probability']['mean_best_activation'])} confidence with the class's "
+            f"own score at {m['by_probability_own_score']:.1f}, against "
+            f"{m['classes']['mean_best_activation']:.1f} when the score itself is maximised: the "
             "probability also rises when the other classes' scores fall, which is why "
             "Simonyan et al. maximise the score."
         )

@@ -4,9 +4,10 @@ confidence is (reliability diagram and ECE, Guo et al. 2017, 15 equal-width bins
 from __future__ import annotations
 
 from fragility._fmt import pct
+from fragility.contract import predict
 from fragility.figures import to_png
 from fragility.figures.calibration import confident_mistakes, reliability_diagram
-from fragility.metrics import auroc, calibration, confidence, most_confident_mistakes
+from fragility.metrics import mistakes
 from fragility.report.section import (
     Comparison,
     FigureBlock,
@@ -15,7 +16,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "mistakes"
 TITLE = "Confidently wrong on real data"
@@ -27,50 +27,26 @@ def build(ctx: ReportContext) -> Section:
     names = data.class_names
     metrics, rows, galleries, cals = {}, [], [], {}
     for name, t in ctx.classifiers.items():
-        logits = predict(t.model, data.x_test)
-        conf, pred = confidence(logits)
-        wrong = pred != data.y_test
-        cal = calibration(logits, data.y_test, n_bins=15)
-        cals[name] = cal
-        worst = most_confident_mistakes(logits, data.y_test, N_SHOWN)
-        # How well confidence alone tells right answers from wrong ones (Hendrycks & Gimpel).
-        detect = auroc(conf, ~wrong) if 0 < int(wrong.sum()) < len(wrong) else None
-        n_wrong = int(wrong.sum())
-        sure_wrong = int((wrong & (conf > 0.9)).sum())
-        metrics[name] = {
-            "errors": n_wrong,
-            "errors_above_90pct_confidence": sure_wrong,
-            "mean_confidence_when_wrong": float(conf[wrong].mean()) if n_wrong else None,
-            "mean_confidence_when_right": float(conf[~wrong].mean()),
-            "ece_15_bins": cal.ece,
-            "misclassification_auroc": detect,
-            "calibration": cal.to_dict(),
-            "most_confident_mistakes": [
-                {
-                    "index": int(i),
-                    "true": names[int(data.y_test[i])],
-                    "predicted": names[int(pred[i])],
-                    "confidence": float(conf[i]),
-                }
-                for i in worst
-            ],
-        }
+        found = mistakes(predict(t.model, data.x_test), data.y_test, shown=N_SHOWN)
+        cals[name] = found.calibration
+        m = metrics[name] = found.to_dict(names)
         rows.append(
             (
                 name,
-                f"{n_wrong} of {len(wrong)}",
-                f"{sure_wrong}",
-                pct(metrics[name]["mean_confidence_when_wrong"]),
-                pct(cal.ece, 2),
-                pct(detect),
+                f"{m['errors']} of {m['n']}",
+                f"{m['confident_errors']}",
+                pct(m["mean_confidence_when_wrong"]),
+                pct(m["calibration"]["ece"], 2),
+                pct(m["misclassification_auroc"]),
             )
         )
-        if len(worst):
+        if found.worst:
+            worst = list(found.worst)
             fig = confident_mistakes(
                 data.x_test[worst],
-                [names[int(data.y_test[i])] for i in worst],
-                [names[int(pred[i])] for i in worst],
-                [float(conf[i]) for i in worst],
+                [w["true"] for w in m["most_confident_mistakes"]],
+                [w["predicted"] for w in m["most_confident_mistakes"]],
+                list(found.worst_confidence),
                 f"{name}: its {len(worst)} most confident mistakes",
             )
             galleries.append(
@@ -107,10 +83,11 @@ def build(ctx: ReportContext) -> Section:
     intro = (
         "A network's answer comes with a confidence, a number between 0 and 100 % that people "
         "read as 'how sure it is'. Here we look at the test images it got wrong. The "
-        f"{first} made {m['errors']} mistakes out of {len(data.x_test)}, and "
-        f"{m['errors_above_90pct_confidence']} of them with more than 90 % confidence. "
+        f"{first} made {m['errors']} mistakes out of {m['n']}, and "
+        f"{m['confident_errors']} of them with more than 90 % confidence. "
         "We also check calibration: among answers given with, say, 80 % confidence, are 80 % "
-        f"right? The gap, averaged over confidence levels (ECE), is {100 * m['ece_15_bins']:.1f} "
+        f"right? The gap, averaged over confidence levels (ECE), is "
+        f"{100 * m['calibration']['ece']:.1f} "
         "percentage points. A confident answer is not a correct one."
     )
     comparisons = [
@@ -138,8 +115,8 @@ def build(ctx: ReportContext) -> Section:
         ),
         metrics=metrics,
         findings=tuple(
-            f"{n}: {metrics[n]['errors_above_90pct_confidence']} test mistakes made with > 90 % "
-            f"confidence; ECE {pct(metrics[n]['ece_15_bins'])}"
+            f"{n}: {metrics[n]['confident_errors']} test mistakes made with > 90 % "
+            f"confidence; ECE {pct(metrics[n]['calibration']['ece'])}"
             for n in ctx.classifiers
         ),
         comparisons=tuple(comparisons),

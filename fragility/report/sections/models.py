@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from fragility._fmt import pct
+from fragility.contract import predict
 from fragility.figures import to_png
 from fragility.figures.training import confusion_matrices, training_curves
 from fragility.metrics import accuracy
@@ -18,7 +19,6 @@ from fragility.report.section import (
     Section,
     Table,
 )
-from fragility.train import predict
 
 SLUG = "models"
 TITLE = "The models"
@@ -39,6 +39,10 @@ def _layers(model: torch.nn.Module) -> str:
         elif isinstance(m, torch.nn.Sigmoid | torch.nn.ReLU | torch.nn.Tanh):
             parts.append(type(m).__name__.lower())
     return ", ".join(parts) + ", softmax"
+
+
+def _without_time(epoch: dict) -> dict:
+    return {k: v for k, v in epoch.items() if k != "seconds"}
 
 
 def build(ctx: ReportContext) -> Section:
@@ -66,7 +70,8 @@ def build(ctx: ReportContext) -> Section:
             "epochs": t.config.epochs,
             "test_accuracy": acc,
             "confusion_matrix": matrix.tolist(),
-            "history": [e.to_dict() | {"seconds": None} for e in t.result.history],
+            # the training curve; epoch timings stay in the checkpoint, out of the metrics
+            "history": [_without_time(e.to_dict()) for e in t.result.history],
         }
         matrices[name] = matrix
     curves = FigureBlock(

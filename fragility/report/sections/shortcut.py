@@ -5,7 +5,6 @@ the remedy (fragility.shortcut)."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from fragility import shortcut as sc
@@ -71,43 +70,6 @@ def _study(ctx: ReportContext, data: DataBundle, epochs: int | None) -> sc.Short
         device=ctx.device,
         progress=ctx.progress,
     )
-
-
-def _test_numbers(t: sc.CueTest) -> dict[str, float]:
-    d = t.to_dict()
-    return {
-        k: d[k]
-        for k in (
-            "clean_accuracy",
-            "matching_accuracy",
-            "wrong_accuracy",
-            "wrong_follows_cue",
-            "blank_follows_cue",
-            "chance",
-        )
-    }
-
-
-def _numbers(s: sc.ShortcutStudy) -> dict[str, Any]:
-    """Every number the section shows; no timings and nothing that depends on the cache."""
-    models = {
-        kind: {
-            "runs": {name: _test_numbers(r.test) for name, r in lesson.runs.items()},
-            "saliency_on_wrong_cue": lesson.saliency,
-            "maxima_cue_match": lesson.maxima_cue_match,
-        }
-        for kind, lesson in s.lessons.items()
-    }
-    return {
-        "cue": s.cue.kind,
-        "correlation": s.correlation,
-        "remedy": s.remedy,
-        "models": models,
-        "sweep": [
-            {"model": r.kind, "correlation": r.correlation, **_test_numbers(r.test)}
-            for r in s.sweep
-        ],
-    }
 
 
 def _intro(m: dict[str, Any], n_classes: int) -> str:
@@ -273,11 +235,10 @@ def _figures(s: sc.ShortcutStudy, ctx: ReportContext) -> list[FigureBlock]:
 
 
 def build(ctx: ReportContext) -> Section:
-    start = time.perf_counter()
     data, epochs = _lesson_data(ctx)
     s = _study(ctx, data, epochs)
-    m = _numbers(s)
-    m["train_images"], m["test_images"] = len(data.x_train), len(data.x_test)
+    # The study's own numbers (the names of shortcut.json), and the data it trained on.
+    m = {**s.to_dict(), "train_images": len(data.x_train), "test_images": len(data.x_test)}
     n = ctx.data.num_classes
     intro = _intro(m, n)
     if data is not ctx.data:
@@ -293,7 +254,6 @@ def build(ctx: ReportContext) -> Section:
         intro=_words(intro, ctx),
         blocks=tuple(_reword(b, ctx) for b in blocks),
         metrics=m,
-        seconds=time.perf_counter() - start,
         findings=findings(m),
         comparisons=(
             Comparison(
