@@ -1,11 +1,16 @@
-"""Scenario benchmark: 100,000 Monte Carlo runs of the Tempe scenario, vectorised over runs.
+"""Scenario benchmark: 100,000 Monte Carlo runs of the Tempe scenario, vectorised over runs;
+the sensitivity analysis of every counterfactual; the false-alarm trade-off.
 
-    python bench/scenarios.py [--runs 100000] [--peer-runs 200]
+    python bench/scenarios.py [--runs 100000] [--peer-runs 200] [--worlds 10000]
+                              [--tradeoff-runs 2000]
 
-The scenario is tempe-2018-monte-carlo (the 2018 design under random class flicker, detection
-noise, walking speed and operator reaction). Target on 2 cores: 100,000 runs in under 10 s.
-The peer is the obvious non-vectorised way: looping the single-run simulator over runs with the
-same draws (timed on a subset, per run, and reported as a ratio); both give the same results.
+The Monte Carlo scenario is tempe-2018-monte-carlo (the 2018 design under random class flicker,
+detection noise, walking speed and operator reaction). Target on 2 cores: 100,000 runs in under
+5 s. The peer is the obvious non-vectorised way: looping the single-run simulator (the batch of
+one) over runs with the same draws (timed on a subset, per run, and reported as a ratio); both
+give the same results. The sensitivity analysis (`fragility scenario sensitivity
+--all-counterfactuals`) and the trade-off (`fragility scenario tradeoff`) are timed as a user
+runs them, without their figures.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from fragility._fmt import pct  # noqa: E402
-from scenarios import spec, sweep  # noqa: E402
+from scenarios import counterfactuals, sensitivity, spec, sweep, tradeoff  # noqa: E402
 from scenarios.simulate import simulate  # noqa: E402
 from scenarios.spec import MPH  # noqa: E402
 
-TARGET_S = 10.0
+TARGET_S = 5.0
 
 
 def vectorised(s: spec.ScenarioSpec, runs: int) -> dict:
@@ -49,6 +54,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=100_000)
     ap.add_argument("--peer-runs", type=int, default=200)
+    ap.add_argument("--worlds", type=int, default=10_000, help="sensitivity: worlds drawn")
+    ap.add_argument("--tradeoff-runs", type=int, default=None, help="default: the file's")
     args = ap.parse_args()
     s = spec.load("tempe-2018-monte-carlo")
     vectorised(s, 2048)  # warm up numpy and the imports
@@ -66,9 +73,13 @@ def main() -> None:
         for i, p in enumerate(peer)
     )
     hit = arrays["collision"]
-    # The target is for 100,000 runs; a smaller --runs is judged by its time scaled up.
+    # The target is for 100,000 runs; a smaller --runs is judged by its time scaled up. Wall
+    # time is the verdict; on a shared machine the CPU time says what an idle one would see
+    # (the simulator is single-threaded numpy).
     projected = per_run_vec * 100_000
+    projected_cpu = cpu / args.runs * 100_000
     target = f"< {TARGET_S:.0f} s for 100,000: {'met' if projected < TARGET_S else 'NOT met'}"
+    target += f" (CPU: {'met' if projected_cpu < TARGET_S else 'NOT met'})"
     if args.runs != 100_000:
         target += f" ({projected:.1f} s projected from {args.runs:,} runs)"
     rows = [
@@ -100,8 +111,45 @@ def main() -> None:
         if hit.any()
         else ""
     )
+    extra += "\n\n" + analyses(args)
     print(table + extra)
     write_part("scenarios", "Scenarios: Monte Carlo runs of the Tempe scenario", table + extra)
+
+
+def analyses(args: argparse.Namespace) -> str:
+    """The sensitivity analysis of every counterfactual and the trade-off, timed."""
+    names = [counterfactuals.BASE, *counterfactuals.COUNTERFACTUALS]
+    cpu0 = time.process_time()
+    worlds, seconds = timed(lambda: sensitivity.run(names, runs=args.worlds, seed=0))
+    cpu = time.process_time() - cpu0
+    t = spec.load("nuisance-tradeoff")
+    cpu1 = time.process_time()
+    trade, t_seconds = timed(lambda: tradeoff.run(t, runs=args.tradeoff_runs))
+    t_cpu = time.process_time() - cpu1
+    kinds = len(t.tradeoff.objects)
+    rows = [
+        [
+            f"sensitivity, {len(names)} scenarios (the record and every counterfactual)",
+            f"{len(names)} x {args.worlds:,} worlds",
+            f"{seconds:.1f} (CPU {cpu:.1f})",
+        ],
+        [
+            f"trade-off, {len(trade.points)} designs x (her crossing + {kinds} kinds of object)",
+            f"{len(trade.points)} x {1 + kinds} x {trade.runs:,}",
+            f"{t_seconds:.1f} (CPU {t_cpu:.1f})",
+        ],
+    ]
+    out = markdown_table(["analysis", "runs", "seconds"], rows)
+    plausible = next(iter(worlds.plausible.values()))
+    out += (
+        f"\n\n{plausible.k:,} of {plausible.n:,} worlds reproduce the record. Crash avoided over "
+        "the plausible worlds (95 % Wilson interval):\n\n"
+    )
+    out += markdown_table(
+        ["scenario", "single run", "avoided, plausible worlds"],
+        [[r.name, r.single["outcome"], r.avoided.text()] for r in worlds.scenarios],
+    )
+    return out
 
 
 def nan_as_zero(x: float) -> float:

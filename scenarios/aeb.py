@@ -3,41 +3,51 @@
 Disabled whenever the ADS drove (record, Q). Modelled simply, with assumed numbers (U): its own
 sensors see an object that overlaps the SUV's width ahead (no prediction of where it goes), and
 when the time to collision gap / v falls to `trigger_ttc_s` it brakes at `decel_mps2` after
-`latency_s`, until the SUV stops. What Volvo's own simulations showed is unconfirmed (U) and
-plays no part here.
+`latency_s`, until the SUV stops. What Volvo's own simulations showed (S) is set beside this
+model's numbers by the sensitivity analysis; it plays no part in the model.
+
+Every field of an `AebState` is an (n,) array, one entry per run; `row(i)` reads one.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+import numpy as np
+
+from scenarios import state
 from scenarios.spec import AebSpec
 
 
 @dataclass(frozen=True)
 class AebState:
-    triggered_s: float = math.nan
-    braking: bool = False
+    triggered_s: np.ndarray  # (n,) when it triggered (nan: not yet)
+    braking: np.ndarray  # (n,) bool
+
+    @classmethod
+    def empty(cls, n: int) -> AebState:
+        return cls(state.full(n, math.nan), state.full(n, False, bool))
+
+    def row(self, i: int) -> AebState:
+        return state.row(self, i)
 
     def to_dict(self) -> dict:
+        """Of a row."""
         return {"triggered": not math.isnan(self.triggered_s), "braking": self.braking}
 
 
-def time_to_collision(gap_m: float, v: float) -> float:
-    return gap_m / v if v > 0 and gap_m >= 0 else math.inf
+def time_to_collision(gap_m, v):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((v > 0) & (gap_m >= 0), gap_m / v, np.inf)
 
 
-def step(
-    state: AebState, t: float, gap_m: float, in_path: bool, v: float, cfg: AebSpec
-) -> AebState:
+def step(auto: AebState, t: float, gap_m, in_path, v, cfg: AebSpec) -> AebState:
     """Update at clock time t; in_path: the object overlaps the SUV's width ahead of it."""
     if not cfg.enabled:
-        return state
-    if math.isnan(state.triggered_s):
-        if in_path and time_to_collision(gap_m, v) <= cfg.trigger_ttc_s + 1e-12:
-            state = replace(state, triggered_s=t)
-        else:
-            return state
-    braking = t >= state.triggered_s + cfg.latency_s - 1e-9
-    return replace(state, braking=braking) if braking != state.braking else state
+        return auto
+    ttc = time_to_collision(gap_m, v)
+    fires = np.isnan(auto.triggered_s) & in_path & (ttc <= cfg.trigger_ttc_s + 1e-12)
+    triggered = np.where(fires, t, auto.triggered_s)
+    braking = ~np.isnan(triggered) & (t >= triggered + cfg.latency_s - 1e-9)
+    return AebState(triggered, braking)

@@ -2,12 +2,15 @@
 
 Each packaged counterfactual extends tempe-2018 (or another counterfactual) and changes one line.
 `compare` runs them beside the as-it-happened run and says, for each, whether the SUV stopped
-(with the distance to spare) or still hit her (with the impact speed and how much lower it is).
+(with the distance to spare) or still hit her (with the impact speed and how much lower it is)
+in the single run with every input at its value, and, given the sensitivity analysis, in what
+share of the plausible worlds the crash is avoided: a single run's verdict rests on the
+assumptions (U) it happens to take, and is never stated without that share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +47,12 @@ class Comparison:
     hazard_before_s: float | None  # first predicted conflict, s before the record's impact
     brake_before_s: float | None  # first braking, s before the record's impact
     brake_by: str | None
-    verdict: str
+    verdict: str  # the single run's
+    plausible: dict | None = None  # avoided over the plausible worlds (sensitivity), if run
+
+    @property
+    def plausible_text(self) -> str:
+        return self.plausible["headline"] if self.plausible else "(not run)"
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -104,7 +112,10 @@ def verdict(run: RunResult, base: RunResult) -> str:
     return f"no real change: hit at {s.impact_speed_mph:.1f} mph ({how}){note}"
 
 
-def compare(base: RunResult, runs: Sequence[RunResult]) -> list[Comparison]:
+def compare(
+    base: RunResult, runs: Sequence[RunResult], plausible: Mapping | None = None
+) -> list[Comparison]:
+    """One row per run; plausible: scenario name -> its sensitivity (ScenarioSensitivity)."""
     out = []
     for run in runs:
         s = run.summary
@@ -127,9 +138,21 @@ def compare(base: RunResult, runs: Sequence[RunResult]) -> list[Comparison]:
                 brake_before_s=_before(s.brake_onset_s),
                 brake_by=s.brake_by,
                 verdict=verdict(run, base),
+                plausible=_plausible(plausible, run.spec.name),
             )
         )
     return out
+
+
+def _plausible(plausible: Mapping | None, name: str) -> dict | None:
+    if not plausible or name not in plausible:
+        return None
+    r = plausible[name]
+    return {
+        "headline": r.headline(),
+        "avoided": r.avoided.to_dict(),
+        "impact_speed_mph": r.impact_mph,
+    }
 
 
 def run_all(names: Sequence[str] = COUNTERFACTUALS, *, seed: int = 0) -> tuple[RunResult, list]:

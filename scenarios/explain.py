@@ -1,8 +1,12 @@
 """A run's timeline as readable text, with the certainty of every input.
 
 Pure: builds strings from a RunResult; the command line prints them. Simulated events are
-marked [sim]; inputs carry the certainty of the fact they come from (Q, P, D, U); the record's
-own timeline is interleaved, marked "record", so the two can be read side by side.
+marked [sim]; inputs carry the certainty of the fact they come from (Q, P, D, S, U). Where she
+is (her lane) is the simulation's, from lane widths that are assumptions, so it is marked as
+simulated even on a line whose class is the record's. For the as-it-happened scenario the
+record's own timeline is interleaved, marked "record", so the two can be read side by side;
+for a counterfactual it is printed apart, on the record's clock, because the record's events
+(the impact, the suppression) did not happen in that run.
 """
 
 from __future__ import annotations
@@ -78,7 +82,14 @@ def _detection_events(spec: ScenarioSpec, rows: list[TraceRow]) -> list[Event]:
         else:
             hist = f"track {tr.id} keeps its history ({tr.frames} frames)"
         lane = road.lane_name(d.y)
-        out.append(Event(row.t_s, cert, f'{d.sensor} sees "{d.cls}" in the {lane} lane; {hist}'))
+        out.append(
+            Event(
+                row.t_s,
+                cert,
+                f'{d.sensor} sees "{d.cls}"; {hist} (she is in the {lane} lane [sim: lane '
+                "widths are U])",
+            )
+        )
     return out
 
 
@@ -113,11 +124,20 @@ def events(result: RunResult) -> list[Event]:
                     else (f"sees her, {row.gap_m:.0f} m ahead")
                 )
                 out.append(Event(row.t_s, "sim", f"operator {why}"))
-            if o1.took_over and not o0.took_over:
-                out.append(Event(row.t_s, "sim", "operator takes the steering wheel"))
-            if o1.braking and not o0.braking:
-                decel = spec.operator.brake_decel_mps2
-                out.append(Event(row.t_s, "sim", f"operator brakes at {decel:g} m/s^2"))
+            decel = spec.operator.brake_decel_mps2
+            if spec.operator.attentive and o1.braking and not o0.braking:
+                out.append(
+                    Event(
+                        row.t_s,
+                        "sim",
+                        f"operator brakes at {decel:g} m/s^2; her braking takes over from the ADS",
+                    )
+                )
+            elif not spec.operator.attentive:
+                if o1.took_over and not o0.took_over:
+                    out.append(Event(row.t_s, "sim", "operator takes the steering wheel"))
+                if o1.braking and not o0.braking:
+                    out.append(Event(row.t_s, "sim", f"operator brakes at {decel:g} m/s^2"))
             if math.isnan(prev.aeb.triggered_s) and not math.isnan(row.aeb.triggered_s):
                 out.append(Event(row.t_s, "sim", "Volvo AEB sees her in the path and triggers"))
             if row.aeb.braking and not prev.aeb.braking:
@@ -133,7 +153,22 @@ def events(result: RunResult) -> list[Event]:
     if s.collision:
         out.append(Event(s.impact_time_s, "sim", f"IMPACT at {s.impact_speed_mph:.1f} mph"))
     else:
-        out.append(Event(s.end_s, "sim", f"no collision: {s.outcome}"))
+        out.append(Event(s.end_s, "sim", f"the run ends: {s.outcome}"))
+    if interleaves_record(spec):
+        out += record_events()
+    out.sort(key=lambda e: (round(e.t_s, 9), e.record))
+    return out
+
+
+def interleaves_record(spec: ScenarioSpec) -> bool:
+    """Whether the record's timeline belongs in this run's: only for the record itself (a file
+    that extends none), never for a counterfactual."""
+    return not spec.extends and not spec.changes
+
+
+def record_events() -> list[Event]:
+    """The record's timeline, on its own clock (t = 0: the record's moment of impact)."""
+    out = []
     for r in tempe2018.TIMELINE:
         text = (
             f"record: {r.sensor} {r.classification}, {r.prediction}"
@@ -141,7 +176,6 @@ def events(result: RunResult) -> list[Event]:
             else (f"record: {r.prediction}")
         )
         out.append(Event(-r.t_before_s, r.certainty, text, record=True))
-    out.sort(key=lambda e: (round(e.t_s, 9), e.record))
     return out
 
 
@@ -162,8 +196,10 @@ def _value(v: object) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def text(result: RunResult) -> str:
-    """The explanation printed by `fragility scenario explain`."""
+def text(result: RunResult, plausible=None) -> str:
+    """The explanation printed by `fragility scenario explain`; plausible: the scenario's
+    sensitivity over the plausible worlds (a ScenarioSensitivity), printed beside the run's
+    outcome."""
     spec, s = result.spec, result.summary
     lines = [f"{spec.title} ({spec.name})"]
     if spec.description:
@@ -179,19 +215,29 @@ def text(result: RunResult) -> str:
         + ", ".join(f"{k} = {v}" for k, v, _, _ in assumed[:6])
         + (", ..." if len(assumed) > 6 else "")
     )
-    ref = "before impact" if s.collision else "before the record's moment of impact"
-    lines += [
-        "",
-        f"Timeline (seconds {ref}; [Q P D U] certainty of an input, [sim] what the "
-        "simulation did):",
-    ]
-    t0 = s.impact_time_s if s.collision else 0.0
-    for e in events(result):
-        lines.append(f"  {t0 - e.t_s:6.2f} s  [{e.certainty:>3}]  {e.text}")
+    keys = "[Q P D S U] certainty of an input, [sim] what the simulation did"
+    if s.collision:
+        lines += ["", f"Timeline (seconds before this run's impact; {keys}):"]
+        for e in events(result):
+            lines.append(f"  {s.impact_time_s - e.t_s:6.2f} s  [{e.certainty:>3}]  {e.text}")
+    else:
+        lines += ["", f"Timeline (clock t: 0 = the record's moment of impact; {keys}):"]
+        for e in events(result):
+            lines.append(f"  t = {e.t_s:+6.2f} s  [{e.certainty:>3}]  {e.text}")
+    if not interleaves_record(result.spec):
+        lines += [
+            "",
+            "The record, for comparison (what happened in 2018; seconds before the record's "
+            "impact, not this run's):",
+        ]
+        lines += [f"  {-e.t_s:6.2f} s  [{e.certainty:>3}]  {e.text}" for e in record_events()]
     c = s.continuity
+    outcome = f"Outcome of this run: {s.outcome}."
+    if plausible is not None:
+        outcome += f" Over the plausible worlds: {plausible.headline()}."
     lines += [
         "",
-        f"Outcome: {s.outcome}.",
+        outcome,
         f"Track continuity: {c.tracks} track ids, {c.resets} history resets, longest history "
         f"{c.longest_history_s:.1f} s, velocity known for {c.velocity_known_s:.1f} s.",
         f"At first detection: {s.speed_at_first_detection_mps / MPH:.1f} mph, "

@@ -17,7 +17,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
-from fragility._fmt import pct
 from fragility.figures import COLUMN_IN, new_figure, styled
 from fragility.figures.style import (
     BLUE,
@@ -569,7 +568,9 @@ def sweep_figure(result: SweepResult) -> Figure:
     if len(grid) == 1:
         key, values = grid[0]
         x = np.arange(len(values))
-        ax1.plot(x, [100 * c.collision_probability for c in result.cells], "o-", color=GREY)
+        p = np.array([100 * c.collision_probability for c in result.cells])
+        ci = np.array([c.collision.interval for c in result.cells]) * 100
+        ax1.errorbar(x, p, yerr=[p - ci[:, 0], ci[:, 1] - p], fmt="o-", capsize=3, color=GREY)
         speeds = [
             np.nan if c.mean_impact_speed_mph is None else c.mean_impact_speed_mph
             for c in result.cells
@@ -579,7 +580,7 @@ def sweep_figure(result: SweepResult) -> Figure:
             ax.set_xticks(x, [_label(v) for v in values])
             ax.set_xlabel(key)
             ax.grid(alpha=0.5)
-        ax1.set(ylabel="collision probability (%)", ylim=(-3, 103))
+        ax1.set(ylabel="collision probability (%, 95 % interval)", ylim=(-3, 103))
         ax2.set(ylabel="mean impact speed (mph)")
     else:
         arr = result.cells[0].arrays
@@ -588,8 +589,8 @@ def sweep_figure(result: SweepResult) -> Figure:
         ax1.set(
             xlabel="impact speed (mph)",
             ylabel="runs",
-            title=f"{pct(result.cells[0].collision_probability)} of "
-            f"{result.runs_per_cell:,} runs collide",
+            title=f"{result.cells[0].collision.text()} of {result.runs_per_cell:,} runs "
+            "collide (95 % Wilson interval)",
         )
         hz = -arr["first_hazard_s"][~np.isnan(arr["first_hazard_s"])]
         ax2.hist(hz, bins=40, color=ORANGE)
@@ -634,5 +635,176 @@ def _heatmaps(result: SweepResult) -> Figure:
         ax.set(xlabel=k1, ylabel=k0, title=title)
         bar = fig.colorbar(im, ax=ax, shrink=0.9, pad=0.03)
         bar.outline.set_linewidth(0.5)
-    fig.suptitle(f"{result.scenario}: {result.runs_per_cell:,} runs per cell", x=0.02, ha="left")
+    widest = max((c.collision.interval[1] - c.collision.interval[0]) / 2 for c in result.cells)
+    fig.suptitle(
+        f"{result.scenario}: {result.runs_per_cell:,} runs per cell; collision probabilities "
+        f"within ±{100 * widest:.0f} points (95 % Wilson interval, widest cell)",
+        x=0.02,
+        ha="left",
+    )
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensitivity: tornado charts and outcome histograms over the plausible worlds
+
+
+def _short(key: str) -> str:
+    """'planner.motion_trust_s' -> 'motion_trust_s'; an item keeps its list: 'events.4.t_s'."""
+    parts = key.split(".")
+    return ".".join(parts[1:]) if len(parts) > 2 else parts[-1]
+
+
+def _panels(n: int, width: float, height: float):
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = new_figure(width, height * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    return fig, axes[:n]
+
+
+def tornado(result, names: Sequence[str] | None = None, top: int = 6) -> Figure:
+    """For each scenario, its most important inputs: the outcome in each input's lowest and
+    highest fifth of draws (bars from one to the other), ranked by the first-order index."""
+    rows = [s for s in result.scenarios if names is None or s.name in names]
+    fig, axes = _panels(len(rows), 12.0, 2.6)
+    for ax, s in zip(axes, rows, strict=True):
+        imp = [i for i in s.importance if i.index > 2 * s.index_noise][:top] or list(
+            s.importance[:top]
+        )
+        imp = imp[::-1]
+        scale = 100.0 if s.tornado_outcome.startswith("probability") else 1.0
+        centre = (
+            100 * s.avoided.p
+            if scale == 100.0
+            else float(np.mean(s.arrays["impact_mph"][s.arrays["plausible"]]))
+            if s.avoided.n
+            else 0.0
+        )
+        for y, i in enumerate(imp):
+            lo, hi = scale * i.low, scale * i.high
+            ax.barh(y, hi - lo, left=lo, color="tab:blue" if hi >= lo else "tab:red", alpha=0.7)
+            ax.plot([lo], [y], "|", color="black", ms=7)
+            ax.text(max(lo, hi), y, f"  S1 {i.index:.2f}", va="center", fontsize=6, color="0.3")
+        ax.axvline(centre, color="black", lw=0.8)
+        ax.set_yticks(range(len(imp)), [_short(i.key) for i in imp], fontsize=6.5)
+        unit = "P(avoid), %" if scale == 100.0 else "impact speed, mph (0 if avoided)"
+        ax.set_xlabel(f"{unit}: lowest fifth (|) to highest fifth of the input", fontsize=6.5)
+        ax.tick_params(axis="x", labelsize=6.5)
+        ax.set_title(f"{s.name}\n{s.headline()}", fontsize=7)
+        ax.margins(x=0.3)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(
+        f"What moves each outcome: {result.runs:,} worlds drawn, seed {result.seed}; "
+        "S1 = first-order variance share (impact speed, 0 if avoided)",
+        fontsize=9,
+    )
+    return fig
+
+
+def outcome_histograms(result, names: Sequence[str] | None = None) -> Figure:
+    """For each scenario, the share of plausible worlds in which the crash is avoided and the
+    impact speeds where it is not."""
+    rows = [s for s in result.scenarios if names is None or s.name in names]
+    fig, axes = _panels(len(rows), 12.0, 2.4)
+    for ax, s in zip(axes, rows, strict=True):
+        h = s.histogram
+        n = max(s.avoided.n, 1)
+        edges = h["edges_mph"]
+        width = edges[1] - edges[0]
+        ax.bar(
+            [e + width / 2 for e in edges],
+            [100 * c / n for c in h["counts"]],
+            width=width * 0.9,
+            color="tab:red",
+            label="hit",
+        )
+        ax.bar([-3.0], [100 * h["avoided"] / n], width=2.5, color="tab:green", label="avoided")
+        if s.single and s.single["collision"]:
+            ax.axvline(s.single["impact_speed_mph"], color="black", ls="--", lw=0.8)
+        ax.set_xlim(-5, edges[-1] + 2 * width)
+        ticks = [0, 10, 20, 30, 40]
+        ax.set_xticks([-3.0, *ticks], ["avoided", *map(str, ticks)], fontsize=6.5)
+        ax.tick_params(axis="y", labelsize=6.5)
+        ax.set_ylabel("% of plausible worlds", fontsize=6.5)
+        ax.set_xlabel("impact speed (mph); dashed: the single run", fontsize=6.5)
+        ax.set_title(f"{s.name}\n{s.headline()}", fontsize=7)
+    fig.suptitle(
+        f"Outcomes over the plausible worlds ({result.runs:,} drawn, seed {result.seed}; "
+        "95 % Wilson intervals in the titles)",
+        fontsize=9,
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The trade-off: collisions avoided against nuisance hard braking
+
+
+def tradeoff_curves(result) -> Figure:
+    """Each design as a point: nuisance hard-braking events per 1,000 km (x) against the
+    probability of avoiding her crash over the plausible worlds (y), both with 95 % intervals;
+    the designs of one setting joined in the order of its values."""
+    fig = new_figure(9.0, 5.5)
+    ax = fig.subplots()
+    own = result.points[0]
+    axes: dict[str, list] = {}
+    for p in result.points[1:]:
+        if p.axis:
+            axes.setdefault(p.axis, []).append(p)
+
+    def xy(p):
+        lo, hi = p.hard_interval
+        alo, ahi = p.avoided.interval or (0.0, 0.0)
+        x, y = p.hard_per_1000_km, 100 * (p.avoided.p or 0.0)
+        return x, y, [[x - lo], [hi - x]], [[y - 100 * alo], [100 * ahi - y]]
+
+    colours = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+    for (axis, pts), colour in zip(axes.items(), colours, strict=False):
+        own_value = result.own_values[axis]
+        if all(_sort_key(p.values[axis]) != _sort_key(own_value) for p in pts):
+            pts = [*pts, own]  # the own design is this axis's point at its own value
+        line = sorted(pts, key=lambda p: _sort_key(p.values.get(axis, own_value)))
+        ax.plot(
+            [xy(p)[0] for p in line], [xy(p)[1] for p in line], "-", color=colour, lw=1, alpha=0.7
+        )
+        for p in line:
+            x, y, xe, ye = xy(p)
+            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="o", color=colour, ms=4, capsize=2, lw=0.8)
+            if p is not own:
+                ax.annotate(
+                    p.label.split(" = ")[-1],
+                    (x, y),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                    color=colour,
+                )
+        ax.plot([], [], "o-", color=colour, label=f"{axis} alone")
+    for p in result.points[1:]:
+        if p.axis is None:
+            x, y, xe, ye = xy(p)
+            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="*", color="black", ms=9, capsize=2, lw=0.8)
+            ax.annotate(p.label, (x, y), fontsize=6.5, xytext=(4, -9), textcoords="offset points")
+    x, y, xe, ye = xy(own)
+    ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="s", color="black", ms=7, capsize=2, label=own.label)
+    ax.set_xlabel(
+        f"nuisance hard braking (>= {result.hard_brake_mps2:g} m/s^2) per 1,000 km; "
+        "rates of harmless objects assumed (U)"
+    )
+    ax.set_ylabel("her crash avoided, % of plausible worlds")
+    ax.set_ylim(-5, 105)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center right")
+    ax.set_title(
+        f"{result.scenario}: {result.runs:,} worlds and {result.runs:,} encounters per kind, "
+        f"seed {result.seed}; bars: 95 % intervals (Monte Carlo)",
+        fontsize=8,
+    )
+    return fig
+
+
+def _sort_key(v):
+    return float(v) if not isinstance(v, str) else v

@@ -1,31 +1,53 @@
-"""Perception: a stream of detections of her, each with a sensor, a class and a box.
+"""Perception: what the sensors report about her, frame by frame, for a batch of runs.
 
-Two modes:
+A perception *source* says, at each frame and for each run still going, which class the
+detection of her has (and, where the source has them, the class probabilities); `detect` adds
+where she is, her true box shifted by the drawn position noise. Tracking and the planner see
+only the resulting `Detections`, never the source, so any source can feed them:
 
 - `replay` plays the record's timeline: from each event on, detections carry its sensor and
   class (5.6 s radar "vehicle", 5.2 s lidar "other", the vehicle/other flicker, 2.6 s bicycle,
   1.5 s other, 1.2 s bicycle). Where the record is vague (the switch times between 3.8 and
-  2.7 s) the scenario file says so, event by event.
-- `flicker` draws the class per frame from a Markov switching model: at each frame, with
-  probability p = 1 - exp(-rate_hz * period_s), the class is redrawn from the confusion row c
-  (so the transition matrix is (1 - p) I + p 1 c^T and c is its stationary distribution; the
-  class actually changes with probability p (1 - sum c_k^2) per frame).
+  2.7 s, the class at 2.7 s) the scenario file says so, event by event; an event's time or
+  class may vary per run.
+- `flicker` draws the class per frame from a Markov switching model (below).
+- `classify_as` replaces every class: a perfect classifier.
+- Any object with a `frame(view) -> Labels` method (the `Source` protocol): for example a
+  trained image classifier that looks at a rendering of what the sensor sees (`View`: the
+  range, her lateral position and the SUV's speed in each run still going). `ArraySource`
+  wraps labels computed beforehand, as (runs, frames) arrays of classes and probabilities.
+
+The noise model (also written into every sweep.json):
+
+- Flicker, a Markov chain on the classes: at each frame, with probability
+  p = 1 - exp(-rate_hz * period_s), the class is redrawn from the confusion row c (the
+  distribution of classes given to her); otherwise it stays. The transition matrix is
+  (1 - p) I + p 1 c^T, c is its stationary distribution, and the class actually changes with
+  probability p (1 - sum c_k^2) per frame. The first frame draws from c.
+- The confusion row c: the probability of each class for her (a row of a confusion matrix).
+- Position noise: each detection's centre is her true centre plus independent normal errors
+  of standard deviation position_noise_m along and across the road, fresh every frame.
 
 Randomness comes only from `draw` (an explicit numpy Generator); everything else is a pure
-function of the spec and the drawn numbers, for one run or for many at once.
+function of the spec and the drawn numbers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from scenarios.spec import CLASSES, ScenarioSpec
+from scenarios.spec import CLASSES, SENSORS, ScenarioSpec
+
+NO_DETECTION = -1  # the class index of a frame in which she is not detected
 
 
 @dataclass(frozen=True)
 class Detection:
+    """One detection in a trace row (Python scalars, the class by name)."""
+
     t_s: float
     sensor: str
     cls: str
@@ -36,6 +58,78 @@ class Detection:
 
     def to_dict(self) -> dict:
         return {"t_s": self.t_s, "sensor": self.sensor, "class": self.cls, "x": self.x, "y": self.y}
+
+
+@dataclass(frozen=True)
+class View:
+    """What a sensor sees at a frame, in the runs still going of a batch."""
+
+    frame: int
+    t_s: float
+    rows: np.ndarray  # (m,) each run's index in the batch (runs that ended are left out)
+    range_m: np.ndarray  # (m,) from the SUV's front to her near edge
+    lateral_m: np.ndarray  # (m,) her centre's y
+    speed_mps: np.ndarray  # (m,) the SUV's speed
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A source's answer for one frame."""
+
+    cls: np.ndarray  # (m,) int8 index into CLASSES; NO_DETECTION where she is not detected
+    sensor: np.ndarray  # (m,) int8 index into SENSORS
+    probs: np.ndarray | None = None  # (m, len(CLASSES)) class probabilities, if the source has them
+
+
+class Source(Protocol):
+    """Where the class of each detection comes from."""
+
+    def frame(self, view: View) -> Labels: ...
+
+
+@dataclass(frozen=True)
+class ArraySource:
+    """Labels fixed before the run: (runs, frames) classes and sensors, optional probabilities."""
+
+    cls: np.ndarray  # (n, frames) int8, NO_DETECTION for a missed frame
+    sensor: np.ndarray  # (n, frames) int8
+    probs: np.ndarray | None = None  # (n, frames, len(CLASSES))
+
+    def frame(self, view: View) -> Labels:
+        k, rows = view.frame, view.rows
+        cls, sensor = self.cls[:, k], self.sensor[:, k]
+        probs = None if self.probs is None else self.probs[:, k]
+        if len(rows) != len(cls):  # some runs have ended: keep the rows still going
+            cls, sensor = cls[rows], sensor[rows]
+            probs = None if probs is None else probs[rows]
+        return Labels(cls, sensor, probs)
+
+
+@dataclass(frozen=True)
+class Detections:
+    """What tracking receives at one frame, per run still going."""
+
+    t_s: float
+    cls: np.ndarray  # (m,) int8; NO_DETECTION where she was not detected
+    sensor: np.ndarray  # (m,) int8
+    x: np.ndarray  # (m,) the detected box's centre (m)
+    y: np.ndarray
+    half_x: np.ndarray | float  # the box's half extents along and across the road (m)
+    half_y: np.ndarray | float
+    probs: np.ndarray | None = None
+
+    def row(self, i: int) -> Detection | None:
+        if self.cls[i] == NO_DETECTION:
+            return None
+        return Detection(
+            self.t_s,
+            SENSORS[int(self.sensor[i])],
+            CLASSES[int(self.cls[i])],
+            float(self.x[i]),
+            float(self.y[i]),
+            float(np.broadcast_to(self.half_x, self.x.shape)[i]),
+            float(np.broadcast_to(self.half_y, self.x.shape)[i]),
+        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +166,8 @@ def frame_time(spec: ScenarioSpec, frame: int) -> float:
 def needs(spec: ScenarioSpec) -> tuple[bool, bool]:
     """(draws class numbers, draws position noise)."""
     per = spec.perception
-    return per.mode == "flicker" and not per.classify_as, per.position_noise_m > 0
+    noisy = bool(np.any(np.asarray(per.position_noise_m) > 0))
+    return per.mode == "flicker" and not per.classify_as, noisy
 
 
 def draw(spec: ScenarioSpec, rng: np.random.Generator, runs: int) -> Draws:
@@ -128,48 +223,62 @@ def flicker_classes(u: np.ndarray, row: np.ndarray, p_switch) -> np.ndarray:
     return np.take_along_axis(drawn, last, axis=1).astype(np.int8)
 
 
-def class_sequence(spec: ScenarioSpec, draws: Draws | None) -> list[tuple[str, str]]:
-    """(sensor, class) for every frame of one run."""
+def _index(names, table: tuple[str, ...]) -> np.ndarray:
+    """Names (a string or an array of them) -> indices into table."""
+    names = np.asarray(names)
+    return np.select([names == c for c in table], range(len(table)), -1).astype(np.int8)
+
+
+def _replay(spec: ScenarioSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, sensors) of the replayed events, (n, frames); event times and classes may be
+    per-run arrays (a sampled switch time or class)."""
+    events = spec.perception.events
+    _, _, frames = frame_steps(spec)
+    if all(np.ndim(e.t_s) == 0 and np.ndim(e.cls) == 0 for e in events):
+        seq = [events[replay_index(spec, frame_time(spec, k))] for k in range(frames)]
+        cls = np.array([CLASSES.index(e.cls) for e in seq], dtype=np.int8)
+        sensor = np.array([SENSORS.index(e.sensor) for e in seq], dtype=np.int8)
+        return np.broadcast_to(cls, (n, frames)), np.broadcast_to(sensor, (n, frames))
+    times = np.array([frame_time(spec, k) for k in range(frames)])
+    which = np.zeros((n, frames), dtype=np.int64)
+    for i, e in enumerate(events):  # in time order: the last event begun is the one in force
+        started = times[None, :] >= np.reshape(e.t_s, (-1, 1)) - 1e-9
+        which = np.where(started, i, which)
+    cls = np.stack([np.broadcast_to(_index(e.cls, CLASSES), (n,)) for e in events], axis=1)
+    sensor = np.array([SENSORS.index(e.sensor) for e in events], dtype=np.int8)
+    return np.take_along_axis(cls, which, axis=1), sensor[which]
+
+
+def source(spec: ScenarioSpec, draws: Draws, n: int) -> ArraySource:
+    """The scenario's own perception source for n runs (replay, flicker or a perfect one)."""
     per = spec.perception
     _, _, frames = frame_steps(spec)
     if per.mode == "replay":
-        seq = []
-        for k in range(frames):
-            e = per.events[replay_index(spec, frame_time(spec, k))]
-            seq.append((e.sensor, e.cls))
+        cls, sensor = _replay(spec, n)
     else:
-        if per.classify_as:
-            idx = np.zeros(frames, dtype=int)
-        else:
-            assert draws is not None, "flicker needs draws"
-            idx = flicker_classes(
-                draws.flicker_u[:1], confusion_row(spec), switch_probability(spec)
-            )[0]
-        seq = [("lidar", CLASSES[i]) for i in idx]
+        sensor = np.broadcast_to(np.int8(SENSORS.index("lidar")), (n, frames))
+        cls = None
+        if not per.classify_as:
+            p_switch = switch_probability(spec, per.flicker.rate_hz)
+            cls = flicker_classes(draws.flicker_u[:n], confusion_row(spec), p_switch)
     if per.classify_as:
-        seq = [(s, per.classify_as) for s, _ in seq]
-    return seq
+        cls = np.broadcast_to(np.int8(CLASSES.index(per.classify_as)), (n, frames))
+    return ArraySource(cls, sensor)
 
 
 def detect(
-    spec: ScenarioSpec,
-    t: float,
-    frame: int,
-    sensor: str,
-    cls: str,
-    x: float,
-    y: float,
-    draws: Draws | None,
-) -> Detection:
-    """The detection of her at frame `frame`: her true box, shifted by the drawn noise."""
-    p = spec.perception
-    if p.position_noise_m > 0:
-        assert draws is not None, "position noise needs draws"
-        nx, ny = draws.noise[0, frame]
-        x = x + p.position_noise_m * nx
-        y = y + p.position_noise_m * ny
+    labels: Labels, t: float, x, y, noise: np.ndarray | None, spec: ScenarioSpec
+) -> Detections:
+    """The detections of her at one frame: her true box (centre x, y), shifted by the noise
+    (standard normals, (m, 2), or None for none) times position_noise_m."""
+    if noise is not None:
+        sd = spec.perception.position_noise_m
+        x = x + sd * noise[:, 0]
+        y = y + sd * noise[:, 1]
     ped = spec.pedestrian
-    return Detection(t, sensor, cls, float(x), float(y), 0.5 * ped.width_m, 0.5 * ped.length_m)
+    return Detections(
+        t, labels.cls, labels.sensor, x, y, 0.5 * ped.width_m, 0.5 * ped.length_m, labels.probs
+    )
 
 
 def class_change_rate(spec: ScenarioSpec) -> float:
@@ -177,3 +286,34 @@ def class_change_rate(spec: ScenarioSpec) -> float:
     row = confusion_row(spec)
     p = float(switch_probability(spec))
     return p * (1 - float(np.sum(row * row))) / spec.perception.period_s
+
+
+def noise_model(spec: ScenarioSpec) -> dict:
+    """The perception noise model of a scenario, in numbers and words (for sweep.json)."""
+    per = spec.perception
+    row = confusion_row(spec)
+    out: dict = {"mode": per.mode, "period_s": per.period_s, "classify_as": per.classify_as}
+    if per.mode == "flicker" and not per.classify_as:
+        p = float(switch_probability(spec))
+        out["flicker"] = {
+            "model": "Markov chain on the classes: each frame, with probability "
+            "p = 1 - exp(-rate_hz * period_s), the class is redrawn from the confusion row c; "
+            "transition matrix (1 - p) I + p 1 c^T, stationary distribution c; the first frame "
+            "draws from c",
+            "rate_hz": per.flicker.rate_hz,
+            "redraw_probability_per_frame": p,
+            "confusion_row": dict(zip(CLASSES, row.tolist(), strict=True)),
+            "class_changes_per_s": class_change_rate(spec),
+        }
+    else:
+        out["classes"] = (
+            "every frame classed as " + per.classify_as
+            if per.classify_as
+            else "the record's timeline replayed (events with their certainty)"
+        )
+    out["position_noise"] = {
+        "model": "detected centre = true centre + N(0, sd^2) along and across the road, "
+        "independent per axis and per frame",
+        "sd_m": per.position_noise_m,
+    }
+    return out

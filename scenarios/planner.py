@@ -29,17 +29,22 @@ Then, if the conflict still stands, with a_req = v^2 / (2 (distance to conflict 
   a_req > limit, emergency   -> MITIGATE: brake at emergency_decel_mps2, alert
   a_req > limit, no emergency-> SLOWDOWN: the gradual slowdown, alert (no braking to mitigate)
 where limit is emergency_decel_mps2 when emergency braking is allowed and the 6.5 m/s^2
-threshold when not. A conflict that vanishes returns the planner to cruise.
+threshold when not. A conflict that vanishes returns the planner to cruise. The state machine
+is the table TRANSITIONS below.
+
+Everything runs over a batch: each field of a `Prediction` or a `Plan` is an (n,) array, one
+entry per run, and `row(i)` reads one run.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.spec import ScenarioSpec
+from scenarios import state
+from scenarios.spec import CLASSES, ScenarioSpec
 from scenarios.tracking import Track, has_velocity
 
 KINDS = ("none", "static", "lane", "motion", "reach")
@@ -47,21 +52,33 @@ NONE, STATIC, LANE, MOTION, REACH = range(5)
 MODES = ("cruise", "suppress", "avoid", "slowdown", "mitigate", "disengaged")
 CRUISE, SUPPRESS, AVOID, SLOWDOWN, MITIGATE, DISENGAGED = range(6)
 EPS_S = 1e-9  # timer comparisons on a clock built from whole steps
+_VEHICLE, _BICYCLE, _PEDESTRIAN = (CLASSES.index(c) for c in ("vehicle", "bicycle", "pedestrian"))
 
 
 @dataclass(frozen=True)
 class Prediction:
-    kind: int = NONE
-    x: float = 0.0  # box centre now (m)
-    y: float = 0.0
-    vx: float = 0.0  # predicted velocity (m/s)
-    vy: float = 0.0
-    grow: float = 0.0  # lateral growth of a reachable set (m/s)
-    grow0: float = 0.0  # growth already accumulated since the last detection (m)
-    half_x: float = 0.0
-    half_y: float = 0.0
+    """The tracked object's predicted path per run: where its box is now, how it moves."""
+
+    kind: np.ndarray  # (n,) int, index into KINDS
+    x: np.ndarray  # box centre now (m)
+    y: np.ndarray
+    vx: np.ndarray  # predicted velocity (m/s)
+    vy: np.ndarray
+    grow: np.ndarray  # lateral growth of a reachable set (m/s)
+    grow0: np.ndarray  # growth already accumulated since the last detection (m)
+    half_x: np.ndarray
+    half_y: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> Prediction:
+        z = state.full(n, 0.0)
+        return cls(state.full(n, NONE, np.int64), z, z, z, z, z, z, z, z)
+
+    def row(self, i: int) -> Prediction:
+        return state.row(self, i)
 
     def to_dict(self) -> dict:
+        """Of a row."""
         return {
             "kind": KINDS[self.kind],
             "x": self.x,
@@ -74,40 +91,26 @@ class Prediction:
 
 def predict(track: Track, t: float, spec: ScenarioSpec) -> Prediction:
     """The tracked object's predicted path at clock time t (see the module docstring)."""
-    if track.id == 0:
-        return Prediction()
-    known = has_velocity(track, spec.tracking)
-    trusted = known and trusts_motion(
-        track.t_s - track.history_start_s, spec.planner.motion_trust_s
-    )
-    dt = t - track.t_s
     pl = spec.planner
-    kind, vx, vy, grow = STATIC, 0.0, 0.0, 0.0
-    crossing = track.cls == "pedestrian" and (
-        pl.jaywalkers or abs(track.x - spec.world.crosswalk_distance_m) <= pl.crosswalk_halfwidth_m
-    )
-    if crossing:  # the goal expects her to cross: her motion counts as soon as it is known
-        if known:
-            kind, vx, vy = MOTION, track.vx, track.vy
-        else:
-            kind, grow = REACH, pl.pedestrian_speed_mps
-    elif trusted:  # a long enough history overrules the goal
-        kind, vx, vy = MOTION, track.vx, track.vy
-    elif track.cls in ("vehicle", "bicycle"):
-        speed = math.hypot(track.vx, track.vy) if track.frames >= 2 else 0.0
-        if speed > 0:
-            kind, vx = LANE, speed
-    return Prediction(
-        kind,
-        track.x + vx * dt,
-        track.y + vy * dt,
-        vx,
-        vy,
-        grow,
-        grow * dt,
-        track.half_x,
-        track.half_y,
-    )
+    known = has_velocity(track, spec.tracking)
+    trusted = known & trusts_motion(track.t_s - track.history_start_s, pl.motion_trust_s)
+    crossing = track.cls == _PEDESTRIAN
+    if not pl.jaywalkers:  # the goal expects a pedestrian to cross only near a crosswalk
+        near = np.abs(track.x - spec.world.crosswalk_distance_m) <= pl.crosswalk_halfwidth_m
+        crossing = crossing & near
+    motion = (crossing & known) | (~crossing & trusted)  # her motion counts
+    reach = crossing & ~known  # she may cross, her velocity is not known yet
+    speed = np.where(track.frames >= 2, np.hypot(track.vx, track.vy), 0.0)
+    along = (track.cls == _VEHICLE) | (track.cls == _BICYCLE)
+    lane = ~crossing & ~trusted & along & (speed > 0)  # the goal's direction, the history's speed
+    kind = np.where(motion, MOTION, np.where(lane, LANE, np.where(reach, REACH, STATIC)))
+    kind = np.where(track.cls < 0, NONE, kind)
+    vx = np.where(motion, track.vx, np.where(lane, speed, 0.0))
+    vy = np.where(motion, track.vy, 0.0)
+    grow = np.where(reach, pl.pedestrian_speed_mps, 0.0)
+    dt = t - track.t_s
+    x, y, grow0 = track.x + vx * dt, track.y + vy * dt, grow * dt
+    return Prediction(kind, x, y, vx, vy, grow, grow0, track.half_x, track.half_y)
 
 
 def trusts_motion(history_s, motion_trust_s):
@@ -168,14 +171,11 @@ def required_decel(v, distance):
         return np.where(distance > 0, v * v / (2 * np.maximum(distance, 1e-300)), np.inf)
 
 
-def check(pred: Prediction, front: float, v: float, v_ref: float, spec: ScenarioSpec):
-    """(tau of the first conflict or inf, required deceleration) for one run."""
-    if pred.kind == NONE:
-        return math.inf, 0.0
-    lane_w = spec.world.lane_width_m
+def check(pred: Prediction, front, v, v_ref, spec: ScenarioSpec):
+    """(tau of the first conflict or inf, required deceleration) per run."""
     pl = spec.planner
-    tau = float(
-        conflict_time(
+    with np.errstate(invalid="ignore"):
+        tau = conflict_time(
             pred.x,
             pred.y,
             pred.vx,
@@ -186,32 +186,52 @@ def check(pred: Prediction, front: float, v: float, v_ref: float, spec: Scenario
             pred.half_y,
             front,
             spec.suv.length_m,
-            max(v, v_ref),
+            np.maximum(v, v_ref),
             0.0,
-            lane_w,
+            spec.world.lane_width_m,
             spec.suv.width_m,
             pl.lateral_margin_m,
             pl.horizon_s,
         )
-    )
-    if math.isinf(tau):
-        return tau, 0.0
-    x_conflict = pred.x - pred.half_x + pred.vx * tau
-    return tau, float(required_decel(v, x_conflict - front - pl.standoff_m))
+        tau = np.where(pred.kind == NONE, np.inf, tau)
+        conflict = np.isfinite(tau)
+        x_conflict = pred.x - pred.half_x + pred.vx * tau
+        a_req = np.where(conflict, required_decel(v, x_conflict - front - pl.standoff_m), 0.0)
+    return tau, a_req
 
 
 @dataclass(frozen=True)
 class Plan:
-    mode: int = CRUISE
-    since_s: float = math.nan  # when the current mode began
-    decel: float = 0.0  # commanded deceleration (m/s^2)
-    alert: bool = False
-    alert_s: float = math.nan
-    hazard_s: float = math.nan  # first predicted conflict of the run
-    conflict_in_s: float = math.inf  # tau of the current conflict
-    a_req: float = 0.0
+    """The planner's state per run."""
+
+    mode: np.ndarray  # (n,) int, index into MODES
+    since_s: np.ndarray  # when the current mode began
+    decel: np.ndarray  # commanded deceleration (m/s^2)
+    alert: np.ndarray  # (n,) bool
+    alert_s: np.ndarray
+    hazard_s: np.ndarray  # first predicted conflict of the run
+    conflict_in_s: np.ndarray  # tau of the current conflict
+    a_req: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> Plan:
+        f = state.full
+        return cls(
+            f(n, CRUISE, np.int64),
+            f(n, math.nan),
+            f(n, 0.0),
+            f(n, False, bool),
+            f(n, math.nan),
+            f(n, math.nan),
+            f(n, math.inf),
+            f(n, 0.0),
+        )
+
+    def row(self, i: int) -> Plan:
+        return state.row(self, i)
 
     def to_dict(self) -> dict:
+        """Of a row."""
         return {
             "mode": MODES[self.mode],
             "decel": self.decel,
@@ -221,46 +241,72 @@ class Plan:
         }
 
 
-def brake_limit(spec: ScenarioSpec) -> float:
+def brake_limit(spec: ScenarioSpec):
     pl = spec.planner
     return pl.emergency_decel_mps2 if pl.emergency_braking else pl.emergency_threshold_mps2
 
 
-def _decide(plan: Plan, t: float, a_req: float, spec: ScenarioSpec) -> Plan:
-    pl = spec.planner
-    if a_req <= brake_limit(spec):
-        decel = min(max(a_req, pl.comfort_decel_mps2), brake_limit(spec))
-        return replace(plan, mode=AVOID, since_s=t, decel=decel)
-    mode = MITIGATE if pl.emergency_braking else SLOWDOWN
-    decel = pl.emergency_decel_mps2 if pl.emergency_braking else pl.slowdown_decel_mps2
-    alert = plan.alert or pl.alert
-    alert_s = t if alert and not plan.alert else plan.alert_s
-    return replace(plan, mode=mode, since_s=t, decel=decel, alert=alert, alert_s=alert_s)
+# The planner's state machine. In mode FROM (ANY: in every mode), when the guard holds, go to
+# TO; the first row that holds wins, and with none the plan holds (suppression still running,
+# a slowdown or emergency braking while the conflict stands). DECIDE is the braking rule of the
+# module docstring: AVOID within the limit, else MITIGATE (emergency braking allowed) or
+# SLOWDOWN (not allowed), with the alert.
+ANY, DECIDE, NO_ROW = -1, -2, -3
+TRANSITIONS = (
+    # from      guard                   to
+    (ANY, "disengaged", DISENGAGED),
+    (ANY, "no conflict", CRUISE),
+    (CRUISE, "suppression", SUPPRESS),
+    (CRUISE, "no suppression", DECIDE),
+    (SUPPRESS, "suppression over", DECIDE),
+    (AVOID, "beyond the limit", DECIDE),
+    (AVOID, "within the limit", AVOID),  # keep braking, at the new required deceleration
+)
 
 
-def step(
-    plan: Plan, t: float, tau: float, a_req: float, spec: ScenarioSpec, engaged: bool = True
-) -> Plan:
+def _guards(plan: Plan, t: float, conflict, a_req, engaged, spec: ScenarioSpec) -> dict:
+    pl, limit = spec.planner, brake_limit(spec)
+    suppresses = np.asarray(pl.suppression_s) > 0
+    return {
+        "disengaged": ~engaged,
+        "no conflict": ~conflict,
+        "suppression": suppresses,
+        "no suppression": ~suppresses,
+        "suppression over": t >= plan.since_s + pl.suppression_s - EPS_S,
+        "beyond the limit": a_req > limit,
+        "within the limit": a_req <= limit,
+    }
+
+
+def step(plan: Plan, t: float, tau, a_req, spec: ScenarioSpec, engaged) -> Plan:
     """One planner update given the collision check (tau, a_req) at clock time t."""
-    conflict = not math.isinf(tau)
-    plan = replace(plan, conflict_in_s=tau, a_req=a_req)
-    if conflict and math.isnan(plan.hazard_s):
-        plan = replace(plan, hazard_s=t)  # what the ADS saw, engaged or not
-    if not engaged:
-        return replace(plan, mode=DISENGAGED, decel=0.0)
-    if not conflict:
-        return replace(plan, mode=CRUISE, decel=0.0) if plan.mode != CRUISE else plan
-    if plan.mode == CRUISE:
-        if spec.planner.suppression_s > 0:
-            return replace(plan, mode=SUPPRESS, since_s=t, decel=0.0)
-        return _decide(plan, t, a_req, spec)
-    if plan.mode == SUPPRESS:
-        if t >= plan.since_s + spec.planner.suppression_s - EPS_S:
-            return _decide(plan, t, a_req, spec)
-        return plan
-    if plan.mode == AVOID:
-        if a_req > brake_limit(spec):
-            return _decide(plan, t, a_req, spec)
-        pl = spec.planner
-        return replace(plan, decel=min(max(a_req, pl.comfort_decel_mps2), brake_limit(spec)))
-    return plan  # SLOWDOWN and MITIGATE hold while the conflict stands
+    pl = spec.planner
+    conflict = np.isfinite(tau)
+    guards = _guards(plan, t, conflict, a_req, engaged, spec)
+    to = np.full(len(tau), NO_ROW)
+    for src, guard, dst in TRANSITIONS:
+        fires = (to == NO_ROW) & guards[guard]
+        if src != ANY:
+            fires = fires & (plan.mode == src)
+        to = np.where(fires, dst, to)
+    limit = brake_limit(spec)
+    avoid_decel = np.minimum(np.maximum(a_req, pl.comfort_decel_mps2), limit)
+    avoidable = a_req <= limit
+    decide = to == DECIDE
+    unavoidable = MITIGATE if pl.emergency_braking else SLOWDOWN
+    hard = pl.emergency_decel_mps2 if pl.emergency_braking else pl.slowdown_decel_mps2
+    mode = np.where(decide, np.where(avoidable, AVOID, unavoidable), to)
+    mode = np.where(to == NO_ROW, plan.mode, mode)
+    decel = np.where(decide, np.where(avoidable, avoid_decel, hard), avoid_decel)
+    decel = np.where((to == AVOID) | decide, decel, np.where(to == NO_ROW, plan.decel, 0.0))
+    alerts = decide & ~avoidable & pl.alert & ~plan.alert
+    return Plan(
+        mode=mode,
+        since_s=np.where((to == SUPPRESS) | decide, t, plan.since_s),
+        decel=decel,
+        alert=plan.alert | alerts,
+        alert_s=np.where(alerts, t, plan.alert_s),
+        hazard_s=np.where(conflict & np.isnan(plan.hazard_s), t, plan.hazard_s),  # engaged or not
+        conflict_in_s=tau,
+        a_req=a_req,
+    )

@@ -22,29 +22,27 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import itertools
 import math
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fragility.errors import FragilityError
-from scenarios import tempe2018
-from scenarios.toml_lines import line_index
+import numpy as np
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from fragility import tomlfile
+from fragility.errors import FragilityError
+from fragility.tomlfile import SCALAR_KINDS, choice, flag, num, records, table, whole
+from fragility.tomlfile import did_you_mean as _did_you_mean
+from fragility.tomlfile import meta as _meta
+from fragility.tomlfile import type_name as _type_name
+from scenarios import tempe2018
 
 CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
 SENSORS = ("radar", "lidar", "camera")
-CERTAINTIES = ("Q", "P", "D", "U")
+CERTAINTIES = ("Q", "P", "D", "S", "U")
 MPH = tempe2018.MPH
 MAX_STEPS = 20_000  # one run; keeps a malformed file from asking for hours of simulation
 MAX_EXTENDS = 8
@@ -55,49 +53,8 @@ class ScenarioError(FragilityError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Field metadata: what each key accepts. The dataclasses below are the schema.
-
-
-def _meta(kind: str, doc: str, **kw: Any) -> Any:
-    return field(metadata={"kind": kind, "doc": doc, **kw})
-
-
-def num(
-    doc: str,
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    sample: bool = True,
-    default: float | None = None,
-) -> Any:
-    """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run;
-    `default`: the value when a file (and the files it extends) leaves the key out."""
-    return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
-
-
-def whole(doc: str, lo: int, hi: int) -> Any:
-    return _meta("int", doc, lo=lo, hi=hi)
-
-
-def flag(doc: str) -> Any:
-    return _meta("bool", doc)
-
-
-def choice(doc: str, *options: str) -> Any:
-    return _meta("str", doc, options=options)
-
-
-def table(doc: str, cls: type) -> Any:
-    return _meta("table", doc, cls=cls)
-
-
-def records(doc: str, cls: type, *, required: bool = True) -> Any:
-    return _meta("records", doc, cls=cls, required=required)
-
-
-# ---------------------------------------------------------------------------------------------
-# The schema
+# The schema: dataclasses whose fields say what each key accepts (fragility.tomlfile's `num`,
+# `whole`, `flag`, `choice`, ...)
 
 
 @dataclass(frozen=True)
@@ -211,6 +168,16 @@ class TrackingSpec:
     accel_std_mps2: float = num("white-acceleration process noise (m/s^2)", 0.0, 20)
     initial_velocity_std_mps: float = num("velocity uncertainty of a new track (m/s)", 0.01, 100)
     velocity_known_std_mps: float = num("velocity counts as known below this std (m/s)", 0.01, 100)
+    class_confirm_frames: int = whole(
+        "a new class must be seen in this many frames in a row before the track takes it "
+        "(1: at once, the 2018 design; more: a class filter against flicker)",
+        1,
+        50,
+        default=1,
+    )
+    coast_s: float = num(
+        "a track with no detection for longer than this is dropped (s)", 0, 10, default=0.5
+    )
 
 
 @dataclass(frozen=True)
@@ -250,15 +217,24 @@ class PlannerSpec:
 class OperatorSpec:
     """The safety operator: attention, sighting, reaction and takeover."""
 
-    attentive: bool = flag("watching the road throughout")
+    attentive: bool = flag(
+        "watching the road throughout: she brakes attentive_reaction_s after she can see her, "
+        "and braking is her takeover (the ADS's braking is not released before hers)"
+    )
+    attentive_reaction_s: float = num(
+        "an attentive operator's perception-brake time for a surprise obstacle (s)",
+        0,
+        10,
+        default=1.5,
+    )
     glance_at_s: float = num("clock time an inattentive operator looks at the road (s)", -60, 60)
     sight_distance_m: float = num("how far ahead she can be seen at night (m)", 0, 1000)
     takes_over_on: str = choice(
         "what makes the operator act", "alert-or-hazard", "alert", "hazard", "never"
     )
-    takeover_s: float = num("from noticing to taking the wheel (s)", 0, 10)
+    takeover_s: float = num("inattentive: from noticing to taking the wheel (s)", 0, 10)
     takeover_disengages: bool = flag("taking the wheel disengages the ADS, its braking included")
-    reaction_s: float = num("from noticing to braking (s)", 0, 10)
+    reaction_s: float = num("inattentive: from noticing to braking (s)", 0, 10)
     brake_decel_mps2: float = num("the operator's braking (m/s^2)", 0, 12)
 
 
@@ -274,12 +250,62 @@ class AebSpec:
 
 @dataclass(frozen=True)
 class Distribution:
-    """A Monte Carlo draw: uniform(lo, hi), normal(mean, std) clipped to [lo, hi], or choice."""
+    """A Monte Carlo draw: uniform(lo, hi); normal(mean, std) or lognormal(median, log-std)
+    clipped to [min, max]; or choice among values (numbers, or class names for a record item).
+    """
 
-    kind: str  # "uniform", "normal", "choice"
-    params: tuple[float, ...]
+    kind: str  # "uniform", "normal", "lognormal", "choice"
+    params: tuple[Any, ...]
     lo: float = -math.inf
     hi: float = math.inf
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n values, each from one call of `rng` in a fixed order (so a draw is reproducible)."""
+        a, b = (*self.params, 0.0, 0.0)[:2]
+        if self.kind == "uniform":
+            x = rng.uniform(a, b, n)
+        elif self.kind == "normal":
+            x = rng.normal(a, b, n)
+        elif self.kind == "lognormal":
+            x = a * np.exp(b * rng.standard_normal(n))
+        else:
+            x = np.asarray(self.params)[rng.integers(0, len(self.params), n)]
+            if x.dtype.kind in "US":  # class names
+                return x
+        return np.clip(x, self.lo, self.hi)
+
+    @property
+    def support(self) -> tuple[Any, ...]:
+        """The extreme values a draw can take (every value, for a choice)."""
+        if self.kind == "choice":
+            return self.params
+        if self.kind == "uniform":
+            return (
+                min(max(self.params[0], self.lo), self.hi),
+                min(max(self.params[1], self.lo), self.hi),
+            )
+        if self.params[1] == 0:
+            return (min(max(self.params[0], self.lo), self.hi),)
+        return (self.lo, self.hi)
+
+    def contains(self, value: Any) -> bool:
+        if self.kind == "choice":
+            return value in self.params
+        lo, hi = min(self.support), max(self.support)
+        return lo - 1e-12 <= value <= hi + 1e-12
+
+    def describe(self) -> str:
+        """In words, e.g. 'uniform 3 to 3.7' or 'lognormal, median 1.45, log-sd 0.24, 0.7 to 3'."""
+        p = self.params
+        if self.kind == "choice":
+            return "one of " + ", ".join(_g(v) for v in p)
+        if self.kind == "uniform":
+            return f"uniform {_g(p[0])} to {_g(p[1])}"
+        what = "mean" if self.kind == "normal" else "median"
+        spread = "sd" if self.kind == "normal" else "log-sd"
+        return (
+            f"{self.kind}, {what} {_g(p[0])}, {spread} {_g(p[1])}, {_g(self.lo)} to {_g(self.hi)}"
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -287,6 +313,30 @@ class Distribution:
             "params": list(self.params),
             "min": _finite(self.lo),
             "max": _finite(self.hi),
+        }
+
+
+def _g(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """What is known about one input: a distribution over plausible values and why, or `None`
+    with the reason it is held at its value (for an input that sets the clock, say)."""
+
+    key: str
+    distribution: Distribution | None
+    why: str
+    origin: str = ""  # file:line
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "distribution": self.distribution.to_dict() if self.distribution else None,
+            "in_words": self.distribution.describe() if self.distribution else "held at its value",
+            "why": self.why,
+            "origin": self.origin,
         }
 
 
@@ -309,6 +359,71 @@ class SweepSpec:
             "seed": self.seed,
             "grid": {k: list(v) for k, v in self.grid},
             "sample": {k: d.to_dict() for k, d in self.sample},
+        }
+
+
+def spread(doc: str, lo: float, hi: float) -> Any:
+    """A distribution (or a plain number for a constant) whose every value is in [lo, hi]."""
+    return _meta("distribution", doc, lo=lo, hi=hi)
+
+
+@dataclass(frozen=True)
+class FalsePositiveSpec:
+    """A kind of object that perception reports though it is no hazard (the design's false
+    alarms): how often one is met, and how it looks to perception."""
+
+    name: str = _meta("text", "what it is, e.g. 'plastic bag'")
+    per_1000_km: float = num("how many are met per 1,000 km driven", 0, 1e6)
+    certainty: str = choice("Q, P, D, S or U (of the rate)", *CERTAINTIES)
+    source: str = _meta("text", "where the rate comes from, or why it was assumed")
+    confusion: tuple[tuple[str, float], ...] = _meta(
+        "confusion", "probability of each class perception gives it"
+    )
+    flicker_hz: float = num("class redraws per second (the Markov flicker model)", 0, 100)
+    # The spreads below are field metadata (a schema), not shared mutable defaults.
+    lateral_m: Distribution = spread(  # noqa: RUF009
+        "y of its centre when first seen (m; 0 = the right edge of the SUV's lane)", -20, 30
+    )
+    lateral_speed_mps: Distribution = spread(  # noqa: RUF009
+        "its drift across the road (m/s; + to the left)", -20, 20
+    )
+    length_m: Distribution = spread("its extent across the road (m)", 0.05, 10)  # noqa: RUF009
+    width_m: Distribution = spread("its extent along the road (m)", 0.05, 30)  # noqa: RUF009
+    range_m: Distribution = spread("how far ahead when first seen (m)", 5, 300)  # noqa: RUF009
+    seen_s: Distribution = spread("how long perception reports it (s)", 0.05, 30)  # noqa: RUF009
+
+
+@dataclass(frozen=True)
+class TradeoffSpec:
+    """The cost side: designs varied one setting at a time (and named combinations), each run
+    over her crossing's plausible worlds and over encounters with false-positive objects."""
+
+    runs: int
+    seed: int
+    hard_brake_mps2: float  # the ADS asks for at least this: a hard-braking event
+    speed_mph: float  # cruising speed in the encounters
+    position_noise_m: float  # detection noise in the encounters
+    axes: tuple[tuple[str, tuple[Any, ...]], ...]
+    designs: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+    objects: tuple[FalsePositiveSpec, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "runs": self.runs,
+            "seed": self.seed,
+            "hard_brake_mps2": self.hard_brake_mps2,
+            "speed_mph": self.speed_mph,
+            "position_noise_m": self.position_noise_m,
+            "axes": {k: list(v) for k, v in self.axes},
+            "designs": {name: dict(v) for name, v in self.designs},
+            "objects": [
+                {
+                    f.name: v.to_dict() if isinstance(v, Distribution) else jsonable(v)
+                    for f in dataclasses.fields(o)
+                    for v in [getattr(o, f.name)]
+                }
+                for o in self.objects
+            ],
         }
 
 
@@ -335,7 +450,16 @@ SECTIONS: dict[str, type] = {
     "operator": OperatorSpec,
     "aeb": AebSpec,
 }
-TOP_KEYS = ("name", "title", "description", "extends", "sweep", *SECTIONS)
+TOP_KEYS = (
+    "name",
+    "title",
+    "description",
+    "extends",
+    "sweep",
+    "uncertainty",
+    "tradeoff",
+    *SECTIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -356,12 +480,15 @@ class ScenarioSpec:
     changes: tuple[tuple[str, Any, Any], ...] = ()  # (key, base value, this value)
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
     sweep: SweepSpec | None = None
+    uncertainty: tuple[Uncertainty, ...] = ()  # what is known about each U input
+    tradeoff: TradeoffSpec | None = None
 
     def value(self, key: str) -> Any:
-        """The value at a dotted key such as 'planner.suppression_s'."""
+        """The value at a dotted key: 'planner.suppression_s', or an item's field such as
+        'perception.events.4.t_s'."""
         obj: Any = self
-        for part in key.split("."):
-            obj = getattr(obj, part)
+        for part in _key_path(key):
+            obj = obj[part] if isinstance(obj, tuple) else getattr(obj, part)
         return obj
 
     def with_values(self, values: Mapping[str, Any], *, why: str = "swept") -> ScenarioSpec:
@@ -370,12 +497,33 @@ class ScenarioSpec:
         prov = dict(self.provenance)
         ctx = _Ctx(self.path or "<values>")
         for key, v in values.items():
-            kp = tuple(key.split("."))
-            f = _known_key(key, kp, ctx)
+            kp = _key_path(key)
+            f = _known_key(key, kp, ctx, spec)
             spec = _replace(spec, list(kp), _parse_field(f, v, kp, ctx))
             prov[key] = Provenance(why, f"{why} value", "")
         _check_spec(spec, ctx)
         return dataclasses.replace(spec, provenance=prov)
+
+    def with_arrays(self, values: Mapping[str, Any]) -> ScenarioSpec:
+        """A copy in which each key holds an (n,) array: one value per run of a batch.
+
+        For the simulator only: not validated here (a distribution's every value was checked
+        when its file was loaded), and numbers that set the clock cannot vary per run.
+        """
+        tree: dict = {}  # key paths merged, so each dataclass is copied once
+        ctx = _Ctx(self.path or "<values>")
+        for key, v in values.items():
+            kp = _key_path(key)
+            _known_key(key, kp, ctx, self)
+            node = tree
+            for part in kp[:-1]:
+                node = node.setdefault(part, {})
+            node[kp[-1]] = v
+        return _replace_tree(self, tree)
+
+    def distributions(self) -> dict[str, Distribution]:
+        """The inputs that vary across plausible worlds, with their distributions."""
+        return {u.key: u.distribution for u in self.uncertainty if u.distribution is not None}
 
     @property
     def certainty(self) -> dict[str, str]:
@@ -393,6 +541,7 @@ class ScenarioSpec:
             ],
             "provenance": {k: p.to_dict() for k, p in sorted(self.provenance.items())},
             "sweep": self.sweep.to_dict() if self.sweep else None,
+            "uncertainty": [u.to_dict() for u in self.uncertainty],
         }
         for s in SECTIONS:
             out[s] = jsonable(getattr(self, s))
@@ -418,8 +567,6 @@ def _finite(x: float) -> float | None:
 # The scalar keys, walked once from the schema: "planner.suppression_s",
 # "perception.flicker.rate_hz", ...
 
-SCALAR_KINDS = ("float", "int", "bool", "str")
-
 
 def _walk(cls: type, prefix: str) -> list[tuple[str, dataclasses.Field]]:
     out = []
@@ -442,20 +589,63 @@ _TABLE_VALUES = {
 }
 
 
-def _replace(obj: Any, parts: list[str], value: Any) -> Any:
+def _replace(obj: Any, parts: list, value: Any) -> Any:
+    head = parts[0]
+    if isinstance(obj, tuple):  # an item of a list of records
+        new = value if len(parts) == 1 else _replace(obj[head], parts[1:], value)
+        return (*obj[:head], new, *obj[head + 1 :])
     if len(parts) == 1:
-        return dataclasses.replace(obj, **{parts[0]: value})
-    return dataclasses.replace(
-        obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value)}
-    )
+        return dataclasses.replace(obj, **{head: value})
+    return dataclasses.replace(obj, **{head: _replace(getattr(obj, head), parts[1:], value)})
 
 
-def _known_key(key: str, kp: tuple, ctx: _Ctx) -> dataclasses.Field:
+def _replace_tree(obj: Any, tree: dict) -> Any:
+    """obj with every path of a nested dict of replacements applied (leaves: new values)."""
+
+    def sub(child: Any, node: Any) -> Any:
+        return _replace_tree(child, node) if isinstance(node, dict) else node
+
+    if isinstance(obj, tuple):
+        return tuple(sub(item, tree[i]) if i in tree else item for i, item in enumerate(obj))
+    return dataclasses.replace(obj, **{k: sub(getattr(obj, k), node) for k, node in tree.items()})
+
+
+def _key_path(key: str) -> tuple:
+    """'perception.events.4.class' -> ('perception', 'events', 4, 'cls'): attribute names."""
+    attr = {v: k for k, v in _ALIASES.items()}
+    return tuple(int(p) if p.isdigit() else attr.get(p, p) for p in key.split("."))
+
+
+def _item_field(kp: tuple, spec: ScenarioSpec | None) -> dataclasses.Field | None:
+    """The field of a record item's key (section.list.INDEX.field), if the key is one."""
+    if len(kp) != 4 or not isinstance(kp[2], int):
+        return None
+    lst = FIELDS.get(f"{kp[0]}.{kp[1]}")
+    if lst is None or lst.metadata["kind"] != "records":
+        return None
+    f = {f.name: f for f in dataclasses.fields(lst.metadata["cls"])}.get(kp[3])
+    if f is None or f.metadata["kind"] not in ("float", "str"):
+        return None
+    if spec is not None and kp[2] >= len(spec.value(f"{kp[0]}.{kp[1]}")):
+        return None
+    return f
+
+
+def _known_key(
+    key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec | None = None
+) -> dataclasses.Field:
     if key in SCALARS:
         return SCALARS[key]
+    f = _item_field(_key_path(key), spec)
+    if f is not None:
+        return f
     section = key.split(".")[0]
     near = [k for k in SCALARS if k.startswith(section + ".")] or list(SCALARS)[:6]
-    raise ctx.error(kp, f'not a parameter; write "section.key", e.g. {near[0]!r}')
+    raise ctx.error(
+        kp,
+        f'not a parameter; write "section.key", e.g. {near[0]!r} (or an item\'s field, '
+        "e.g. 'perception.events.4.t_s')",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -469,17 +659,14 @@ class _Layer:
     lines: dict[tuple, int]
 
     def line(self, key: tuple) -> int | None:
-        for n in range(len(key), 0, -1):
-            if key[:n] in self.lines:
-                return self.lines[key[:n]]
-        return None
+        return tomlfile.Where(self.path, self.lines).line(key)
 
 
-class _Ctx:
+class _Ctx(tomlfile.Where):
     """Error context: which layer set each key path, to name file and line in a message."""
 
     def __init__(self, path: str, origins: dict[tuple, _Layer] | None = None) -> None:
-        self.path = path
+        super().__init__(path, error=ScenarioError)
         self.origins = origins or {}
 
     def where(self, key: tuple) -> str:
@@ -489,14 +676,6 @@ class _Ctx:
                 line = layer.line(key)
                 return f"{layer.path}:{line}" if line else layer.path
         return self.path
-
-    def error(self, key: tuple | str, message: str) -> ScenarioError:
-        if isinstance(key, str):
-            key = tuple(key.split(".")) if key else ()
-        name = ""
-        for k in key:
-            name += f"[{k}]" if isinstance(k, int) else (f".{k}" if name else str(k))
-        return ScenarioError(f"{self.where(key)}: {name or '(file)'}: {message}")
 
 
 def packaged_names() -> list[str]:
@@ -529,30 +708,11 @@ def resolve(name_or_path: str, relative_to: Path | None = None) -> Path:
 
 
 def _parse_text(text: str, path: str) -> _Layer:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        where = f"{path}:{m.group(1)}" if m else path
-        msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
-        raise ScenarioError(f"{where}: not valid TOML: {msg}") from None
-    except (RecursionError, ValueError) as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return _Layer(path, data, line_index(text))
+    return _Layer(path, *tomlfile.parse(text, path, ScenarioError))
 
 
 def _read_layer(path: Path) -> _Layer:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    return _parse_text(text, str(path))
+    return _Layer(str(path), *tomlfile.read(path, ScenarioError))
 
 
 def _layers(first: _Layer, folder: Path) -> list[_Layer]:
@@ -604,7 +764,8 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
     def go(dst: dict, src: dict, key: tuple, layer: _Layer) -> None:
         for k, v in src.items():
             path = (*key, k)
-            leaf = _is_leaf(v) or path in _TABLE_VALUES
+            # an [uncertainty] entry is replaced whole, never merged with the base file's
+            leaf = _is_leaf(v) or path in _TABLE_VALUES or path[:1] == ("uncertainty",)
             if leaf or not isinstance(dst.get(k), dict) or _is_leaf(dst[k]):
                 dst[k] = copy.deepcopy(v)  # later layers merge into it; keep the layer intact
                 mark(v, path, layer)
@@ -612,7 +773,7 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
                 origins.setdefault(path, layer)
                 go(dst[k], v, path, layer)
 
-    own = ("name", "title", "description", "sweep", "extends")
+    own = ("name", "title", "description", "sweep", "tradeoff", "extends")
     for layer in layers:
         go(merged, {k: v for k, v in layer.data.items() if k not in own}, (), layer)
     last = layers[-1]
@@ -625,17 +786,6 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
 
 # ---------------------------------------------------------------------------------------------
 # Parsing values
-
-
-def _type_name(v: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a whole number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(v), type(v).__name__)
 
 
 def _unwrap(v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
@@ -678,100 +828,47 @@ def _unwrap(v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
 def _parse_field(
     f: dataclasses.Field, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None = None
 ) -> Any:
-    meta = f.metadata
-    kind = meta["kind"]
+    kind = f.metadata["kind"]
     if kind in SCALAR_KINDS or kind == "text":
-        v = _unwrap(v, key, ctx, annotations)
-    if kind == "float":
-        return _parse_float(v, meta, key, ctx)
-    if kind == "int":
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ctx.error(key, f"expected a whole number ({meta['doc']}), got {_type_name(v)}")
-        if not meta["lo"] <= v <= meta["hi"]:
-            raise ctx.error(
-                key, f"{v} is out of range: {meta['doc']} must be in {meta['lo']}..{meta['hi']}"
-            )
-        return v
-    if kind == "bool":
-        if not isinstance(v, bool):
-            raise ctx.error(key, f"expected true or false ({meta['doc']}), got {_type_name(v)}")
-        return v
-    if kind == "str":
-        if not isinstance(v, str) or v not in meta["options"]:
-            opts = ", ".join(repr(o) for o in meta["options"])
-            got = repr(v) if isinstance(v, str) else _type_name(v)
-            raise ctx.error(key, f"expected one of {opts}, got {got}")
-        return v
-    if kind == "text":
-        if not isinstance(v, str):
-            raise ctx.error(key, f"expected a string ({meta['doc']}), got {_type_name(v)}")
-        return v
+        return tomlfile.parse_value(f, _unwrap(v, key, ctx, annotations), key, ctx)
     if kind == "table":
-        return _parse_table(meta["cls"], v, key, ctx, annotations)
+        return _parse_table(f.metadata["cls"], v, key, ctx, annotations)
     if kind == "records":
         if not isinstance(v, list):
-            raise ctx.error(key, f"expected a list of tables ({meta['doc']}), got {_type_name(v)}")
-        if len(v) > 1000:
-            raise ctx.error(key, "more than 1000 items")
-        return tuple(_parse_record(meta["cls"], item, (*key, i), ctx) for i, item in enumerate(v))
+            raise ctx.error(
+                key, f"expected a list of tables ({f.metadata['doc']}), got {_type_name(v)}"
+            )
+        if len(v) > tomlfile.MAX_ITEMS:
+            raise ctx.error(key, f"more than {tomlfile.MAX_ITEMS} items")
+        return tuple(
+            _parse_record(f.metadata["cls"], item, (*key, i), ctx) for i, item in enumerate(v)
+        )
     if kind == "confusion":
         return _parse_confusion(v, key, ctx)
+    if kind == "distribution":
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = {"choice": [v]}  # a plain number: the same in every run
+        dist = _distribution(v, key, ctx)
+        meta = f.metadata
+        if any(not meta["lo"] <= x <= meta["hi"] for x in dist.support):
+            raise ctx.error(key, f"can draw outside {meta['lo']:g}..{meta['hi']:g} ({meta['doc']})")
+        return dist
     raise AssertionError(kind)  # pragma: no cover - the schema has no other kinds
-
-
-def _parse_float(v: Any, meta: Mapping, key: tuple, ctx: _Ctx) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ctx.error(key, f"expected a number ({meta['doc']}), got {_type_name(v)}")
-    try:
-        v = float(v)
-    except OverflowError:
-        raise ctx.error(key, "expected a finite number, got a huge integer") from None
-    if not math.isfinite(v):
-        raise ctx.error(key, f"expected a finite number, got {v}")
-    lo, hi = meta["lo"], meta["hi"]
-    if lo is not None and (v < lo or (meta["lo_open"] and v == lo)):
-        what = "negative" if lo == 0 and v < 0 else "too small"
-        bound = f"above {lo:g}" if meta["lo_open"] else f"at least {lo:g}"
-        raise ctx.error(key, f"{v:g} is {what}; {meta['doc']} must be {bound}")
-    if hi is not None and v > hi:
-        raise ctx.error(key, f"{v:g} is too large; {meta['doc']} must be at most {hi:g}")
-    return v
 
 
 _ALIASES = {"cls": "class"}  # field name -> key in the file, where the key is a Python keyword
 
 
-def _did_you_mean(key: Any, known: Any) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.75)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
-    if not isinstance(v, dict) or "value" in v:
-        raise ctx.error(key, f"expected a table of keys, got {_type_name(v)}")
-    names = {_ALIASES.get(f.name, f.name): f for f in dataclasses.fields(cls)}
-    for k in v:
-        if k not in names:
-            raise ctx.error(
-                (*key, k),
-                f"unknown key{_did_you_mean(k, names)}; [{'.'.join(map(str, key))}] takes "
-                f"{', '.join(names)}",
-            )
-    out = {}
-    for name, f in names.items():
-        if name not in v:
-            if f.metadata["kind"] == "records" and not f.metadata["required"]:
-                out[f.name] = ()
-                continue
-            if f.metadata.get("default") is not None:
-                out[f.name] = f.metadata["default"]
-                continue
-            raise ctx.error(
-                (*key, name),
-                f"missing ({f.metadata['doc']}); add it, or extend a scenario that has it",
-            )
-        out[f.name] = _parse_field(f, v[name], (*key, name), ctx, annotations)
-    return cls(**out)
+    return tomlfile.parse_table(
+        cls,
+        v,
+        key,
+        ctx,
+        parse=lambda f, value, k, c: _parse_field(f, value, k, c, annotations),
+        aliases=_ALIASES,
+        missing_hint=", or extend a scenario that has it",
+    )
 
 
 def _parse_record(cls: type, v: Any, key: tuple, ctx: _Ctx) -> Any:
@@ -929,7 +1026,7 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
     grid = []
     for key, values in grid_raw.items():
         kp = ("sweep", "grid", key)
-        _known_key(key, kp, ctx)
+        _known_key(key, kp, ctx, spec)
         if not isinstance(values, list) or not 1 <= len(values) <= 1000:
             raise ctx.error(kp, "expected a list of 1 to 1000 values")
         for i, val in enumerate(values):
@@ -949,16 +1046,89 @@ def _parse_sweep(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> SweepSpec:
     sample = []
     for key, d in sample_raw.items():
         kp = ("sweep", "sample", key)
-        f = _known_key(key, kp, ctx)
-        if f.metadata["kind"] != "float" or not f.metadata["sample"]:
-            raise ctx.error(
-                kp,
-                "only numbers that do not set the clock can be sampled; put this one in sweep.grid",
-            )
+        _check_sampleable(key, kp, ctx, spec)
         if key in grid_raw:
             raise ctx.error(kp, "is also a grid axis; choose one")
         sample.append((key, _parse_distribution(d, key, kp, spec, ctx)))
     return SweepSpec(runs=runs, seed=seed, grid=tuple(grid), sample=tuple(sample))
+
+
+def _whole(v: Any, kp: tuple, ctx: _Ctx, lo: int, hi: int, default: int) -> int:
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ctx.error(kp, f"expected a whole number in {lo}..{hi}, got {v!r}")
+    return v
+
+
+def _number(v: Any, kp: tuple, ctx: _Ctx, lo: float, hi: float, default: float) -> float:
+    if v is None:
+        return default
+    meta = {"doc": kp[-1], "lo": lo, "hi": hi, "lo_open": False}
+    return tomlfile.parse_float(v, meta, kp, ctx)
+
+
+def _parse_tradeoff(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> TradeoffSpec:
+    """[tradeoff]: runs, seed, hard_brake_mps2, speed_mph, position_noise_m; [tradeoff.axes]
+    "section.key" = [values] (each varied alone from this scenario's design);
+    [tradeoff.designs] name = { "section.key" = value, ... }; [[tradeoff.objects]]."""
+    known = ("runs", "seed", "hard_brake_mps2", "speed_mph", "position_noise_m")
+    known += ("axes", "designs", "objects")
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(("tradeoff",), f"expected a table, got {_type_name(v)}")
+    for k in v:
+        if k not in known:
+            raise ctx.error(("tradeoff", k), f"unknown key; [tradeoff] takes {', '.join(known)}")
+    axes = []
+    for key, values in _table(v.get("axes", {}), ("tradeoff", "axes"), ctx).items():
+        kp = ("tradeoff", "axes", key)
+        _known_key(key, kp, ctx, spec)
+        if not isinstance(values, list) or not 1 <= len(values) <= 100:
+            raise ctx.error(kp, "expected a list of 1 to 100 values")
+        for i, val in enumerate(values):
+            try:
+                spec.with_values({key: val})
+            except ScenarioError as exc:
+                raise ctx.error((*kp, i), _detail(exc)) from None
+        axes.append((key, tuple(values)))
+    designs = []
+    for name, values in _table(v.get("designs", {}), ("tradeoff", "designs"), ctx).items():
+        kp = ("tradeoff", "designs", name)
+        values = _table(values, kp, ctx)
+        for key in values:
+            _known_key(key, (*kp, key), ctx, spec)
+        try:
+            spec.with_values(values)
+        except ScenarioError as exc:
+            raise ctx.error(kp, _detail(exc)) from None
+        designs.append((name, tuple(values.items())))
+    objects = v.get("objects", [])
+    if not isinstance(objects, list) or not objects or len(objects) > 100:
+        raise ctx.error(("tradeoff", "objects"), "expected [[tradeoff.objects]] tables (1 to 100)")
+    kinds = tuple(
+        _parse_record(FalsePositiveSpec, o, ("tradeoff", "objects", i), ctx)
+        for i, o in enumerate(objects)
+    )
+    return TradeoffSpec(
+        runs=_whole(v.get("runs"), ("tradeoff", "runs"), ctx, 1, 1_000_000, 2000),
+        seed=_whole(v.get("seed"), ("tradeoff", "seed"), ctx, 0, 2**32 - 1, 0),
+        hard_brake_mps2=_number(
+            v.get("hard_brake_mps2"), ("tradeoff", "hard_brake_mps2"), ctx, 0.1, 12, 4.0
+        ),
+        speed_mph=_number(v.get("speed_mph"), ("tradeoff", "speed_mph"), ctx, 1, 100, 43.0),
+        position_noise_m=_number(
+            v.get("position_noise_m"), ("tradeoff", "position_noise_m"), ctx, 0, 5, 0.1
+        ),
+        axes=tuple(axes),
+        designs=tuple(designs),
+        objects=kinds,
+    )
+
+
+def _table(v: Any, kp: tuple, ctx: _Ctx) -> dict:
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(kp, f"expected a table, got {_type_name(v)}")
+    return v
 
 
 def _detail(exc: ScenarioError) -> str:
@@ -966,31 +1136,76 @@ def _detail(exc: ScenarioError) -> str:
     return str(exc).split(": ", 2)[-1]
 
 
-def _parse_distribution(d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx) -> Distribution:
+def _check_sampleable(
+    key: str, kp: tuple, ctx: _Ctx, spec: ScenarioSpec, hint: str = "put this one in sweep.grid"
+) -> dataclasses.Field:
+    f = _known_key(key, kp, ctx, spec)
+    item = _item_field(_key_path(key), spec) is not None
+    if not (f.metadata["kind"] == "float" and f.metadata["sample"]) and not (
+        item and f.metadata["kind"] == "str"
+    ):
+        raise ctx.error(
+            kp,
+            f"only numbers that do not set the clock (or an item's class) can be sampled; {hint}",
+        )
+    return f
+
+
+DISTRIBUTION_KINDS = ("uniform", "normal", "lognormal", "choice")
+
+
+def _parse_distribution(
+    d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _Ctx, extra: tuple = ()
+) -> Distribution:
+    """A distribution for a key of the spec: every value it can draw must be valid for the key
+    (checked against the spec with the others at their values)."""
+    dist = _distribution(d, kp, ctx, extra)
+    for x in dist.support:
+        try:
+            spec.with_values({key: x})
+        except ScenarioError as exc:
+            shown = f"{x:g}" if isinstance(x, float) else repr(x)
+            raise ctx.error(kp, f"can draw {shown}: {_detail(exc)}") from None
+    return dist
+
+
+def _distribution(d: Any, kp: tuple, ctx: _Ctx, extra: tuple = ()) -> Distribution:
+    """{ uniform = [lo, hi] }, { normal = [mean, sd], min, max }, { lognormal = [median,
+    log-sd], min, max } or { choice = [values] }."""
     if not isinstance(d, dict) or "value" in d:
         raise ctx.error(
-            kp, "expected { uniform = [lo, hi] }, { normal = [mean, std] } or { choice = [values] }"
+            kp,
+            "expected { uniform = [lo, hi] }, { normal = [mean, sd] }, "
+            "{ lognormal = [median, log-sd] } or { choice = [values] }",
         )
-    kinds = [k for k in ("uniform", "normal", "choice") if k in d]
-    extra = set(d) - {"uniform", "normal", "choice", "min", "max"}
-    if len(kinds) != 1 or extra:
-        raise ctx.error(kp, "give exactly one of uniform, normal, choice (and optional min, max)")
+    kinds = [k for k in DISTRIBUTION_KINDS if k in d]
+    unknown = set(d) - {*DISTRIBUTION_KINDS, "min", "max", *extra}
+    if len(kinds) != 1 or unknown:
+        raise ctx.error(
+            kp, "give exactly one of uniform, normal, lognormal, choice (and optional min, max)"
+        )
     kind = kinds[0]
     raw = d[kind]
-    if not isinstance(raw, list) or not all(
+    words = (
+        kind == "choice" and isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw)
+    )
+    numbers = isinstance(raw, list) and all(
         isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(float(p))
         for p in raw
-    ):
+    )
+    if not (numbers or words):
         raise ctx.error((*kp, kind), "expected a list of finite numbers")
-    params = tuple(float(p) for p in raw)
-    if kind in ("uniform", "normal") and len(params) != 2:
+    params = tuple(raw) if words else tuple(float(p) for p in raw)
+    if kind != "choice" and len(params) != 2:
         raise ctx.error((*kp, kind), "expected two numbers")
     if kind == "choice" and not 1 <= len(params) <= 1000:
         raise ctx.error((*kp, kind), "expected 1 to 1000 values")
     if kind == "uniform" and params[1] < params[0]:
         raise ctx.error((*kp, kind), "expected [lo, hi] with lo <= hi")
-    if kind == "normal" and params[1] < 0:
-        raise ctx.error((*kp, kind), "the standard deviation must be >= 0")
+    if kind in ("normal", "lognormal") and params[1] < 0:
+        raise ctx.error((*kp, kind), "the spread must be >= 0")
+    if kind == "lognormal" and params[0] <= 0:
+        raise ctx.error((*kp, kind), "the median must be > 0")
     bounds = {}
     for b in ("min", "max"):
         if b in d:
@@ -1001,19 +1216,43 @@ def _parse_distribution(d: Any, key: str, kp: tuple, spec: ScenarioSpec, ctx: _C
     lo, hi = bounds.get("min", -math.inf), bounds.get("max", math.inf)
     if lo > hi:
         raise ctx.error(kp, "min is above max")
-    # Every value the distribution can produce must be valid for the key.
-    if kind == "normal" and params[1] > 0:
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ctx.error(kp, "a normal draw is unbounded; add min and max")
-        extremes = [lo, hi]
-    else:
-        extremes = [min(max(v, lo), hi) for v in (min(params), max(params))]
-    for x in extremes:
-        try:
-            spec.with_values({key: x})
-        except ScenarioError as exc:
-            raise ctx.error(kp, f"can draw {x:g}: {_detail(exc)}") from None
+    unbounded = not (math.isfinite(lo) and math.isfinite(hi))
+    if kind in ("normal", "lognormal") and params[1] > 0 and unbounded:
+        raise ctx.error(kp, f"a {kind} draw is unbounded; add min and max")
     return Distribution(kind=kind, params=params, lo=lo, hi=hi)
+
+
+def _parse_uncertainty(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> tuple[Uncertainty, ...]:
+    """[uncertainty]: "section.key" = { <distribution>, why = "..." } or { held = true, why }.
+
+    The scenario's own value must be one the distribution can give (the single run is one of
+    the plausible worlds). A key that a later file sets to a what-if value without giving it a
+    new distribution is held at that value: see `_held_by_what_if`.
+    """
+    if not isinstance(v, dict) or "value" in v:
+        raise ctx.error(("uncertainty",), f"expected a table, got {_type_name(v)}")
+    out = []
+    for key, d in v.items():
+        kp = ("uncertainty", key)
+        _known_key(key, kp, ctx, spec)
+        if not isinstance(d, dict) or not isinstance(d.get("why"), str) or not d["why"].strip():
+            raise ctx.error(kp, 'expected { uniform = [lo, hi], why = "the reason" }')
+        if "held" in d:
+            if d["held"] is not True or set(d) != {"held", "why"}:
+                raise ctx.error(kp, 'a held input is { held = true, why = "the reason" }')
+            out.append(Uncertainty(key, None, d["why"], ctx.where(kp)))
+            continue
+        _check_sampleable(key, kp, ctx, spec, 'hold it: { held = true, why = "..." }')
+        dist = _parse_distribution(d, key, kp, spec, ctx, extra=("why",))
+        value = spec.value(key)
+        if not dist.contains(value):
+            raise ctx.error(
+                kp,
+                f"the scenario's value {_g(value)} is not one this distribution gives "
+                f"({dist.describe()}); widen it or change the value",
+            )
+        out.append(Uncertainty(key, dist, d["why"], ctx.where(kp)))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1077,9 +1316,29 @@ def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
         provenance=_provenance(annotations, origins, layers, ctx),
         changes=_changes(spec, layers),
     )
+    if "uncertainty" in merged:
+        entries = _parse_uncertainty(merged["uncertainty"], spec, ctx)
+        kept = tuple(u for u in entries if not _held_by_what_if(u.key, origins, layers))
+        spec = dataclasses.replace(spec, uncertainty=kept)
     if "sweep" in merged:
         spec = dataclasses.replace(spec, sweep=_parse_sweep(merged["sweep"], spec, ctx))
+    if "tradeoff" in merged:
+        spec = dataclasses.replace(spec, tradeoff=_parse_tradeoff(merged["tradeoff"], spec, ctx))
     return spec
+
+
+def _held_by_what_if(key: str, origins: dict, layers: list[_Layer]) -> bool:
+    """Whether a later file set this key's value than the file that gave its distribution:
+    then the value is that file's what-if, held for every world."""
+
+    def layer_of(path: tuple) -> int:
+        for n in range(len(path), 0, -1):
+            if path[:n] in origins:
+                return next(i for i, la in enumerate(layers) if la is origins[path[:n]])
+        return 0
+
+    value_path = tuple(_ALIASES.get(p, p) if isinstance(p, str) else p for p in _key_path(key))
+    return layer_of(value_path) > layer_of(("uncertainty", key))
 
 
 def _changes(spec: ScenarioSpec, layers: list[_Layer]) -> tuple:

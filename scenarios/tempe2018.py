@@ -1,9 +1,10 @@
 """The NTSB record of the Tempe crash (18 March 2018) as data: each fact with source and certainty.
 
-Certainty letters, as in the project's facts sheet:
+Certainty letters, as in the project's facts sheets:
   Q  NTSB wording seen in a faithful copy
   P  a secondary source paraphrasing the NTSB
   D  derived by arithmetic from other facts
+  S  a secondary source only (press reporting of an official act or of a company's claim)
   U  recalled or assumed, unconfirmed
 
 Scenario files cite these facts by id (`{ value = 6.5, fact = "emergency-threshold" }`) so that
@@ -20,6 +21,7 @@ CERTAINTY = {
     "Q": "NTSB wording seen in a faithful copy",
     "P": "secondary source paraphrasing the NTSB",
     "D": "derived by arithmetic",
+    "S": "secondary source only, e.g. press reporting",
     "U": "recalled or assumed, unconfirmed",
 }
 
@@ -136,8 +138,8 @@ TIMELINE: tuple[TimelineRow, ...] = (
         "-",
         "operator brakes, less than 1 s after impact (about 0.7 s)",
         "-",
-        "Q",
-        "<1 s: Q; 0.7 s: P",
+        "P",
+        "less than 1 s: Q; about 0.7 s: P",
     ),
 )
 
@@ -266,8 +268,8 @@ FACTS: dict[str, Fact] = _facts(
     Fact(
         "volvo-aeb-off",
         "The Volvo's own collision avoidance with automatic emergency braking "
-        "(City Safety) was disabled whenever the ADS drove. Claims about how Volvo's own "
-        "simulations turned out are U.",
+        "(City Safety) was disabled whenever the ADS drove. How Volvo's own simulations "
+        "turned out is known only from secondary accounts (S).",
         "Q",
         FINAL,
     ),
@@ -365,3 +367,33 @@ def fact(fact_id: str) -> Fact:
         return FACTS[fact_id]
     except KeyError:
         raise KeyError(f"no fact {fact_id!r}; known: {', '.join(sorted(FACTS))}") from None
+
+
+# The outside record: what others concluded about the outcome, set beside the simulation's
+# probabilities by the sensitivity analysis. Conclusions, not facts of the crash: kept apart
+# from FACTS (the technical record).
+OUTSIDE: dict[str, Fact] = _facts(
+    Fact(
+        "volvo-simulation",
+        "Volvo's own simulations of the crash with its automatic emergency braking (City "
+        "Safety) on: the collision avoided in 17 of 20 variations, and the speed brought under "
+        "10 mph in the other 3.",
+        "S",
+        "secondary accounts of Volvo's simulations (not seen in a primary source by this project)",
+        17 / 20,
+        "share of variations avoided",
+    ),
+    Fact(
+        "police-avoidable",
+        "The Tempe police called the crash 'entirely avoidable' had the operator been watching "
+        "the road.",
+        "S",
+        "GeekWire and The Daily Beast on the Tempe police report, June 2018",
+    ),
+    Fact(
+        "ntsb-attentive",
+        "An attentive operator could have avoided the crash or mitigated the impact.",
+        "P",
+        FINAL,
+    ),
+)

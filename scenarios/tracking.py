@@ -1,4 +1,5 @@
-"""Tracking: pure `step(track, detection, cfg) -> track` updates, as in filterpy and SORT.
+"""Tracking: pure `step(track, detections, cfg) -> track` updates over a batch of runs, as in
+filterpy and SORT.
 
 A track keeps its id, its class and a constant-velocity Kalman filter (x, y, vx, vy). Two
 policies:
@@ -10,6 +11,11 @@ policies:
   estimate exists within a few frames whatever the classifier says, and once the history is
   long enough (planner.motion_trust_s) that motion predicts the path.
 
+Two further switches, both off in the 2018 design: a class filter (`class_confirm_frames`: a
+new class must be seen that many frames in a row before the track takes it, so a one-frame
+flicker changes nothing), and coasting (a track with no detection for longer than `coast_s`
+is dropped; the record's runs detect her every frame, so it never acts there).
+
 The filter is per axis, white-acceleration noise (Bar-Shalom; filterpy's
 `Q_discrete_white_noise(dim=2)`), with x and y sharing one 2x2 covariance [[pp, pv], [pv, vv]]:
 
@@ -18,16 +24,19 @@ The filter is per axis, white-acceleration noise (Bar-Shalom; filterpy's
     update:   S = pp + r^2;  K = (pp, pv) / S;  p += K0 (z - p);  v += K1 (z - p);
               pp, pv, vv = pp (1 - K0), pv (1 - K0), vv - K1 pv
 
-The helpers take floats or numpy arrays, so the vectorised sweep runs the same arithmetic.
+Every field of a `Track` is an (n,) array, one entry per run; `Track.row(i)` reads one run.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from scenarios.perception import Detection
-from scenarios.spec import TrackingSpec
+import numpy as np
+
+from scenarios import state
+from scenarios.perception import NO_DETECTION, Detections
+from scenarios.spec import CLASSES, TrackingSpec
 
 
 def kf_predict(p, v, pp, pv, vv, dt, q):
@@ -51,26 +60,58 @@ def kf_update(p, v, pp, pv, vv, z, r):
 
 @dataclass(frozen=True)
 class Track:
-    """The tracker's state. id 0 means no track yet; ids come from the state, not a counter."""
+    """The tracker's state per run. Ids come from the state, never from a counter: id 0 means
+    no track yet, and `cls` is -1 while no track is live (before the first detection, or
+    after a track was dropped). In a `row(i)`, `cls` is the class name ('' for none)."""
 
-    id: int = 0
-    cls: str = ""
-    frames: int = 0  # detections in the current history (1: just started)
-    t_s: float = math.nan  # time of the last update
-    x: float = 0.0
-    y: float = 0.0
-    vx: float = 0.0
-    vy: float = 0.0
-    pp: float = 0.0
-    pv: float = 0.0
-    vv: float = 0.0
-    half_x: float = 0.0
-    half_y: float = 0.0
-    history_start_s: float = math.nan
-    resets: int = 0  # histories discarded so far
-    reset_now: bool = False  # this update discarded the history
+    id: np.ndarray  # (n,) int64
+    cls: np.ndarray  # (n,) int8, index into CLASSES
+    frames: np.ndarray  # (n,) detections in the current history (1: just started)
+    t_s: np.ndarray  # (n,) time of the last update
+    x: np.ndarray  # filter state (m, m/s) and covariance shared by the axes
+    y: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    pp: np.ndarray
+    pv: np.ndarray
+    vv: np.ndarray
+    half_x: np.ndarray  # the last detected box's half extents (m)
+    half_y: np.ndarray
+    history_start_s: np.ndarray
+    resets: np.ndarray  # histories discarded at a class change so far
+    reset_now: np.ndarray  # (n,) bool: this update discarded the history
+    pending_cls: np.ndarray  # the class filter: a class seen but not yet taken, and how often
+    pending_n: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> Track:
+        f, i = state.full, np.int64
+        return cls(
+            id=f(n, 0, i),
+            cls=f(n, -1, np.int8),
+            frames=f(n, 0, i),
+            t_s=f(n, math.nan),
+            x=f(n, 0.0),
+            y=f(n, 0.0),
+            vx=f(n, 0.0),
+            vy=f(n, 0.0),
+            pp=f(n, 0.0),
+            pv=f(n, 0.0),
+            vv=f(n, 0.0),
+            half_x=f(n, 0.0),
+            half_y=f(n, 0.0),
+            history_start_s=f(n, math.nan),
+            resets=f(n, 0, i),
+            reset_now=f(n, False, bool),
+            pending_cls=f(n, -1, np.int8),
+            pending_n=f(n, 0, i),
+        )
+
+    def row(self, i: int) -> Track:
+        return state.row(self, i, {"cls": CLASSES, "pending_cls": CLASSES})
 
     def to_dict(self) -> dict:
+        """Of a row."""
         return {
             "id": self.id,
             "class": self.cls,
@@ -84,66 +125,72 @@ class Track:
         }
 
 
-def has_velocity(track: Track, cfg: TrackingSpec) -> bool:
+def has_velocity(track: Track, cfg: TrackingSpec):
     """The filter's velocity counts as known: two or more frames and its std small enough."""
-    return track.frames >= 2 and math.sqrt(track.vv) <= cfg.velocity_known_std_mps
+    return (track.frames >= 2) & (np.sqrt(track.vv) <= cfg.velocity_known_std_mps)
 
 
-def _start(track: Track, det: Detection, cfg: TrackingSpec, track_id: int, resets: int) -> Track:
-    r = cfg.measurement_std_m
+def _filtered_class(track: Track, cls: np.ndarray, seen: np.ndarray, confirm: int):
+    """The class filter: (class the track takes, pending class, pending count)."""
+    if confirm <= 1:
+        return cls, track.pending_cls, track.pending_n
+    differs = seen & (cls != track.cls)
+    again = differs & (cls == track.pending_cls)
+    count = np.where(differs, np.where(again, track.pending_n + 1, 1), 0)
+    count = np.where(seen, count, track.pending_n)
+    confirmed = (count >= confirm) | (track.cls < 0)
+    taken = np.where(confirmed, cls, track.cls)
+    pending = np.where(differs & ~confirmed, cls, np.int8(-1))
+    pending = np.where(seen, pending, track.pending_cls)
+    return taken, pending.astype(np.int8), np.where(confirmed, 0, count)
+
+
+def step(track: Track, det: Detections, cfg: TrackingSpec) -> Track:
+    """Fold one frame's detections into every run's track."""
+    t = det.t_s
+    seen = det.cls != NO_DETECTION
+    taken, pending_cls, pending_n = _filtered_class(track, det.cls, seen, cfg.class_confirm_frames)
+    live = track.cls >= 0
+    if not seen.all():  # coasting: a track unseen for longer than coast_s is dropped
+        live = live & ~(~seen & (t - track.t_s > cfg.coast_s + 1e-9))
+    fresh = ~live
+    start = seen & (fresh | ((taken != track.cls) & (cfg.policy == "reset-on-reclassify")))
+    update = seen & ~start
+    dt = t - track.t_s
+    q, r = cfg.accel_std_mps2, cfg.measurement_std_m
+    px, pvx, ppp, ppv, pvv = kf_predict(track.x, track.vx, track.pp, track.pv, track.vv, dt, q)
+    py, pvy, _, _, _ = kf_predict(track.y, track.vy, track.pp, track.pv, track.vv, dt, q)
+    ux, uvx, upp, upv, uvv = kf_update(px, pvx, ppp, ppv, pvv, det.x, r)
+    uy, uvy, _, _, _ = kf_update(py, pvy, ppp, ppv, pvv, det.y, r)
+    v0 = cfg.initial_velocity_std_mps
+
+    every = bool(seen.all())  # the common case: every run has a detection this frame
+
+    def pick(started, updated, old):
+        return np.where(start, started, updated if every else np.where(update, updated, old))
+
+    reset = start & ~fresh
     return Track(
-        id=track_id,
-        cls=det.cls,
-        frames=1,
-        t_s=det.t_s,
-        x=det.x,
-        y=det.y,
-        vx=0.0,
-        vy=0.0,
-        pp=r * r,
-        pv=0.0,
-        vv=cfg.initial_velocity_std_mps * cfg.initial_velocity_std_mps,
-        half_x=det.half_x,
-        half_y=det.half_y,
-        history_start_s=det.t_s,
-        resets=resets,
-        reset_now=track_id > 1,
-    )
-
-
-def step(track: Track, detection: Detection | None, cfg: TrackingSpec) -> Track:
-    """Fold one detection (or none) into the track."""
-    if detection is None:
-        return replace(track, reset_now=False) if track.reset_now else track
-    if track.id == 0:
-        return _start(track, detection, cfg, 1, 0)
-    if detection.cls != track.cls and cfg.policy == "reset-on-reclassify":
-        return _start(track, detection, cfg, track.id + 1, track.resets + 1)
-    dt = detection.t_s - track.t_s
-    x, vx, pp, pv, vv = kf_predict(
-        track.x, track.vx, track.pp, track.pv, track.vv, dt, cfg.accel_std_mps2
-    )
-    y, vy, _, _, _ = kf_predict(
-        track.y, track.vy, track.pp, track.pv, track.vv, dt, cfg.accel_std_mps2
-    )
-    r = cfg.measurement_std_m
-    x, vx, pp2, pv2, vv2 = kf_update(x, vx, pp, pv, vv, detection.x, r)
-    y, vy, _, _, _ = kf_update(y, vy, pp, pv, vv, detection.y, r)
-    return replace(
-        track,
-        cls=detection.cls,
-        frames=track.frames + 1,
-        t_s=detection.t_s,
-        x=float(x),
-        y=float(y),
-        vx=float(vx),
-        vy=float(vy),
-        pp=float(pp2),
-        pv=float(pv2),
-        vv=float(vv2),
-        half_x=detection.half_x,
-        half_y=detection.half_y,
-        reset_now=False,
+        id=np.where(start, track.id + 1, track.id),
+        cls=taken
+        if every
+        else np.where(seen, taken, np.where(live, track.cls, -1)).astype(np.int8),
+        frames=pick(1, track.frames + 1, np.where(live, track.frames, 0)),
+        t_s=np.full(len(seen), t) if every else np.where(seen, t, track.t_s),
+        x=pick(det.x, ux, track.x),
+        y=pick(det.y, uy, track.y),
+        vx=pick(0.0, uvx, track.vx),
+        vy=pick(0.0, uvy, track.vy),
+        pp=pick(r * r, upp, track.pp),
+        pv=pick(0.0, upv, track.pv),
+        vv=pick(v0 * v0, uvv, track.vv),
+        half_x=np.where(seen, det.half_x, track.half_x),  # (n,) even where the box is a float
+        half_y=np.where(seen, det.half_y, track.half_y),
+        history_start_s=np.where(start, t, track.history_start_s),
+        resets=np.where(reset, track.resets + 1, track.resets),
+        reset_now=reset,
+        pending_cls=pending_cls,
+        pending_n=pending_n,
     )
 
 
@@ -163,19 +210,3 @@ class Continuity:
             "longest_history_s": self.longest_history_s,
             "velocity_known_s": self.velocity_known_s,
         }
-
-
-def continuity(tracks: list[Track], known: list[bool], step_s: float) -> Continuity:
-    """Continuity metrics from the track state at every step and whether velocity was known."""
-    ids = {t.id for t in tracks if t.id}
-    last = next((t for t in reversed(tracks) if t.id), None)
-    longest = 0.0
-    for t in tracks:
-        if t.id:
-            longest = max(longest, t.t_s - t.history_start_s)
-    return Continuity(
-        tracks=len(ids),
-        resets=last.resets if last else 0,
-        longest_history_s=round(longest, 9),
-        velocity_known_s=round(sum(known) * step_s, 9),
-    )

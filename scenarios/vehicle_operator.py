@@ -7,28 +7,50 @@ The operator notices the hazard when
   ahead within `sight_distance_m` (night, unlit stretch: an assumption), or
 - the ADS sounds its alert (an alert makes anyone look),
 
-as `takes_over_on` allows. From that moment she takes the wheel after `takeover_s` (record: 0.02 s
-before impact), which disengages the ADS and releases whatever it was doing, braking included,
-when `takeover_disengages` (record: it did), and brakes after `reaction_s` (record: about 0.7 s
-after impact). Both delays for the 2018 run are derived from the record's times.
+as `takes_over_on` allows. Then:
+
+- an inattentive operator (the record) takes the wheel after `takeover_s` (record: 0.02 s before
+  impact), which disengages the ADS and releases whatever it was doing, braking included, when
+  `takeover_disengages` (record: it did), and brakes after `reaction_s` (record: about 0.7 s
+  after impact). Both delays are derived from the record's times.
+- an attentive operator, watching the road and seeing her come within sight, brakes after
+  `attentive_reaction_s`, a published perception-brake time for a surprise obstacle (the
+  scenario file gives its source and distribution). Braking is her takeover: the ADS's own
+  braking is never released before hers begins.
+
+Every field of an `OperatorState` is an (n,) array, one entry per run; `row(i)` reads one.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+import numpy as np
+
+from scenarios import state
 from scenarios.spec import OperatorSpec
+
+WHY = ("", "saw her", "alert")  # why she noticed: index in OperatorState.why
 
 
 @dataclass(frozen=True)
 class OperatorState:
-    noticed_s: float = math.nan
-    why: str = ""  # "saw her" or "alert"
-    took_over: bool = False
-    braking: bool = False
+    noticed_s: np.ndarray  # (n,) when she noticed (nan: not yet)
+    why: np.ndarray  # (n,) index into WHY
+    took_over: np.ndarray  # (n,) bool
+    braking: np.ndarray  # (n,) bool
+
+    @classmethod
+    def empty(cls, n: int) -> OperatorState:
+        f = state.full
+        return cls(f(n, math.nan), f(n, 0, np.int8), f(n, False, bool), f(n, False, bool))
+
+    def row(self, i: int) -> OperatorState:
+        return state.row(self, i, {"why": WHY})
 
     def to_dict(self) -> dict:
+        """Of a row."""
         return {
             "noticed": not math.isnan(self.noticed_s),
             "why": self.why,
@@ -37,26 +59,26 @@ class OperatorState:
         }
 
 
-def sees(t: float, gap_m: float, cfg: OperatorSpec) -> bool:
+def sees(t: float, gap_m, cfg: OperatorSpec):
     """Whether she is looking at the road and the pedestrian is ahead within sight."""
-    looking = cfg.attentive or t >= cfg.glance_at_s - 1e-9
-    return looking and 0.0 <= gap_m <= cfg.sight_distance_m
+    looking = cfg.attentive or t >= np.asarray(cfg.glance_at_s) - 1e-9
+    return looking & (gap_m >= 0.0) & (gap_m <= cfg.sight_distance_m)
 
 
-def step(
-    state: OperatorState, t: float, gap_m: float, alert: bool, cfg: OperatorSpec
-) -> OperatorState:
+def step(op: OperatorState, t: float, gap_m, alert, cfg: OperatorSpec) -> OperatorState:
     """Update at clock time t; gap_m: distance from the SUV's front to the pedestrian ahead."""
-    if math.isnan(state.noticed_s):
+    noticed_s, why = op.noticed_s, op.why
+    waiting = np.isnan(noticed_s)
+    if waiting.any():
         on = cfg.takes_over_on
-        if on in ("hazard", "alert-or-hazard") and sees(t, gap_m, cfg):
-            state = replace(state, noticed_s=t, why="saw her")
-        elif on in ("alert", "alert-or-hazard") and alert:
-            state = replace(state, noticed_s=t, why="alert")
-        else:
-            return state
-    took_over = t >= state.noticed_s + cfg.takeover_s - 1e-9
-    braking = t >= state.noticed_s + cfg.reaction_s - 1e-9
-    if (took_over, braking) != (state.took_over, state.braking):
-        state = replace(state, took_over=took_over, braking=braking)
-    return state
+        saw = waiting & (on in ("hazard", "alert-or-hazard")) & sees(t, gap_m, cfg)
+        heard = waiting & ~saw & (on in ("alert", "alert-or-hazard")) & alert
+        noticed_s = np.where(saw | heard, t, noticed_s)
+        why = np.where(saw, np.int8(1), np.where(heard, np.int8(2), why)).astype(np.int8)
+    noticed = ~np.isnan(noticed_s)
+    if cfg.attentive:  # she brakes, and braking is her takeover
+        braking = noticed & (t >= noticed_s + cfg.attentive_reaction_s - 1e-9)
+        return OperatorState(noticed_s, why, braking, braking)
+    took_over = noticed & (t >= noticed_s + cfg.takeover_s - 1e-9)
+    braking = noticed & (t >= noticed_s + cfg.reaction_s - 1e-9)
+    return OperatorState(noticed_s, why, took_over, braking)

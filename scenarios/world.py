@@ -11,16 +11,20 @@ the commanded one at the jerk limit, then holds, so
     a(t) = a0 + j t,   v(t) = v0 + a0 t + j t^2 / 2,   x(t) = x0 + v0 t + a0 t^2 / 2 + j t^3 / 6,
 
 and a braking vehicle stops where v reaches 0 (it never reverses). The helpers take floats or
-numpy arrays alike, so a single run and a vectorised sweep share the same arithmetic.
+numpy arrays alike; the simulator runs them over a batch (`Suv`: (n,) arrays, one per run).
+Any number of the spec may be an (n,) array of per-run values, the speed profile's knots too.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from scenarios import state
 from scenarios.spec import MPH, ScenarioSpec
 
 CRUISE_TAU_S = 1.0  # how fast the cruise controller closes a speed gap (a first-order lag)
@@ -85,7 +89,7 @@ class Road:
 
 def _quadratic_first_root(a2: np.ndarray, a1: np.ndarray, a0: np.ndarray) -> np.ndarray:
     """Smallest root >= 0 of a2 t^2 + a1 t + a0 (numerically stable; inf where none)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         disc = np.maximum(a1 * a1 - 4.0 * a2 * a0, 0.0)
         q = -0.5 * (a1 + np.where(a1 >= 0, 1.0, -1.0) * np.sqrt(disc))
         r1 = np.where(a2 != 0, q / a2, np.inf)
@@ -156,38 +160,70 @@ def stopping_distance(v0: float, decel: float, jerk: float = math.inf) -> float:
 # The cruise profile: the recorded speeds (with their certainty), or a constant speed
 
 
-def profile_knots(spec: ScenarioSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(times, speeds in m/s) of the cruise profile, unscaled; constant cruise: one knot."""
+def profile_knots(spec: ScenarioSpec) -> tuple[np.ndarray, list]:
+    """(times, speeds in m/s) of the cruise profile, unscaled; constant cruise: one knot. A
+    speed may be an (n,) array (a knot that varies per run)."""
     suv = spec.suv
     if suv.cruise == "constant" or not suv.profile:
-        return np.array([spec.world.start_s]), np.array([suv.initial_speed_mph * MPH])
+        return np.array([spec.world.start_s]), [suv.initial_speed_mph * MPH]
     ts = np.array([k.t_s for k in suv.profile])
-    vs = np.array([k.speed_mph * MPH for k in suv.profile])
-    return ts, vs
+    return ts, [k.speed_mph * MPH for k in suv.profile]
 
 
-def profile_scale(spec: ScenarioSpec, initial_speed_mps=None):
+def _interp(t: float, ts, vs: list):
+    """Linear between knots, held outside them: np.interp's arithmetic, for knots whose speeds
+    may be arrays (and without numpy's per-call cost for a scalar t)."""
+    if t <= ts[0]:
+        return vs[0]
+    if t >= ts[-1]:
+        return vs[-1]
+    i = bisect.bisect_right(ts, t)
+    slope = (vs[i] - vs[i - 1]) / (ts[i] - ts[i - 1])
+    return slope * (t - ts[i - 1]) + vs[i - 1]
+
+
+def profile_scale(spec: ScenarioSpec):
     """Factor that makes the profile's speed at start_s equal the initial speed."""
     ts, vs = profile_knots(spec)
-    v_start = float(np.interp(spec.world.start_s, ts, vs))
-    v0 = spec.suv.initial_speed_mph * MPH if initial_speed_mps is None else initial_speed_mps
-    return v0 / v_start
+    return spec.suv.initial_speed_mph * MPH / _interp(spec.world.start_s, ts, vs)
+
+
+@dataclass(frozen=True)
+class Cruise:
+    """The cruise profile of a batch, read once: knots, scale and step."""
+
+    ts: list[float]
+    vs: list  # floats, or (n,) arrays for knots that vary per run
+    scale: Any  # float or (n,) array
+    step_s: float
+
+    @classmethod
+    def of(cls, spec: ScenarioSpec, scale=None) -> Cruise:
+        ts, vs = profile_knots(spec)
+        scale = profile_scale(spec) if scale is None else scale
+        return cls([float(x) for x in ts], vs, scale, spec.world.step_s)
+
+    def speed(self, t: float):
+        """The profile's speed at clock time t (m/s): linear between knots, held outside them."""
+        return self.scale * _interp(t, self.ts, self.vs)
+
+    def slope(self, t: float):
+        """The profile's acceleration on [t, t + step) (m/s^2)."""
+        ts, vs = self.ts, self.vs
+        i = bisect.bisect_left(ts, t + 0.5 * self.step_s)
+        if i == 0 or i >= len(ts):
+            return 0.0 * self.scale
+        return self.scale * (vs[i] - vs[i - 1]) / (ts[i] - ts[i - 1])
 
 
 def cruise_speed(spec: ScenarioSpec, t: float, scale=1.0):
-    """The profile's speed at clock time t (m/s): linear between knots, held outside them."""
-    ts, vs = profile_knots(spec)
-    return scale * float(np.interp(t, ts, vs))
+    """The profile's speed at clock time t (m/s), times scale."""
+    return Cruise.of(spec, scale).speed(t)
 
 
 def cruise_slope(spec: ScenarioSpec, t: float, scale=1.0):
-    """The profile's acceleration on [t, t + step) (m/s^2)."""
-    ts, vs = profile_knots(spec)
-    mid = t + 0.5 * spec.world.step_s
-    i = int(np.searchsorted(ts, mid))
-    if i == 0 or i >= len(ts):
-        return 0.0 * scale
-    return scale * (vs[i] - vs[i - 1]) / (ts[i] - ts[i - 1])
+    """The profile's acceleration on [t, t + step) (m/s^2), times scale."""
+    return Cruise.of(spec, scale).slope(t)
 
 
 def cruise_accel(v_ref, slope, v, comfort_decel, resume_accel):
@@ -198,6 +234,7 @@ def cruise_accel(v_ref, slope, v, comfort_decel, resume_accel):
 def profile_distance(spec: ScenarioSpec, t0: float, t1: float) -> float:
     """Exact distance the unscaled profile covers from t0 to t1 (trapezoids between knots)."""
     ts, vs = profile_knots(spec)
+    vs = np.array([float(v) for v in vs])
     grid = np.unique(np.concatenate([[t0, t1], ts[(ts > t0) & (ts < t1)]]))
     speeds = np.interp(grid, ts, vs)
     return float(np.sum(np.diff(grid) * (speeds[1:] + speeds[:-1]) / 2))
@@ -207,19 +244,15 @@ def profile_distance(spec: ScenarioSpec, t0: float, t1: float) -> float:
 # The pedestrian and the bodies
 
 
-def pedestrian_y(spec: ScenarioSpec, t, speed=None, lateral=None):
+def pedestrian_y(spec: ScenarioSpec, t: float):
     """Her centre's y at clock time t: walking right (decreasing y) at constant speed."""
     p = spec.pedestrian
-    speed = p.speed_mps if speed is None else speed
-    lateral = p.lateral_at_impact_m if lateral is None else lateral
-    return lateral - speed * t
+    return p.lateral_at_impact_m - p.speed_mps * t
 
 
-def suv_start_front(spec: ScenarioSpec, gap=None, ped_width=None) -> float:
+def suv_start_front(spec: ScenarioSpec):
     """x of the SUV's front at start_s: start_gap_m short of her near edge."""
-    gap = spec.world.start_gap_m if gap is None else gap
-    ped_width = spec.pedestrian.width_m if ped_width is None else ped_width
-    return -0.5 * ped_width - gap
+    return -0.5 * spec.pedestrian.width_m - spec.world.start_gap_m
 
 
 def overlap(a_lo, a_hi, b_lo, b_hi):
@@ -247,3 +280,25 @@ def contact_fraction(f0, f1, xe, ylo0, ylo1, yhi0, yhi1, s_lo, s_hi):
         )
     fy = np.where(overlap(ylo0, yhi0, s_lo, s_hi), 0.0, fy)
     return np.minimum(np.maximum(np.maximum(fx, fy), 0.0), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The SUV over a batch of runs
+
+
+@dataclass(frozen=True)
+class Suv:
+    """The SUV per run: front bumper x (m), speed (m/s), acceleration (m/s^2)."""
+
+    front: np.ndarray
+    v: np.ndarray
+    a: np.ndarray
+
+    @classmethod
+    def start(cls, spec: ScenarioSpec, n: int, cruise: Cruise) -> Suv:
+        zeros = state.full(n, 0.0)
+        front = zeros + suv_start_front(spec)
+        return cls(front, zeros + cruise.speed(spec.world.start_s), zeros)
+
+    def move(self, a_cmd, dt: float, jerk) -> Suv:
+        return Suv(*advance(self.front, self.v, self.a, a_cmd, dt, jerk))

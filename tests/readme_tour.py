@@ -60,6 +60,9 @@ SLOW = (
     "fragility shortcut",
     "fragility report",
     "fragility scenario case-study",
+    "fragility scenario sensitivity",
+    "fragility scenario tradeoff",
+    "fragility grid",
 )
 
 

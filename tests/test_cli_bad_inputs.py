@@ -73,6 +73,9 @@ TOML = {
     "huge-seed": 'extends = "flicker-vs-suppression"\n[sweep]\nseed = 4294967296\n',
     "huge-runs": 'extends = "flicker-vs-suppression"\n[sweep]\nruns = 1_000_000_000\n',
     "not-toml": "this is = = not toml\n",
+    "grid-typo": '[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\nrunz = 3\n',
+    "grid-seed": 'seeds = [-1]\n[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\n',
+    "grid-no-sweep": '[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\n',
 }
 
 
@@ -193,6 +196,11 @@ CASES = [
     (["scenario", "sweep", "flicker-vs-suppression", "--runs", "2.5", *OUT], "a whole number"),
     (["scenario", "sweep", "{toml:huge-runs}", *OUT], "runs in 1..10000000"),
     (["scenario", "case-study", "--runs", "1e8", *OUT], "from 1 to 10,000,000, not 1e8"),
+    (["scenario", "sensitivity", "volvo-aeb", "--runs", "0", *OUT], "from 1 to"),
+    (["scenario", "sensitivity", "volvo-aeb", "--runs", "2000000", *OUT], "runs: 2,000,000"),
+    (["scenario", "tradeoff", "--seed", "-1", *OUT], "--seed: expected a seed"),
+    (["scenario", "tradeoff", "--runs", "200000", *OUT], "runs: 200,000 is outside"),
+    (["scenario", "compare", "--runs", "2.5"], "a whole number"),
     (["invert", *MLP, "--steps", "1e9", *OUT], "ascent steps from 1 to 100,000"),
     (["invert", *MLP, "--restarts", "0", *OUT], "restarts from 1 to 100"),
     (["invert", *MLP, "--jitter", "1000", *OUT], "a shift in pixels from 0 to 64"),
@@ -243,6 +251,18 @@ CASES = [
         "suv.initial_speed_mph: -40 is negative; speed at start_s in mph (it scales the "
         "profile) must be at least 0",
     ),
+    # grids and their leaderboards
+    (["grid", "digits-small", "--out", "{file}"], "exists and is not a folder"),
+    (["grid", "digits-small", "--out", "/proc/grid"], "cannot write in /proc"),
+    (["grid", "digits-small", "--workers", "0", *OUT], "--workers: expected a number of worker"),
+    (["grid", "digits-small", "--workers", "1", "--ray", "auto", *OUT], "not allowed with"),
+    (["grid", "no-such-grid", *OUT], "no-such-grid: no such grid file"),
+    (["grid", "{toml:grid-typo}", *OUT], "analyses[0].runz: unknown key (did you mean runs?)"),
+    (["grid", "{toml:grid-seed}", *OUT], "seeds[0]: -1 is out of range"),
+    (["grid", "{toml:grid-no-sweep}", *OUT], "has no [sweep]"),
+    (["grid", "{toml:not-toml}", *OUT], "not valid TOML"),
+    (["leaderboard", "{empty}"], "holds no grid"),
+    (["leaderboard", "{mlp}", "--out", "{out}"], "holds no grid"),
     # bad checkpoints: missing, a file, hostile specs, metrics and weights
     (["attack", "--checkpoint", "{empty}/none", *OUT], "no checkpoint folder at"),
     (["invert", "--checkpoint", "{file}", *OUT], "no checkpoint folder at"),
@@ -309,7 +329,7 @@ def test_every_subcommand_has_a_case():
     covered = {c[0][0] for c in CASES if c[0]} | {
         f"scenario {c[0][1]}" for c in CASES if c[0][:1] == ["scenario"]
     }
-    actions = {"run", "sweep", "explain", "compare", "case-study"}
+    actions = {"run", "sweep", "explain", "compare", "case-study", "sensitivity", "tradeoff"}
     assert set(COMMANDS) <= covered
     assert {f"scenario {a}" for a in actions} <= covered
 
@@ -335,6 +355,10 @@ BASE = {
     ("scenario", "sweep"): ["scenario", "sweep", "flicker-vs-suppression", *OUT],
     ("scenario", "explain"): ["scenario", "explain", "tempe-2018"],
     ("scenario", "case-study"): ["scenario", "case-study", *OUT],
+    ("scenario", "compare"): ["scenario", "compare"],
+    ("scenario", "sensitivity"): ["scenario", "sensitivity", "volvo-aeb", *OUT],
+    ("scenario", "tradeoff"): ["scenario", "tradeoff", *OUT],
+    ("grid",): ["grid", "digits-small", *OUT],
 }
 
 

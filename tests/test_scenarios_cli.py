@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -25,7 +26,7 @@ def test_run_writes_summary_trace_and_figures(tmp_path, capsys):
     assert main(["scenario", "run", "tempe-2018", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(
-        "tempe-2018: hit at 39.1 mph\nfirst detection 5.60 s, first "
+        "tempe-2018: hit at 39.1 mph (this run)\nfirst detection 5.60 s, first "
         "predicted conflict 1.20 s, braking 0.20 s (ADS slowdown)"
     )
     summary = json.loads((out / "summary.json").read_text())
@@ -35,6 +36,7 @@ def test_run_writes_summary_trace_and_figures(tmp_path, capsys):
     assert summary["stopping_margin_m"] == 0.0
     assert summary["inputs"]["pedestrian.speed_mps"]["certainty"] == "U"
     assert summary["inputs"]["planner.suppression_s"]["certainty"] == "Q"
+    assert summary["plausible_worlds"] is None  # the record itself, not a counterfactual
     assert "[U]" in summary["speed_profile"]
     trace = json.loads((out / "trace.json").read_text())
     steps = trace["steps"]
@@ -52,9 +54,24 @@ def test_run_writes_summary_trace_and_figures(tmp_path, capsys):
 
 def test_run_of_a_counterfactual_and_explain(tmp_path, capsys):
     out = tmp_path / "cf"
-    assert main(["scenario", "run", "persistent-tracking", "--out", str(out), "--no-gif"]) == 0
-    assert "avoided, 4.6 m to spare" in capsys.readouterr().out
+    argv = [
+        "scenario",
+        "run",
+        "persistent-tracking",
+        "--out",
+        str(out),
+        "--no-gif",
+        "--runs",
+        "512",
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "persistent-tracking: avoided, 4.6 m to spare (this run)" in printed
+    assert re.search(r"over the plausible worlds: avoided in \d+ % \(\d+-\d+ %\) of", printed)
     summary = json.loads((out / "summary.json").read_text())
+    worlds = summary["plausible_worlds"]
+    assert worlds["avoided"]["interval"] == "Wilson score, 95 %"
+    assert 0 < worlds["avoided"]["p"] < 1 and worlds["avoided"]["n"] > 20
     assert summary["changes"] == [
         {"key": "tracking.policy", "was": "reset-on-reclassify", "now": "persistent"}
     ]
@@ -66,12 +83,26 @@ def test_run_of_a_counterfactual_and_explain(tmp_path, capsys):
     assert '  5.60 s  [  P]  radar sees "vehicle"' in text
     assert "record: impact: the SUV's right front strikes the pedestrian" in text
     assert "IMPACT at 39.1 mph" in text and "10 history resets" in text
+    assert "[sim: lane widths are U]" in text  # where she is comes from assumed widths
+    assert "The record, for comparison" not in text  # the record run interleaves its record
+
+
+def test_explain_of_a_counterfactual_keeps_the_record_apart_and_ends_on_its_own_time(capsys):
+    assert main(["scenario", "explain", "persistent-tracking", "--runs", "512"]) == 0
+    text = capsys.readouterr().out
+    timeline, record = text.split("The record, for comparison")
+    assert "record:" not in timeline  # no re-timed record rows in the run's own timeline
+    assert "IMPACT" not in timeline and "suppression begins" not in timeline.split("t =  -4.10")[1]
+    lines = [line for line in timeline.splitlines() if line.startswith("  t = ")]
+    assert lines[-1] == "  t =  +6.00 s  [sim]  the run ends: avoided, 4.6 m to spare"
+    assert "  0.00 s  [  Q]  record: impact" in record
+    assert re.search(r"Over the plausible worlds: avoided in \d+ % \(\d+-\d+ %\)", text)
 
 
 def test_compare_prints_the_counterfactual_table_and_writes_it(tmp_path, capsys):
     out_dir = tmp_path / "cmp"
     argv = ["scenario", "compare", "no-suppression", "persistent-tracking", "--out", str(out_dir)]
-    assert main(argv) == 0
+    assert main([*argv, "--runs", "512"]) == 0
     out = capsys.readouterr().out
     assert "as it happened: hit at 39.1 mph" in out
     assert "only lowers the impact speed, to 34.4 mph" in out
@@ -83,6 +114,12 @@ def test_compare_prints_the_counterfactual_table_and_writes_it(tmp_path, capsys)
     assert rows["no-suppression"]["impact_speed_mph"] == pytest.approx(34.4, abs=0.05)
     assert rows["persistent-tracking"]["collision"] is False
     assert rows["persistent-tracking"]["margin_m"] == pytest.approx(4.6, abs=0.05)
+    # every single-run verdict stands beside its share of the plausible worlds
+    assert "avoided, plausible worlds" in out and "Wilson" in out
+    tracked = rows["persistent-tracking"]["plausible"]["avoided"]
+    assert 0.3 < tracked["p"] < 0.95 and tracked["low"] < tracked["p"] < tracked["high"]
+    assert rows["no-suppression"]["plausible"]["avoided"]["p"] < 0.05  # it never avoids
+    assert data["plausible_worlds"]["runs"] == 512
     assert (out_dir / "speed.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(p.name for p in out_dir.iterdir()) == ["compare.json", "speed.png"]
 
@@ -120,6 +157,10 @@ def test_sweep_writes_json_and_heatmaps(tmp_path, capsys):
         ),
         (["scenario", "explain", "tempe-2019"], "tempe-2019: no such scenario file"),
         (["scenario", "sweep", "tempe-2018", "--out", "{tmp}/o"], "has no [sweep] table"),
+        (
+            ["scenario", "sensitivity", "volvo-aeb", "--out", "{tmp}/o", "--runs", "2000000"],
+            "runs: 2,000,000 is outside",
+        ),
     ],
 )
 def test_a_bad_file_exits_2_with_one_line(tmp_path, capsys, argv, message):
@@ -197,6 +238,43 @@ def test_no_pyplot_no_backend_and_scenarios_imported_lazily():
         "assert 'scenarios' not in sys.modules, 'imported eagerly'; "
         "import scenarios.figures, scenarios.case_study, scenarios.sweep; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot'; assert raw() == b, 'backend'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_sensitivity_writes_json_tornado_and_histograms(tmp_path, capsys):
+    out = tmp_path / "sens"
+    argv = ["scenario", "sensitivity", "persistent-tracking", "volvo-aeb", "--out", str(out)]
+    assert main([*argv, "--runs", "600", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "planner.motion_trust_s" in printed  # the input that decides persistent tracking
+    assert "outside record [S] Volvo's own simulations" in printed
+    data = json.loads((out / "sensitivity.json").read_text())
+    assert data["runs"] == 600 and data["method"]["plausible"]["impact_mph"] == [38.0, 40.0]
+    names = [s["name"] for s in data["scenarios"]]
+    assert names == ["persistent-tracking", "volvo-aeb"]
+    row = data["scenarios"][0]
+    assert row["single_run"]["outcome"] == "avoided, 4.6 m to spare"
+    assert row["avoided"]["low"] <= row["avoided"]["p"] <= row["avoided"]["high"]
+    assert row["headline"].startswith("avoided in ")
+    assert {"key", "index", "low", "high"} <= set(row["importance"][0])
+    inputs = {u["key"]: u for u in data["inputs"]}
+    assert "Green (2000)" in inputs["operator.attentive_reaction_s"]["why"]
+    assert [o["fact"] for o in data["outside_record"]][:1] == ["volvo-simulation"]
+    for name in ("tornado.png", "outcomes.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert main(["scenario", "sensitivity", "--out", str(tmp_path / "x")]) == 2
+    assert "--all-counterfactuals" in capsys.readouterr().err
+
+
+def test_scenario_commands_do_not_import_torch(tmp_path):
+    code = (
+        "import sys; from fragility.cli import main; "
+        f"main(['scenario', 'explain', 'volvo-aeb', '--runs', '64']); "
+        f"main(['scenario', 'sensitivity', 'volvo-aeb', '--runs', '64', '--quiet', "
+        f"'--out', {str(tmp_path / 's')!r}]); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -31,7 +31,7 @@ def test_every_packaged_scenario_loads_and_each_counterfactual_is_one_line():
     } <= set(names)
     for name in names:
         s = spec.load(name)
-        if s.sweep is None and name != "tempe-2018":
+        if s.sweep is None and s.tradeoff is None and name != "tempe-2018":
             assert len(s.changes) == 1, (name, s.changes)
     assert spec.load("no-suppression").changes == (("planner.suppression_s", 1.0, 0.0),)
     assert issubclass(ScenarioError, FragilityError)
@@ -85,7 +85,7 @@ BAD = [
         _base('[planner]\nsuppression_s = { value = 1.0, certainty = "X" }\n'),
         "planner.suppression_s.certainty",
         3,
-        "expected one of Q, P, D, U",
+        "expected one of Q, P, D, S, U",
     ),
     (
         _base('[planner]\nsuppression_s = { value = 1.0, fact = "nope" }\n'),
@@ -203,7 +203,7 @@ def test_with_values_validates_like_the_file():
 
 
 def test_line_index_follows_tables_inline_tables_and_array_items():
-    from scenarios.toml_lines import line_index
+    from fragility.tomlfile import line_index
 
     text = 'a = 1\n[b]\nc = { d = 2 }\ne = [\n  { f = 3 },\n  { g = 4 },\n]\n[h.i]\n"j.k" = 5\n'
     idx = line_index(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cache
 
@@ -11,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenarios import counterfactuals, perception, planner, spec, tempe2018, tracking
-from scenarios.perception import Detection
+from scenarios.perception import Detections
 from scenarios.simulate import RunResult, simulate
-from scenarios.spec import MPH
+from scenarios.spec import CLASSES, MPH
 
 STEP = 0.02
 
@@ -164,51 +165,152 @@ def test_the_counterfactual_table():
 
 
 def test_the_record_as_data_has_a_certainty_for_every_fact():
-    assert all(f.certainty in "QPDU" and f.source for f in tempe2018.FACTS.values())
+    assert all(f.certainty in "QPDSU" and f.source for f in tempe2018.FACTS.values())
     assert [r.t_before_s for r in tempe2018.TIMELINE][:2] == [5.6, 5.2]
     assert tempe2018.fact("emergency-threshold").value == 6.5
     with pytest.raises(KeyError, match="known"):
         tempe2018.fact("nope")
 
 
+def test_certainty_labels_say_what_is_assumed():
+    s = spec.load("tempe-2018")
+    by_time = {e.t_s: e for e in s.perception.events}
+    assert by_time[-2.7].certainty == "U"  # the class the alternation ended on is not recorded
+    assert [by_time[t].certainty for t in (-3.4, -3.1, -2.9)] == ["U", "U", "U"]
+    assert s.provenance["perception.flicker.rate_hz"].certainty == "U"  # fitted to U times
+    braked = next(r for r in tempe2018.TIMELINE if r.t_before_s == -0.7)
+    assert braked.certainty == "P"  # "about 0.7 s" is a paraphrase; "< 1 s" is the wording
+    volvo = tempe2018.OUTSIDE["volvo-simulation"]  # a conclusion beside the record, not in it
+    assert volvo.certainty == "S" and volvo.value == pytest.approx(17 / 20)
+    assert "volvo-simulation" not in tempe2018.FACTS
+
+
+def test_every_unconfirmed_input_has_a_distribution_or_a_reason_to_hold_it():
+    s = spec.load("tempe-2018")
+    covered = {u.key: u for u in s.uncertainty}
+    assumed = [k for k, p in s.provenance.items() if p.certainty == "U"]
+    for field, items in (
+        ("perception.events", s.perception.events),
+        ("suv.profile", s.suv.profile),
+    ):
+        for i, item in enumerate(items):
+            if item.certainty == "U":
+                assumed.append(f"{field}.{i}.{'speed_mph' if field == 'suv.profile' else 't_s'}")
+    missing = [k for k in assumed if k not in covered]
+    missing = [k for k in missing if k.replace(".t_s", ".class") not in covered]  # 2.7 s: class
+    assert not missing, missing
+    assert "perception.events.7.class" in covered  # the class at 2.7 s
+    for u in covered.values():
+        assert len(u.why) > 15 and u.origin.startswith(s.path)
+        if u.distribution is not None:
+            assert u.distribution.contains(s.value(u.key))  # the single run is one of the worlds
+    held = [u for u in covered.values() if u.distribution is None]
+    assert [u.key for u in held] == ["perception.period_s"]
+
+
+def test_a_what_if_value_is_held_unless_the_file_gives_it_a_distribution():
+    text = 'extends = "tempe-2018"\n[planner]\nmotion_trust_s = 3.0\n'
+    assert "planner.motion_trust_s" not in spec.loads(text).distributions()
+    again = text + '[uncertainty]\n"planner.motion_trust_s" = { uniform = [2.5, 3.5], why = "x" }\n'
+    assert spec.loads(again).distributions()["planner.motion_trust_s"].params == (2.5, 3.5)
+    with pytest.raises(spec.ScenarioError, match="not one this distribution gives"):
+        spec.loads(again.replace("motion_trust_s = 3.0\n", ""))
+
+
+def test_the_attentive_operator_brakes_after_her_reaction_time_and_the_ads_is_never_released():
+    result = run("attentive-operator")
+    s, op = result.summary, spec.load("attentive-operator").operator
+    noticed = next(r for r in result.trace if not math.isnan(r.operator.noticed_s))
+    assert noticed.gap_m == pytest.approx(op.sight_distance_m, abs=0.5)  # within sight: 50 m
+    braking = next(r for r in result.trace if r.operator.braking)
+    assert braking.t_s - noticed.t_s == pytest.approx(op.attentive_reaction_s, abs=STEP)
+    assert s.takeover_s == s.operator_brake_s == braking.t_s  # braking is her takeover
+    # no step in which the ADS is released and nobody brakes
+    released = [r for r in result.trace if not r.ads_engaged and not r.operator.braking]
+    assert not released
+    assert s.impact_speed_mph == pytest.approx(12.5, abs=0.1)  # 1.5 s from 50 m at 43 mph
+
+
 # ---------------------------------------------------------------------------------------------
 # Tracking policies
 
 
-def _det(t: float, cls: str, y: float) -> Detection:
-    return Detection(t, "lidar", cls, 0.0, y, 0.3, 0.9)
+def _track(classes: list[list[str]], cfg, dt: float = 0.1) -> list[tracking.Track]:
+    """Track a batch of runs, one class sequence each, all walking at -1.4 m/s across; the
+    state after each frame."""
+    n = len(classes)
+    track, out = tracking.Track.empty(n), []
+    for k in range(len(classes[0])):
+        cls = np.array([CLASSES.index(c[k]) for c in classes], np.int8)
+        y = np.full(n, 10 - 1.4 * dt * k)
+        det = Detections(dt * k, cls, np.ones(n, np.int8), np.zeros(n), y, 0.3, 0.9)
+        track = tracking.step(track, det, cfg)
+        out.append(track)
+    return out
 
 
-@settings(deadline=None, max_examples=60)
-@given(
-    classes=st.lists(
-        st.sampled_from(["vehicle", "bicycle", "pedestrian", "other"]), min_size=2, max_size=40
+# 1 to 4 runs, each a sequence of classes of the same length (2 to 40 frames)
+BATCHES = st.integers(2, 40).flatmap(
+    lambda m: st.lists(
+        st.lists(st.sampled_from(CLASSES), min_size=m, max_size=m), min_size=1, max_size=4
     )
 )
-def test_the_reset_policy_never_keeps_history_across_a_class_change(classes):
+
+
+@settings(deadline=None, max_examples=40)
+@given(batch=BATCHES)
+def test_the_reset_policy_never_keeps_history_across_a_class_change(batch):
     cfg = spec.load("tempe-2018").tracking
-    track = tracking.Track()
-    for k, cls in enumerate(classes):
-        before = track
-        track = tracking.step(track, _det(0.1 * k, cls, 10 - 0.14 * k), cfg)
-        if k and cls != classes[k - 1]:
-            assert track.frames == 1 and track.id == before.id + 1 and track.reset_now
-            assert track.vx == track.vy == 0.0 and not tracking.has_velocity(track, cfg)
-        elif k:
-            assert track.id == before.id and track.frames == before.frames + 1
-        assert track.t_s - track.history_start_s == pytest.approx(0.1 * (track.frames - 1))
+    states = _track(batch, cfg)
+    for i, classes in enumerate(batch):  # each run of the batch on its own
+        for k, cls in enumerate(classes):
+            track, before = states[k].row(i), states[k - 1].row(i) if k else None
+            assert track.cls == cls
+            if k and cls != classes[k - 1]:
+                assert track.frames == 1 and track.id == before.id + 1 and track.reset_now
+                assert track.vx == track.vy == 0.0
+                assert not tracking.has_velocity(states[k], cfg)[i]
+            elif k:
+                assert track.id == before.id and track.frames == before.frames + 1
+            assert track.t_s - track.history_start_s == pytest.approx(0.1 * (track.frames - 1))
 
 
 @settings(deadline=None, max_examples=30)
 @given(classes=st.lists(st.sampled_from(["vehicle", "bicycle", "other"]), min_size=6, max_size=30))
 def test_the_persistent_policy_keeps_one_track_and_learns_the_velocity(classes):
     cfg = spec.load("persistent-tracking").tracking
-    track = tracking.Track()
-    for k, cls in enumerate(classes):
-        track = tracking.step(track, _det(0.1 * k, cls, 10 - 0.14 * k), cfg)
+    last = _track([classes], cfg)[-1]
+    track = last.row(0)
     assert track.id == 1 and track.resets == 0 and track.frames == len(classes)
-    assert tracking.has_velocity(track, cfg)
+    assert tracking.has_velocity(last, cfg)[0]
     assert track.vy == pytest.approx(-1.4, abs=0.05)
+
+
+def test_a_class_filter_takes_a_new_class_only_after_it_is_seen_n_frames_running():
+    cfg = dataclasses.replace(spec.load("tempe-2018").tracking, class_confirm_frames=3)
+    seq = ["vehicle"] * 3 + ["other", "vehicle"] + ["bicycle"] * 4  # one flicker, then a change
+    states = _track([seq], cfg)
+    taken = [s.row(0).cls for s in states]
+    assert taken == ["vehicle"] * 7 + ["bicycle"] * 2  # bicycle from its third frame
+    assert [s.row(0).id for s in states] == [1] * 7 + [2] * 2
+    assert states[-1].row(0).resets == 1
+
+
+def test_a_track_with_no_detection_for_longer_than_coast_s_is_dropped():
+    cfg = spec.load("tempe-2018").tracking  # coast_s = 0.5
+    n = 1
+    track = tracking.Track.empty(n)
+    for k in range(12):
+        seen = k < 3 or k >= 10  # seen, then missed for 0.7 s, then seen again
+        cls = np.array([CLASSES.index("other") if seen else -1], np.int8)
+        det = Detections(0.1 * k, cls, np.ones(n, np.int8), np.zeros(n), np.ones(n), 0.3, 0.9)
+        track = tracking.step(track, det, cfg)
+        row = track.row(0)
+        if 3 <= k <= 7:  # coasting: the track is kept, not updated
+            assert row.cls == "other" and row.id == 1 and row.frames == 3
+        if k in (8, 9):  # unseen for more than 0.5 s: dropped
+            assert row.cls == "" and row.frames == 0
+    assert row.id == 2 and row.frames == 2 and row.resets == 0  # a new track, not a reset
 
 
 def test_the_kalman_filter_matches_a_hand_computed_first_update():

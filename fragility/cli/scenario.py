@@ -1,8 +1,11 @@
-"""fragility scenario list | run | sweep | explain | compare | case-study: the Tempe 2018 replay.
+"""fragility scenario list | run | sweep | sensitivity | tradeoff | explain | compare | case-study:
+the Tempe 2018 replay.
 
 A scenario is a TOML file (or the name of a packaged one, such as tempe-2018); counterfactuals
-change one line of it. The `scenarios` package is imported here lazily, so the rest of the
-command line never pays for it.
+change one line of it. A counterfactual's outcome is never printed without the share of the
+plausible worlds (its unconfirmed inputs drawn from their distributions) in which the crash is
+avoided. The `scenarios` package is imported here lazily, so the rest of the command line
+never pays for it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,24 @@ from fragility.cli.common import (
 SEED_HELP = "seed for flicker and noise (default 0)"
 HELP = "replay the Tempe 2018 crash and its counterfactuals"
 
+WORLDS = 4096  # plausible-world runs behind a probability printed beside a single run
+
+
+def _add_worlds(p: argparse.ArgumentParser, default: int = WORLDS) -> None:
+    p.add_argument(
+        "--runs",
+        type=runs,
+        default=default,
+        metavar="N",
+        help=f"worlds drawn for the probability over plausible worlds (default {default:,})",
+    )
+    p.add_argument(
+        "--seed",
+        type=seed_number,
+        default=0,
+        help="seed for the worlds, flicker and noise (default 0)",
+    )
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -38,9 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = ssub.add_parser("run", help="run a scenario: summary.json, trace.json, figures")
     rp.add_argument("file", metavar="FILE", help="scenario file or packaged name")
     rp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
-    rp.add_argument(
-        "--seed", type=seed_number, default=0, help="seed for flicker and noise (default 0)"
-    )
+    _add_worlds(rp)
     rp.add_argument("--no-gif", action="store_true", help="skip the animated GIF (saves ~3 s)")
     rp.set_defaults(func=run_run)
 
@@ -58,11 +77,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=run_sweep)
 
+    np_ = ssub.add_parser(
+        "sensitivity",
+        help="outcomes over the plausible worlds: sensitivity.json, tornado and outcome charts",
+        description="Draw every unconfirmed input (U) of each scenario from its distribution (the "
+        "scenario's [uncertainty] table), run every world, keep those in which the 2018 design "
+        "reproduces the record, and report the probability of avoiding the crash with its 95 % "
+        "Wilson interval, the impact speeds and each input's importance.",
+    )
+    np_.add_argument(
+        "files", nargs="*", metavar="SCENARIO", help="scenario files or packaged names"
+    )
+    np_.add_argument(
+        "--all-counterfactuals",
+        action="store_true",
+        help="the as-it-happened run and every packaged counterfactual",
+    )
+    np_.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    _add_worlds(np_, default=10_000)
+    np_.add_argument("--quiet", action="store_true", help="no progress bar")
+    np_.set_defaults(func=run_sensitivity)
+
+    tp = ssub.add_parser(
+        "tradeoff",
+        help="collisions avoided against nuisance hard braking: tradeoff.json and a figure",
+        description="Run every design of a scenario's [tradeoff] table over her crossing's "
+        "plausible worlds and over encounters with harmless objects that perception reports.",
+    )
+    tp.add_argument(
+        "file",
+        nargs="?",
+        default="nuisance-tradeoff",
+        metavar="FILE",
+        help="a scenario with a [tradeoff] table (default: nuisance-tradeoff)",
+    )
+    tp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
+    tp.add_argument(
+        "--runs",
+        type=runs,
+        default=None,
+        help="worlds and encounters (default: the file's)",
+    )
+    tp.add_argument("--seed", type=seed_number, default=None, help="seed (default: the file's)")
+    tp.set_defaults(func=run_tradeoff)
+
     ep = ssub.add_parser("explain", help="print a run's timeline, with certainties")
     ep.add_argument("file", metavar="FILE", help="scenario file or packaged name")
-    ep.add_argument(
-        "--seed", type=seed_number, default=0, help="seed for flicker and noise (default 0)"
-    )
+    _add_worlds(ep)
     ep.set_defaults(func=run_explain)
 
     cp = ssub.add_parser("compare", help="the counterfactual table against tempe-2018")
@@ -72,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp.add_argument(
         "--out", default=None, metavar="DIR", help="also write compare.json and speed.png here"
     )
+    _add_worlds(cp)
     cp.set_defaults(func=run_compare)
 
     kp = ssub.add_parser(
@@ -113,7 +175,10 @@ def run_list(args: argparse.Namespace) -> int:
     rows = []
     for name in spec.packaged_names():
         s = spec.load(name)
-        if s.sweep is not None:
+        if s.tradeoff is not None:
+            axes = ", ".join(k for k, _ in s.tradeoff.axes)
+            kind, what = "trade-off", f"{axes} varied alone, {len(s.tradeoff.objects)} kinds"
+        elif s.sweep is not None:
             axes = " x ".join(k for k, _ in s.sweep.grid) or "Monte Carlo"
             kind, what = "sweep", f"{axes}, {s.sweep.runs:,} run(s) per cell"
         elif s.changes:
@@ -133,6 +198,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     s = spec.load(args.file)
     result = simulate(s, seed=args.seed)
+    worlds = _worlds(s, args, result)
     runs = {s.name: result}
     if s.extends:  # the run it is a counterfactual of, for the speed plot
         root = spec.load(s.extends[-1])
@@ -147,6 +213,7 @@ def run_run(args: argparse.Namespace) -> int:
             for k, p in sorted(s.provenance.items())
         },
         "certainty_letters": tempe2018.CERTAINTY,
+        "plausible_worlds": worlds.to_dict() if worlds else None,
     }
     trace = {
         "clock": "seconds relative to the record's moment of impact (t = 0)",
@@ -162,11 +229,23 @@ def run_run(args: argparse.Namespace) -> int:
         if not args.no_gif:
             (tmp / "birdseye.gif").write_bytes(figures.animation_gif(result))
     sm = result.summary
-    print(f"{s.name}: {sm.outcome}")
+    print(f"{s.name}: {sm.outcome} (this run)")
+    if worlds:
+        print(f"over the plausible worlds: {worlds.headline()}")
     print(_events_line(sm))
     print(f"track resets {sm.continuity.resets}; speed profile: {sm.speed_profile}")
     print(f"-> {args.out}")
     return 0
+
+
+def _worlds(s, args: argparse.Namespace, single):
+    """The sensitivity of a counterfactual (a scenario that changes another), else None."""
+    if not s.changes or not s.distributions():
+        return None
+    from scenarios import sensitivity
+
+    singles = {s.name: single}
+    return sensitivity.run([s], runs=args.runs, seed=args.seed, singles=singles).scenarios[0]
 
 
 def _events_line(sm) -> str:
@@ -240,31 +319,173 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_tradeoff(args: argparse.Namespace) -> int:
+    import time
+
+    from fragility.errors import ConfigError
+    from scenarios import figures, spec, tradeoff
+
+    s = spec.load(args.file)
+    if s.tradeoff is None:
+        raise ConfigError(
+            f"{args.file} has no [tradeoff] table; use the packaged nuisance-tradeoff or add one"
+        )
+    t0 = time.perf_counter()
+    result = tradeoff.run(s, runs=args.runs, seed=args.seed)
+    seconds = time.perf_counter() - t0
+    write_outputs(
+        args.out, "tradeoff.json", result.to_dict(), {"tradeoff": figures.tradeoff_curves(result)}
+    )
+    rows = []
+    for p in result.points:
+        lo, hi = p.hard_interval
+        rows.append([p.label, p.avoided.text(), f"{p.hard_per_1000_km:.1f} ({lo:.1f}-{hi:.1f})"])
+    print(
+        table(
+            rows,
+            [
+                "design",
+                "her crash avoided, plausible worlds",
+                f"nuisance hard braking per 1,000 km (>= {result.hard_brake_mps2:g} m/s^2)",
+            ],
+        )
+    )
+    print(
+        "rates of harmless objects are assumptions (U); 95 % intervals: Wilson for the crash, "
+        "normal approximation for the events"
+    )
+    print(
+        f"{len(result.points)} designs x ({result.runs:,} worlds + {result.runs:,} encounters "
+        f"per kind) in {seconds:.1f} s"
+    )
+    print(f"-> {args.out}")
+    return 0
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from scenarios import explain, spec
     from scenarios.simulate import simulate
 
-    print(explain.text(simulate(spec.load(args.file), seed=args.seed)))
+    s = spec.load(args.file)
+    result = simulate(s, seed=args.seed)
+    print(explain.text(result, plausible=_worlds(s, args, result)))
     return 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from scenarios import counterfactuals, figures
+    from scenarios import counterfactuals, figures, sensitivity
 
     names = args.files or counterfactuals.COUNTERFACTUALS
-    base, runs = counterfactuals.run_all(names)
-    rows = counterfactuals.compare(base, runs)
+    base, runs = counterfactuals.run_all(names, seed=args.seed)
+    worlds = sensitivity.run(
+        [r.spec for r in runs],
+        runs=args.runs,
+        seed=args.seed,
+        singles={r.spec.name: r for r in runs},
+    )
+    plausible = {s.name: s for s in worlds.scenarios}
+    rows = counterfactuals.compare(base, runs, plausible)
     print(f"as it happened: {base.summary.outcome}")
-    print(table([[r.name, r.change, r.verdict] for r in rows], ["scenario", "change", "outcome"]))
+    print(
+        table(
+            [
+                [
+                    r.name,
+                    r.change,
+                    r.verdict,
+                    r.plausible["avoided"]["text"] if r.plausible else "-",
+                ]
+                for r in rows
+            ],
+            [
+                "scenario",
+                "change",
+                "this run (inputs at their values)",
+                "avoided, plausible worlds",
+            ],
+        )
+    )
+    print(_worlds_note(worlds))
     if args.out:
         all_runs = {base.spec.name: base, **{r.spec.name: r for r in runs}}
         write_outputs(
             args.out,
             "compare.json",
-            {"base": base.summary.to_dict(), "counterfactuals": rows},
+            {
+                "base": base.summary.to_dict(),
+                "counterfactuals": rows,
+                "plausible_worlds": {
+                    "runs": worlds.runs,
+                    "seed": worlds.seed,
+                    "record_check": worlds.record_check.to_dict(),
+                    "plausible": {k: v.to_dict() for k, v in worlds.plausible.items()},
+                },
+            },
             {"speed": figures.speed_distance(all_runs)},
         )
         print(f"-> {args.out}")
+    return 0
+
+
+def _worlds_note(worlds) -> str:
+    kept = "; ".join(
+        f"{p.k:,} of {p.n:,} reproduce the record with {name}"
+        for name, p in worlds.plausible.items()
+    )
+    return (
+        f"Plausible worlds: every unconfirmed input drawn from its distribution ({worlds.runs:,} "
+        f"worlds, seed {worlds.seed}); {kept}. Percentages with 95 % Wilson intervals; see "
+        "`fragility scenario sensitivity`."
+    )
+
+
+def run_sensitivity(args: argparse.Namespace) -> int:
+    import time
+
+    from fragility.errors import ConfigError
+    from scenarios import counterfactuals, figures, sensitivity
+
+    names = list(args.files)
+    if args.all_counterfactuals:
+        names = [counterfactuals.BASE, *counterfactuals.COUNTERFACTUALS, *names]
+    if not names:
+        raise ConfigError(
+            "name a scenario (e.g. persistent-tracking) or give --all-counterfactuals"
+        )
+    t0 = time.perf_counter()
+    result = sensitivity.run(names, runs=args.runs, seed=args.seed, progress=show_progress(args))
+    seconds = time.perf_counter() - t0
+    write_outputs(
+        args.out,
+        "sensitivity.json",
+        result.to_dict(),
+        {"tornado": figures.tornado(result), "outcomes": figures.outcome_histograms(result)},
+    )
+    rows = []
+    for r in result.scenarios:
+        top = r.importance[0] if r.importance else None
+        rows.append(
+            [
+                r.name,
+                r.single["outcome"],
+                r.avoided.text(),
+                "-" if top is None else f"{top.key} ({top.index:.2f})",
+            ]
+        )
+    print(
+        table(
+            rows,
+            ["scenario", "this run", "avoided, plausible worlds", "most important input (S1)"],
+        )
+    )
+    print(_worlds_note(result))
+    for o in result.outside_record:
+        print(
+            f"outside record [{o['certainty']}] {o['claim']} -- here ({o['scenario']}, "
+            f"{o['question']}): {o['ours']['text']}"
+        )
+    print(f"{len(result.scenarios)} scenario(s) x {result.runs:,} worlds in {seconds:.1f} s")
+    print(f"-> {args.out}")
     return 0
 
 

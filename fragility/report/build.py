@@ -146,6 +146,11 @@ def build(
     tick("loading data")
     if data is None:
         data = data_mod.load(config.data)
+    other_data = None
+    if "garbage" in wanted:  # images of a different task for its other-data family
+        from fragility.garbage.noise import load_other_data
+
+        other_data, _ = load_other_data(data.name, config.data.folder)
     seconds["data"] = time.perf_counter() - t0
     done()
     classifiers: dict[str, Classifier] = {}
@@ -184,6 +189,7 @@ def build(
         quick=config.quick,
         device=device,
         progress=progress,
+        other_data=other_data,
     )
     sections: list[Section] = []
     for slug in wanted:
