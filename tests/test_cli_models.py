@@ -430,6 +430,13 @@ def test_every_section_of_the_report_on_a_colour_model(colour):
     assert "fragility's small CNN as a stand-in" in shortcut.intro
     assert list(m["shortcut"]["models"]) == ["cnn"]
     assert set(m["garbage"]["models"]) == {"net.build"}
+    assert m["garbage"]["settings"]["other_data"] is None  # an npz's task is not known
+    assert m["garbage"]["settings"]["other_data_note"] == (
+        "left out: the task of npz is not known, so no dataset can be guaranteed to be a "
+        "different one (fragility garbage --other-dataset NAME chooses one)"
+    )
+    garbage = next(s for s in report.sections if s.slug == "garbage")
+    assert "The family of another task's images was left out: the task of npz" in garbage.intro
     assert report.manifest["models"]["net.build"]["weights_hash"]
     again = build(dataclasses.replace(config, sections=("adversarial",)), data=bundle)
     assert again.metrics["sections"]["adversarial"] == m["adversarial"]

@@ -183,8 +183,10 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
 
 def _other_note(ctx: ReportContext) -> str:
     """Which dataset the other-data family comes from (a different task), or why it is out."""
-    if ctx.other_data is None:
-        return other_dataset(ctx.data.name, lambda _: False)[1]
+    if ctx.other_data is None:  # the report takes no --other-dataset: say what does
+        return other_dataset(ctx.data.name, lambda _: False)[1].replace(
+            "choose one with --other-dataset", "fragility garbage --other-dataset NAME chooses one"
+        )
     return other_data_note(ctx.data.name, ctx.other_data.name)
 
 
@@ -263,7 +265,11 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
         f"{ctx.data.num_classes} classes, and with a confidence. We showed "
         f"{_studied(ctx)} things that are not {things} at all: random noise, blank pages, random "
         "pen strokes and shuffled pixels"
-        + (f", and images of another task: {m['settings']['other_data_note']}." if other else ".")
+        + (
+            f", and images of another task: {m['settings']['other_data_note']}."
+            if other  # or why not: a family left out is said, never silently dropped
+            else f". The family of another task's images was {m['settings']['other_data_note']}."
+        )
     ]
     for name, mm in models.items():
         u = mm["survey"]["families"].get("uniform")
