@@ -170,12 +170,8 @@ def main() -> None:
     names = [m for m in args.models.split(",") if m]
     parts = set(args.parts.split(","))
     paths = prepare(folder, names)
-    load = os.getloadavg()[0]
-    body = [
-        f"Load average when the run started: {load:.1f} on {os.cpu_count()} cores. No GPU was "
-        "available to this run; the GPU numbers are not measured.",
-    ]
     if "pgd" in parts:
+        body = [_load_line()]
         bundle = data.load(data.DataSource("npz", folder=str(paths["data"])))
         model = cifar_models.resnet18()
         from fragility.sources import apply_weights, load_weights
@@ -205,7 +201,11 @@ def main() -> None:
                 rows,
             )
         )
+        write_part(
+            "scale-pgd", "Scale: one PGD step on a user's CIFAR-10 ResNet-18", "\n\n".join(body)
+        )
     if "report" in parts:
+        body = [_load_line()]
         rows = []
         for name in names:
             seconds, cpu, peak, steps = report_seconds(name, paths, folder / f"report-{name}")
@@ -242,7 +242,19 @@ def main() -> None:
                 rows,
             )
         )
-    write_part("scale", "Scale: a user's CIFAR-10 models", "\n\n".join(body))
+        body.append(f"Load average when the run ended: {os.getloadavg()[0]:.1f}.")
+        write_part(
+            "scale-report",
+            "Scale: fragility report --quick on a user's CIFAR-10 models",
+            "\n\n".join(body),
+        )
+
+
+def _load_line() -> str:
+    return (
+        f"Load average when the run started: {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+        "cores. No GPU was available to this run; the GPU numbers are not measured."
+    )
 
 
 if __name__ == "__main__":
