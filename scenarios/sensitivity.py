@@ -110,7 +110,8 @@ class ScenarioSensitivity:
     base: str  # the as-it-happened scenario whose runs decide which worlds are plausible
     single: dict | None  # the single run with every input at its value: collision, outcome, mph
     avoided: Proportion  # over the plausible worlds
-    avoided_all_draws: Proportion  # over every world drawn, plausible or not
+    avoided_all_draws: Proportion  # over every world run, plausible or not (a classifier
+    # in the loop runs only the plausible ones: see `costly`)
     avoided_or_mitigated: Proportion  # avoided, or hit >= SAME_MPH slower than the 2018 design
     below_10_mph: Proportion  # of the plausible worlds in which she is hit: under 10 mph
     impact_mph: dict  # quantiles where she is hit
@@ -225,30 +226,63 @@ def draw_worlds(
     return out
 
 
-def _perception(s: ScenarioSpec, values: dict, first: int, n: int, seed: int):
-    """The scenario's own perception source and noise for these runs (flicker and noise drawn
-    from their own stream, like the inputs)."""
-    b0, b1 = first // BLOCK, (first + n - 1) // BLOCK
+def _perception(s: ScenarioSpec, values: dict, idx: np.ndarray, seed: int):
+    """The scenario's own perception source and noise for the worlds `idx` (flicker and noise
+    drawn from their own stream, like the inputs; a classifier's crops from the render seed
+    seed * 2^32 + world)."""
+    b0, b1 = int(idx[0]) // BLOCK, int(idx[-1]) // BLOCK
     draws = [perception.draw(s, _stream(seed, "perception", b), BLOCK) for b in range(b0, b1 + 1)]
-    lo = first - b0 * BLOCK
-    flicker = np.concatenate([d.flicker_u for d in draws])[lo : lo + n]
-    noise = np.concatenate([d.noise for d in draws])[lo : lo + n]
+    at = idx - b0 * BLOCK
+    flicker = np.concatenate([d.flicker_u for d in draws])[at]
+    noise = np.concatenate([d.noise for d in draws])[at]
     batch = s.with_arrays(values) if values else s
-    return perception.source(batch, perception.Draws(flicker, noise), n), noise
+    seeds = np.uint64(seed) * np.uint64(2**32) + idx.astype(np.uint64)
+    return perception.source(batch, perception.Draws(flicker, noise), len(idx), seeds), noise
 
 
-def worlds(s: ScenarioSpec, runs: int, seed: int) -> dict[str, np.ndarray]:
-    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays."""
+def costly(s: ScenarioSpec) -> bool:
+    """Whether a world costs a network's forward pass per frame (the classifier in the loop):
+    then only the plausible worlds are run."""
+    return s.perception.mode == "classifier" and not s.perception.classify_as
+
+
+def worlds(
+    s: ScenarioSpec, runs: int, seed: int, only: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays;
+    `only`: a mask of the worlds to run (the others hold no collision and NaN), and "ran"."""
     dists = s.distributions()
     parts = []
     for first in range(0, runs, CHUNK):
         n = min(CHUNK, runs - first)
         values = draw_worlds(dists, first, n, seed)
-        source, noise = _perception(s, values, first, n, seed)
-        out = run_batch(s, n, source, values=values, noise=noise)
+        keep = np.ones(n, bool) if only is None else only[first : first + n]
+        idx = first + np.flatnonzero(keep)
+        sub = {k: v[keep] for k, v in values.items()}
+        if len(idx):
+            source, noise = _perception(s, sub, idx, seed)
+            got = run_batch(s, len(idx), source, values=sub, noise=noise)
+        out = got if keep.all() else _results_of(n)
+        if not keep.all():
+            for k in out if len(idx) else ():
+                out[k][keep] = got[k]
         out.update(values)
+        out["ran"] = keep
         parts.append(out)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _results_of(n: int) -> dict[str, np.ndarray]:
+    from scenarios.simulate import RESULT_FIELDS
+
+    out = {k: np.full(n, np.nan) for k in RESULT_FIELDS}
+    out.update(
+        collision=np.zeros(n, bool),
+        brake_by=np.zeros(n, np.int64),
+        resets=np.zeros(n, np.int64),
+        tracks=np.zeros(n, np.int64),
+    )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,6 +341,7 @@ def summarise(
 ) -> ScenarioSensitivity:
     """One scenario's numbers over the worlds (plausible: the record check's mask)."""
     hit = arrays["collision"].astype(bool)
+    ran = arrays.get("ran", np.ones(len(hit), bool))
     mph = np.where(hit, arrays["impact_speed_mps"] / MPH, 0.0)
     base_mph = np.where(base_arrays["collision"], base_arrays["impact_speed_mps"] / MPH, 0.0)
     mitigated = ~hit | (base_mph - mph >= SAME_MPH)
@@ -330,7 +365,7 @@ def summarise(
         base=Path(s.extends[-1]).stem if s.extends else s.name,
         single=_single(single),
         avoided=Proportion(int((~p_hit).sum()), int(plausible.sum())),
-        avoided_all_draws=Proportion(int((~hit).sum()), len(hit)),
+        avoided_all_draws=Proportion(int((~hit & ran).sum()), int(ran.sum())),
         avoided_or_mitigated=Proportion(int(mitigated[plausible].sum()), int(plausible.sum())),
         below_10_mph=Proportion(int((y[p_hit] < 10).sum()), int(p_hit.sum())),
         impact_mph=_quantiles(y[p_hit]),
@@ -440,7 +475,10 @@ def run(
             root_arrays = worlds(root, runs, seed)
             bases[root.path] = (root, root_arrays, check.accepts(root_arrays))
         _, base_arrays, plausible = bases[root.path]
-        arrays = base_arrays if s.path == root.path and not s.changes else worlds(s, runs, seed)
+        if s.path == root.path and not s.changes:
+            arrays = base_arrays
+        else:
+            arrays = worlds(s, runs, seed, only=plausible if costly(s) else None)
         single = (singles or {}).get(s.name) or (simulate(s) if single_runs else None)
         results[s.name] = summarise(s, arrays, base_arrays, plausible, single)
     inputs = {}
