@@ -145,7 +145,8 @@ class Seen:
 
     @property
     def class_changes(self) -> int:
-        return int(np.sum(self.cls[1:] != self.cls[:-1]))
+        """Changes of the class given, frame to frame, before the record's moment of impact."""
+        return int(class_changes(self.cls[None, self.times_s < -1e-9])[0])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -225,7 +226,7 @@ class RenderOutcomes:
     runs: int
     seed: int
     avoided: Proportion
-    class_changes: float  # mean changes of the given class per run
+    class_changes: float  # mean changes of the given class per run, before t = 0
     resets: float  # mean track resets per run
     impact_mph: dict  # quantiles where she is hit
     arrays: dict  # RESULT_FIELDS and "class_changes" -> (runs,)
@@ -290,7 +291,9 @@ def over_renders(
     _, _, frames = perception.frame_steps(spec)
     rec = _Recorder(source(spec, seeds, progress=progress), runs, frames)
     out = run_batch(spec, runs, rec, noise=noise)
-    out["class_changes"] = class_changes(rec.cls)
+    # counted over the same frames in every run: those before the record's moment of impact
+    before = np.array([perception.frame_time(spec, k) for k in range(frames)]) < -1e-9
+    out["class_changes"] = class_changes(rec.cls[:, before])
     hit = out["collision"].astype(bool)
     mph = out["impact_speed_mps"][hit] / MPH
     q = np.percentile(mph, [5, 50, 95]) if hit.any() else []

@@ -220,8 +220,8 @@ class Network:
             "class_names": list(self.class_names),
             "input_shape": list(self.input_shape),
             "ood_detector": self.detector,
-            "ood_threshold": self.threshold,
-            "ood_false_alarm_on_test": self.false_alarm,
+            "ood_threshold": None if self.detector == "none" else self.threshold,
+            "ood_false_alarm_on_test": None if self.detector == "none" else self.false_alarm,
             "test_accuracy": self.test_accuracy,
             "origin": self.origin,
         }

@@ -165,6 +165,12 @@ def frame_time(spec: ScenarioSpec, frame: int) -> float:
     return spec.world.start_s + (first + frame * every) * spec.world.step_s
 
 
+def costly(spec: ScenarioSpec) -> bool:
+    """Whether each frame costs a render and a network's forward pass (the classifier in the
+    loop), so that analyses run fewer worlds of it."""
+    return spec.perception.mode == "classifier" and not spec.perception.classify_as
+
+
 def needs(spec: ScenarioSpec) -> tuple[bool, bool]:
     """(draws class numbers, draws position noise)."""
     per = spec.perception
@@ -256,7 +262,7 @@ def source(spec: ScenarioSpec, draws: Draws, n: int, seeds=None) -> Source:
     the classifier in the loop, whose crops each run renders from its seed in `seeds`)."""
     per = spec.perception
     _, _, frames = frame_steps(spec)
-    if per.mode == "classifier" and not per.classify_as:
+    if costly(spec):
         from scenarios import camera  # the network comes with torch: only when asked for
 
         if seeds is None or len(seeds) != n:

@@ -111,7 +111,7 @@ class ScenarioSensitivity:
     single: dict | None  # the single run with every input at its value: collision, outcome, mph
     avoided: Proportion  # over the plausible worlds
     avoided_all_draws: Proportion  # over every world run, plausible or not (a classifier
-    # in the loop runs only the plausible ones: see `costly`)
+    # in the loop runs only the plausible ones: see `perception.costly`)
     avoided_or_mitigated: Proportion  # avoided, or hit >= SAME_MPH slower than the 2018 design
     below_10_mph: Proportion  # of the plausible worlds in which she is hit: under 10 mph
     impact_mph: dict  # quantiles where she is hit
@@ -238,12 +238,6 @@ def _perception(s: ScenarioSpec, values: dict, idx: np.ndarray, seed: int):
     batch = s.with_arrays(values) if values else s
     seeds = np.uint64(seed) * np.uint64(2**32) + idx.astype(np.uint64)
     return perception.source(batch, perception.Draws(flicker, noise), len(idx), seeds), noise
-
-
-def costly(s: ScenarioSpec) -> bool:
-    """Whether a world costs a network's forward pass per frame (the classifier in the loop):
-    then only the plausible worlds are run."""
-    return s.perception.mode == "classifier" and not s.perception.classify_as
 
 
 def worlds(
@@ -478,7 +472,7 @@ def run(
         if s.path == root.path and not s.changes:
             arrays = base_arrays
         else:
-            arrays = worlds(s, runs, seed, only=plausible if costly(s) else None)
+            arrays = worlds(s, runs, seed, only=plausible if perception.costly(s) else None)
         single = (singles or {}).get(s.name) or (simulate(s) if single_runs else None)
         results[s.name] = summarise(s, arrays, base_arrays, plausible, single)
     inputs = {}
