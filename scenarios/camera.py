@@ -9,8 +9,10 @@ walking right; `render.relative_view`). Her crop is rendered at that range, bear
 in the scenario's light (`render.render` of `crops.tempe_object`), the network classifies it,
 and its top class, or 'unknown' where the out-of-distribution detector flags the crop, goes to
 tracking and the planner with its probabilities, like any perception source's labels
-(`perception.Source`). Nothing is scripted: how often the class changes, when, and with what
-confidence is the network's doing, and so are the tracking resets that follow.
+(`perception.Source`). Where the camera does not see her (outside its field of view, or
+beside it as the SUV drives past her), the frame has no detection of her. Nothing is
+scripted: how often the class changes, when, and with what confidence is the network's
+doing, and so are the tracking resets that follow.
 
 The loop is closed: once the SUV brakes, the camera sees her from elsewhere, so crops are
 rendered frame by frame, batched across the runs of a batch (one render and one forward pass
@@ -74,30 +76,50 @@ def views(spec: ScenarioSpec, view: View) -> render.Views:
     )
 
 
-def render_crops(spec: ScenarioSpec, view: View, seeds: np.ndarray) -> np.ndarray:
-    """Her crops (m, C, H, W) in the runs of `view`; seeds: the whole batch's (n,)."""
+def visible(v: render.Views) -> np.ndarray:
+    """Where the camera sees her: within its horizontal field of view and more than a metre
+    away (beside or behind the camera, as when the SUV drives past her, it does not)."""
+    half = np.radians(render.CAMERA.hfov_deg / 2)
+    return (np.abs(v.bearing_rad) <= half) & (v.range_m > MIN_RANGE_M)
+
+
+MIN_RANGE_M = 1.0
+
+
+def render_crops(
+    spec: ScenarioSpec, view: View, seeds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(her crops (k, C, H, W), which runs of `view` they are: a mask (m,)) for the runs in
+    which the camera sees her; seeds: the whole batch's (n,)."""
     c = spec.perception.classifier
-    return render.render(
+    v = views(spec, view)
+    seen_ = visible(v)
+    rows = view.rows[seen_]
+    x = render.render(
         crops.tempe_object(),
-        views(spec, view),
+        v.take(seen_),
         None,
         size=c.crop_size,
         channels=c.channels,
         box_jitter=c.box_jitter,
-        uniforms=crop_uniforms(seeds[view.rows], view.frame, c.crop_size, c.channels),
+        uniforms=crop_uniforms(seeds[rows], view.frame, c.crop_size, c.channels),
     )
+    return x, seen_
 
 
-def labels(probs: np.ndarray, flagged: np.ndarray) -> Labels:
-    """The frame's labels from the network's probabilities (m, 4) and the detector's flags:
-    the top class, or 'unknown' where flagged; probabilities over CLASSES, the network's own
-    with 0 for 'unknown', or all on 'unknown' where flagged."""
-    m = len(probs)
+def labels(probs: np.ndarray, flagged: np.ndarray, seen_: np.ndarray | None = None) -> Labels:
+    """The frame's labels from the network's probabilities (k, 4) and the detector's flags for
+    the runs the camera sees (`seen_`, a mask (m,); None: all): the top class, or 'unknown'
+    where flagged; probabilities over CLASSES, the network's own with 0 for 'unknown', or all
+    on 'unknown' where flagged. A run in which the camera does not see her has no detection."""
+    m = len(probs) if seen_ is None else len(seen_)
+    at = np.arange(m) if seen_ is None else np.flatnonzero(seen_)
     full = np.zeros((m, len(CLASSES)))
-    full[:, : len(NETWORK_CLASSES)] = probs
-    full[flagged] = 0.0
-    full[flagged, UNKNOWN] = 1.0
-    cls = np.where(flagged, UNKNOWN, probs.argmax(axis=1)).astype(np.int8)
+    full[at, : len(NETWORK_CLASSES)] = probs
+    full[at[flagged]] = 0.0
+    full[at[flagged], UNKNOWN] = 1.0
+    cls = np.full(m, perception.NO_DETECTION, dtype=np.int8)
+    cls[at] = np.where(flagged, UNKNOWN, probs.argmax(axis=1))
     return Labels(cls, np.full(m, CAMERA, dtype=np.int8), full)
 
 
@@ -110,8 +132,10 @@ class CameraSource:
     seeds: np.ndarray  # (n,) each run's render seed
 
     def frame(self, view: View) -> Labels:
-        x = render_crops(self.spec, view, self.seeds)
-        return labels(*self.network.classify(x))
+        x, seen_ = render_crops(self.spec, view, self.seeds)
+        if not len(x):
+            return labels(np.zeros((0, len(NETWORK_CLASSES))), np.zeros(0, bool), seen_)
+        return labels(*self.network.classify(x), seen_)
 
 
 def source(spec: ScenarioSpec, seeds, *, progress: bool = False) -> CameraSource:
@@ -193,7 +217,7 @@ def seen(result, seed: int) -> Seen:
             np.array([r.ped_y]),
             np.array([r.suv_v]),
         )
-        x = render_crops(spec, view, seeds)
+        x, _ = render_crops(spec, view, seeds)
         p, f = net.classify(x)
         parts.append(x[0])
         probs.append(p[0])

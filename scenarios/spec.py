@@ -705,7 +705,7 @@ def _finite(x: float) -> float | None:
 # The scalar keys, walked once from the schema: "planner.suppression_s",
 # "perception.flicker.rate_hz", ...
 
-SCALAR_KINDS = ("float", "int", "bool", "str")
+SCALAR_KINDS = ("float", "int", "bool", "str", "text")  # text: the classifier's model name
 
 
 def _walk(cls: type, prefix: str) -> list[tuple[str, dataclasses.Field]]:
@@ -1011,7 +1011,7 @@ def _parse_field(
 ) -> Any:
     meta = f.metadata
     kind = meta["kind"]
-    if kind in SCALAR_KINDS or kind == "text":
+    if kind in SCALAR_KINDS:
         v = _unwrap(v, key, ctx, annotations)
     if kind == "float":
         return _parse_float(v, meta, key, ctx)
