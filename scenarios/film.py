@@ -15,6 +15,7 @@ record's moment of impact.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -24,10 +25,14 @@ from matplotlib.patches import Patch
 from fragility.figures import FONT_PT, new_figure, styled
 from fragility.figures._gallery import text_width_in
 from fragility.figures.style import VERMILLION
+from scenarios import spec as spec_mod
 from scenarios.camera import Seen
 from scenarios.figures import _BEFORE, CLASS_COLOURS, _band
 from scenarios.simulate import RunResult
-from scenarios.spec import CLASSES, MPH, NETWORK_CLASSES
+from scenarios.spec import CLASSES, MPH, NETWORK_CLASSES, ScenarioSpec
+
+if TYPE_CHECKING:
+    from fragility.report.section import FigureBlock
 
 WIDTH_IN = 6.5  # a page's text column, as the case study's wide figures
 LEFT_IN, RIGHT_IN = 0.95, 0.15  # the time axes' margins, shared by every panel
@@ -249,3 +254,53 @@ def fixes(runs: Mapping[str, tuple[Seen, RunResult]]) -> Figure:
     )
     _legend(fig, missing, 0.0)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The case study's figure
+
+
+def case_study_block(
+    scenario: str | ScenarioSpec = "tempe-2018-classifier", seed: int = 0, *, progress: bool = False
+) -> FigureBlock:
+    """The film strip of a classifier run (`simulate(scenario, seed=seed)`) as the case
+    study's figure (`case_study.build(film_strip=...)`), its caption stating the run's own
+    numbers. Trains the scenario's network on first use (then it is cached)."""
+    from fragility.figures import to_png
+    from fragility.report.section import FigureBlock
+    from scenarios import camera
+    from scenarios.simulate import simulate
+
+    s = spec_mod.load(scenario) if isinstance(scenario, str) else scenario
+    if s.perception.mode != "classifier":
+        raise spec_mod.ScenarioError(
+            f"{s.name}: perception.mode is {s.perception.mode!r}; a film strip needs "
+            "mode = 'classifier'"
+        )
+    if progress:  # train it (if not cached) with a progress bar; simulate then loads it
+        from scenarios import classifier
+
+        classifier.network(s.perception.classifier, progress=True)
+    result = simulate(s, seed=seed)
+    seen = camera.seen(result, seed)
+    changes, resets = seen.class_changes, int(seen.resets.sum())
+    trained_on = {
+        "blind-spot": "crops in which every pedestrian stands on a crossing and none walks a "
+        "bicycle",
+        "fixed": "crops with jaywalkers and pedestrians walking bicycles",
+    }[s.perception.classifier.training_set]
+    caption = (
+        f"What a network saw: fragility's {seen.network}, trained on {trained_on}, "
+        f"classifies the camera's crop of her each frame (scenario `{s.name}`, render seed "
+        f"{seed}). Its class changed {changes} times, and the tracker discarded her history "
+        f"{resets} times; the run's outcome: {_outcome(result)}. Nothing in the run is "
+        "scripted."
+    )
+    shown = len(_picked(seen, *_span(seen, result)))
+    alt = (
+        f"{shown} of her camera crops from {-seen.times_s[0]:.1f} seconds before impact, "
+        "small and dark far away and larger near the car, each with the network's top class "
+        f"and probability; beneath, the class it gave every frame, changing {changes} times, "
+        f"with {resets} resets of the track marked."
+    )
+    return FigureBlock("case-film-strip", to_png(film_strip(seen, result)), caption, alt)

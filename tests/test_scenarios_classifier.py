@@ -113,6 +113,37 @@ def test_the_camera_sees_her_only_in_front_of_it(small):
     assert got.cls[0] != perception.NO_DETECTION and got.cls[1] == perception.NO_DETECTION
 
 
+def _modal(cls: np.ndarray) -> np.ndarray:
+    """Each run's labels with every detected frame given the run's most frequent class."""
+    out = cls.copy()
+    for i, row in enumerate(cls):
+        seen_ = row != perception.NO_DETECTION
+        out[i, seen_] = np.bincount(row[seen_]).argmax()
+    return out
+
+
+def test_the_network_flicker_is_what_makes_the_crash(small):
+    # The network's own labels, replayed, give the same runs; the same labels with the flicker
+    # taken out (each run's most frequent class in every frame) keep the track's history, see
+    # her crossing sooner and end better: the direction of the record (resets, then a late
+    # brake, then the crash).
+    n, (_, _, frames) = 4, perception.frame_steps(small)
+    kept = _Keep(camera.source(small, np.arange(n)), n, frames)
+    flicker = run_batch(small, n, kept)
+    steady_cls = _modal(kept.cls)
+    steady_probs = np.where(
+        (steady_cls != perception.NO_DETECTION)[..., None],
+        np.eye(len(CLASSES))[np.maximum(steady_cls, 0)],
+        0.0,
+    )
+    steady = run_batch(small, n, ArraySource(steady_cls, kept.sensor, steady_probs))
+    assert np.all(flicker["collision"]) and np.all(flicker["resets"] >= 3)
+    assert np.all(steady["resets"] == 0)
+    assert np.all(steady["first_hazard_s"] < flicker["first_hazard_s"] - 0.5)
+    hit_speed = np.where(steady["collision"], steady["impact_speed_mps"], 0.0)
+    assert np.all(hit_speed < flicker["impact_speed_mps"] - 2.0)
+
+
 # ---------------------------------------------------------------------------------------------
 # The fixes: what must hold
 
@@ -385,3 +416,23 @@ def test_run_and_compare_write_the_film_strip_and_the_renders(tmp_path, capsys):
     assert [r["renders"]["runs"] for r in data["counterfactuals"]] == [2, 2]
     assert (cmp / "fixes.png").read_bytes()[:4] == b"\x89PNG"
     assert math.isfinite(data["counterfactuals"][0]["renders"]["class_changes_per_run"])
+
+
+def test_the_case_study_shows_the_film_strip_with_the_run_numbers(small):
+    from fragility.report.section import FigureBlock
+    from scenarios import film
+    from scenarios.case_study import from_comparisons, ml
+    from scenarios.counterfactuals import compare, run_all
+
+    block = film.case_study_block(small, seed=1)
+    assert isinstance(block, FigureBlock) and block.png[:4] == b"\x89PNG"
+    run = simulate(small, seed=1)
+    seen = camera.seen(run, 1)
+    assert f"class changed {seen.class_changes} times" in block.caption
+    assert f"her history {run.summary.continuity.resets} times" in block.caption
+    assert "hit at" in block.caption and "render seed 1" in block.caption
+    base, others = run_all()
+    section = ml.section(base, from_comparisons(compare(base, others)), film_strip=block)
+    assert block in section.blocks
+    with pytest.raises(ScenarioError, match="a film strip needs mode = 'classifier'"):
+        film.case_study_block("tempe-2018")

@@ -11,6 +11,7 @@ never pays for it.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fragility._fmt import pct
 from fragility.cli.common import (
@@ -189,6 +190,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Monte Carlo runs for its flicker comparison (default 4096)",
     )
     kp.add_argument("--seed", type=seed_number, default=0, help=SEED_HELP)
+    kp.add_argument(
+        "--film-strip",
+        action="store_true",
+        help="also show what a trained network saw: the film strip of tempe-2018-classifier "
+        "(render seed SEED; trains its CNN on first use, a few minutes, then cached)",
+    )
     kp.set_defaults(func=run_case_study)
 
 
@@ -583,7 +590,14 @@ def run_sensitivity(args: argparse.Namespace) -> int:
 def run_case_study(args: argparse.Namespace) -> int:
     from scenarios import case_study
 
-    case = case_study.build(runs=args.runs, seed=args.seed, audience=args.audience)
+    strip = None
+    if args.film_strip:
+        from scenarios import film
+
+        strip = film.case_study_block(seed=args.seed, progress=sys.stderr.isatty())
+    case = case_study.build(
+        runs=args.runs, seed=args.seed, audience=args.audience, film_strip=strip
+    )
     written = case_study.write(case, args.out, pdf=args.pdf)
     pages = [str(p) for p in written if p.suffix in (".html", ".pdf")]
     figures = sum(p.parts[0] == "figures" for p in written)
