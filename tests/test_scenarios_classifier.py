@@ -152,6 +152,7 @@ def test_persistent_tracking_keeps_one_history_through_the_flicker(small):
     kept = camera.over_renders(variant(small, tracking__policy="persistent"), runs=4, seed=0)
     assert np.all(kept.arrays["resets"] == 0) and np.all(kept.arrays["tracks"] == 1)
     assert kept.class_changes >= 4  # the network still changes its mind
+    assert kept.avoided.k == 4  # one history: her crossing is seen in time, in every render
 
 
 def test_class_fusion_resets_the_track_far_less_than_the_latest_class(small):
@@ -159,6 +160,9 @@ def test_class_fusion_resets_the_track_far_less_than_the_latest_class(small):
     fused = camera.over_renders(variant(small, tracking__class_fusion_s=3.0), runs=4, seed=0)
     assert fused.arrays["resets"].sum() * 3 < latest.arrays["resets"].sum()
     assert np.all(fused.arrays["resets"] <= fused.arrays["class_changes"] + 1)
+    # Fewer resets, her crossing seen sooner, fewer crashes: the record's chain run backwards.
+    assert np.all(fused.arrays["first_hazard_s"] < latest.arrays["first_hazard_s"])
+    assert latest.avoided.k == 0 < fused.avoided.k
 
 
 def test_the_fixed_set_network_calls_her_a_pedestrian_near_the_car(small):
