@@ -440,3 +440,15 @@ def test_the_case_study_shows_the_film_strip_with_the_run_numbers(small):
     assert block in section.blocks
     with pytest.raises(ScenarioError, match="a film strip needs mode = 'classifier'"):
         film.case_study_block("tempe-2018")
+
+
+def test_case_study_film_strip_on_the_command_line(tmp_path, capsys):
+    (tmp_path / "small.toml").write_text(_file(SMALL_TOML))
+    out = tmp_path / "case"
+    argv = ["scenario", "case-study", "--out", str(out), "--runs", "16", "--audience", "students"]
+    assert main([*argv, "--film-strip", str(tmp_path / "small.toml")]) == 0
+    assert (out / "figures" / "case-film-strip.png").read_bytes()[:4] == b"\x89PNG"
+    assert "case-film-strip" in (out / "index.html").read_text()
+    capsys.readouterr()
+    assert main([*argv, "--film-strip", "tempe-2018"]) == 2  # not a classifier scenario
+    assert "a film strip needs mode = 'classifier'" in capsys.readouterr().err

@@ -192,9 +192,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     kp.add_argument("--seed", type=seed_number, default=0, help=SEED_HELP)
     kp.add_argument(
         "--film-strip",
-        action="store_true",
-        help="also show what a trained network saw: the film strip of tempe-2018-classifier "
-        "(render seed SEED; trains its CNN on first use, a few minutes, then cached)",
+        nargs="?",
+        const="tempe-2018-classifier",
+        metavar="SCENARIO",
+        help="also show what a trained network saw: the film strip of a classifier scenario "
+        "(default tempe-2018-classifier; render seed SEED; trains its network on first use, "
+        "a few minutes, then cached)",
     )
     kp.set_defaults(func=run_case_study)
 
@@ -591,10 +594,10 @@ def run_case_study(args: argparse.Namespace) -> int:
     from scenarios import case_study
 
     strip = None
-    if args.film_strip:
+    if args.film_strip is not None:
         from scenarios import film
 
-        strip = film.case_study_block(seed=args.seed, progress=sys.stderr.isatty())
+        strip = film.case_study_block(args.film_strip, seed=args.seed, progress=sys.stderr.isatty())
     case = case_study.build(
         runs=args.runs, seed=args.seed, audience=args.audience, film_strip=strip
     )
