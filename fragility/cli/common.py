@@ -129,7 +129,37 @@ def data_source(args: argparse.Namespace, name: str | None = None) -> DataSource
 def load_data(args: argparse.Namespace, name: str | None = None) -> DataBundle:
     from fragility import data
 
-    return data.load(data_source(args, name))
+    return data.load(prepare_data(data_source(args, name)))
+
+
+def prepare_data(source: DataSource) -> DataSource:
+    """Render a rendered dataset (tempe-crops) into the data folder if it is not there yet.
+
+    The data package reads such a set as an ordinary .npz file and never imports `scenarios`,
+    whose renderer draws it; the command line may, lazily, and does so here, once per set."""
+    from fragility.data import catalog
+
+    if catalog.dataset_info(source.name).loader != catalog.RENDERED:
+        return source
+    path = catalog.rendered_path(
+        source.name,
+        source.folder,
+        size=source.size,
+        channels=source.channels,
+        split_seed=source.split_seed,
+    )
+    if not path.is_file():
+        from scenarios import crops
+
+        print(f"fragility: rendering {source.name} into {path} (once)", file=sys.stderr)
+        crops.write_dataset(
+            source.name,
+            source.folder,
+            size=source.size,
+            channels=source.channels,
+            split_seed=source.split_seed,
+        )
+    return source
 
 
 def finite_number(text: str) -> float:
@@ -428,12 +458,12 @@ def _label(group: dict[str, Any]) -> str:
 def sources_data(sources: Any, args: argparse.Namespace) -> DataSource:
     """The data to study `sources` on: the data options when --dataset is given, else the data
     the first train folder was trained on (with --data-dir and --download applied), else the
-    default dataset."""
+    default dataset; a rendered set is rendered into the data folder first (prepare_data)."""
     from fragility.data import DEFAULT_DATASET
 
     first = sources[0] if sources else None
     if getattr(args, "dataset", None) is not None or first is None or first.kind != "checkpoint":
-        return data_source(args, getattr(args, "dataset", None) or DEFAULT_DATASET)
+        return prepare_data(data_source(args, getattr(args, "dataset", None) or DEFAULT_DATASET))
     from fragility import train
 
     recorded = train.load(first.path).data_source
@@ -441,7 +471,7 @@ def sources_data(sources: Any, args: argparse.Namespace) -> DataSource:
         recorded = dataclasses.replace(recorded, folder=args.data_dir)
     if args.download:
         recorded = dataclasses.replace(recorded, download=True)
-    return recorded
+    return prepare_data(recorded)
 
 
 def load_model_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]:
