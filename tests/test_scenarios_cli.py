@@ -274,6 +274,7 @@ def test_scenario_commands_do_not_import_torch(tmp_path):
         f"main(['scenario', 'explain', 'volvo-aeb', '--runs', '64']); "
         f"main(['scenario', 'sensitivity', 'volvo-aeb', '--runs', '64', '--quiet', "
         f"'--out', {str(tmp_path / 's')!r}]); "
+        f"main(['scenario', 'case-study', '--runs', '16', '--out', {str(tmp_path / 'c')!r}]); "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
