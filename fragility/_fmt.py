@@ -9,7 +9,7 @@
 - an estimated share with its interval (a probability over simulated worlds): whole percents,
   or one decimal when any of the three lies within a point of 0 or 100 %; the interval's ends
   round outward and the share never rounds to 0 or 100 % unless it is ("73 % (68-77 %)",
-  "0.3 % (0.0-1.4 %)"; `share_interval`).
+  "0.3 % (0.0-1.4 %)"; `share_interval`, and `share` for a share alone).
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def share_interval(p: float, low: float, high: float, *, between: str = "-", not
     d = _near_ends(p, low, high)  # one decimal for all three, or none
     ends = f"{_share(low, False, 'low', d)}{between}{_share(high, True, 'high', d)}"
     return f"{_share(p, True, 'p', d)} ({ends}{note})"
+
+
+def share(p: float) -> str:
+    """An estimated share alone, by the rule of `share_interval`: 0.173 -> '17 %', 0.0073 ->
+    '0.8 %', 1.0 -> '100 %'."""
+    return _share(p, True, "p", _near_ends(p))
 
 
 def _share(x: float, sign: bool, way: str, decimals: bool) -> str:

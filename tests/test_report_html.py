@@ -168,9 +168,11 @@ def test_numbers_by_one_rule():
 
 
 def test_a_share_with_its_interval_by_one_rule():
-    from fragility._fmt import share_interval
+    from fragility._fmt import share, share_interval
 
     assert share_interval(0.7303, 0.6816, 0.7729) == "73 % (68-77 %)"
+    assert share(0.173) == "17 %" and share(0.0073) == "0.8 %" and share(0.995) == "99.5 %"
+    assert share(1.0) == "100 %" and share(0.0) == "0 %"
     # Within a point of an end, all three take one decimal; the ends round outward and the
     # share never reads 0 or 100 % unless it is.
     assert share_interval(0.00245, 0.00043, 0.01375) == "0.3 % (0.0-1.4 %)"
