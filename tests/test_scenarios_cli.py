@@ -178,6 +178,7 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("case study (instructor): index.html, handout.html, roles.html, ")
+    assert "plausible worlds of 64 drawn (seed 0), with the false-alarm trade-off" in printed
     names = {p.name for p in out.iterdir()}
     assert names == {
         "index.html",
@@ -195,6 +196,9 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
         "The people and their roles",
         "The operator&#39;s attention, beside the system&#39;s",
         "From decision to outcome: the chain",
+        "How sure: the outcomes over the plausible worlds",
+        "The cost of false alarms",
+        "The scenario lines",
         "Frameworks: SOTIF, UL 4600, SAE J3016, ACM Code",
         "From the lecture&#39;s networks to the crash",
         "What followed",
@@ -206,7 +210,15 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
         assert heading in page
     # Every figure on the page is also a file.
     figures = sorted(p.stem for p in (out / "figures").iterdir())
-    assert figures == ["case-attention", "case-birdseye", "case-speed", "case-timeline"]
+    assert figures == [
+        "case-attention",
+        "case-birdseye",
+        "case-outcomes",
+        "case-speed",
+        "case-timeline",
+        "case-tornado",
+        "case-tradeoff",
+    ]
     assert page.count("<img ") == len(figures) and "<script" not in page
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["index"]["replay"]["impact_speed_mph"] == pytest.approx(39.119625, abs=1e-3)

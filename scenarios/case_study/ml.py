@@ -51,7 +51,7 @@ def section(
         Paragraph(
             "What made the flicker dangerous was the design around it as much as any one wrong "
             "class. In this model, with her classed as a pedestrian in every frame, "
-            f"{outcomes['recognised-pedestrian'].phrase()}; with the history kept across class "
+            f"{outcomes['recognised-pedestrian'].phrase()}. With the history kept across class "
             f"changes, {outcomes['persistent-tracking'].phrase()}. A stable class and a memory "
             "that survives a change of class are two routes to the same thing: the software "
             "seeing that she was crossing."

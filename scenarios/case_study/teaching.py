@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fragility.report.section import Bullets, Heading, Note, PageBreak, Paragraph, Section, Table
 from scenarios.case_study import cite
-from scenarios.case_study.outcomes import Outcome
+from scenarios.case_study.outcomes import Outcome, level
 from scenarios.case_study.record import YEAR
 
 _OUTCOME = re.compile(r"\{o:(?P<name>[a-z0-9\-]+)\}")
@@ -140,7 +140,8 @@ QUESTIONS = (
         "Names both kinds of error and who bears each (passengers and following drivers, or "
         "people on the road); asks for rates (false alarms per distance against missed hazards); "
         "considers options between braking and waiting (alerting, slowing gently at once); "
-        "notes that the model's outcome is one run and says what it rests on.",
+        "quotes the model's outcome as a share of plausible worlds and says what it hangs on; "
+        "uses the false-alarm trade-off, and questions its assumed rates.",
     ),
     Question(
         THEMES[0],
@@ -157,7 +158,8 @@ QUESTIONS = (
         "a test, and on what evidence? In this model, with Volvo's own braking on, {o:volvo-aeb}.",
         "Separates the engineering question (interference, testing one's own system) from the "
         "safety one (a backstop for people on the road); asks who knew; notes that the model's "
-        "Volvo braking uses assumed parameters.",
+        "Volvo braking uses assumed parameters, and weighs it against Volvo's own simulations, "
+        "known only from secondary accounts.",
     ),
     Question(
         THEMES[1],
@@ -451,9 +453,9 @@ def exercise_section(*, instructor: bool = False) -> Section:
                 "Run it: `fragility scenario run mine.toml --out out/mine`, then `fragility "
                 "scenario explain mine.toml` to read what happened second by second.",
                 "Defend your change in half a page: what you changed and why; what it did in the "
-                "model and how sure that is (one run or a probability; which assumptions it rests "
-                "on); who would bear the cost of your change, and who should decide; which "
-                "framework supports you.",
+                "model and how sure that is (the share of plausible worlds the command prints "
+                "beside its one run, and which assumptions it rests on); who would bear the cost "
+                "of your change, and who should decide; which framework supports you.",
             ),
             ordered=True,
         ),
@@ -470,8 +472,9 @@ def exercise_section(*, instructor: bool = False) -> Section:
         blocks.append(
             Note(
                 "What good answers contain: a change tied to a decision or an assumption in the "
-                'record; the outcome with its basis ("in one run with these values"), not a '
-                "verdict; a second run with one other plausible value of an input it depends on; "
+                "record; the outcome as the share of plausible worlds with its interval, not the "
+                "one run as a verdict; a second run with one other range of an input it depends "
+                "on; "
                 "the cost side (more false alarms, slower tests, more staff) and who pays it; a "
                 "framework used to argue, not just named. Marking: a third for the change and "
                 "the run, a third for the honesty of the claim, a third for the argument.",
@@ -514,6 +517,22 @@ GLOSSARY = (
     (
         "Monte Carlo runs",
         "many runs of a simulation, each with random values drawn for what is uncertain.",
+    ),
+    (
+        "Plausible world",
+        "one draw of everything the record does not say (her walking speed, how far the "
+        f"operator could see), kept only if the {YEAR} design in it reproduces what happened.",
+    ),
+    (
+        "Share of plausible worlds",
+        "how often an outcome happens over those draws, with an interval (here "
+        f"{level()}) for the uncertainty of drawing a limited number: a statement about what "
+        "we do not know, not about how often such crashes happen.",
+    ),
+    (
+        "Nuisance braking",
+        "hard braking for something that is no danger (a plastic bag, a sign overhead): the "
+        "false alarm the wait before braking was meant to prevent.",
     ),
     (
         "Probable cause, contributing factor",
