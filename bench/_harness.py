@@ -37,9 +37,12 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = (
+        f", load average {os.getloadavg()[0]:.1f} when written" if hasattr(os, "getloadavg") else ""
+    )
     return (
         f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), Python {platform.python_version()}"
+        f"({torch.get_num_threads()} threads), Python {platform.python_version()}{load}"
     )
 
 

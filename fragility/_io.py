@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -60,7 +61,11 @@ def check_output_folder(final: str | os.PathLike, keep: Sequence[str | os.PathLi
     final = Path(final)
     if final.name in ("", ".", ".."):
         raise FragilityError(f"--out {str(final)!r} names no new folder; give a folder name")
-    if final.exists() and not final.is_dir():
+    try:  # one stat, not exists() then is_dir(): another writer may move `final` in between
+        is_file = not stat.S_ISDIR(os.stat(final).st_mode)
+    except OSError:  # missing, or a path the next steps report in their own words
+        is_file = False
+    if is_file:
         raise FragilityError(f"{final} exists and is not a folder; choose another --out")
     target = final.absolute()
     cwd = Path.cwd()
@@ -147,7 +152,11 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise FragilityError(
             f"cannot create the output folder {parent}: {exc.strerror}; choose another --out"
         ) from exc
-    if final.exists() and not final.is_dir():
+    try:  # one stat, not exists() then is_dir(): another writer may move `final` in between
+        is_file = not stat.S_ISDIR(os.stat(final).st_mode)
+    except OSError:  # missing, or a path the next steps report in their own words
+        is_file = False
+    if is_file:
         raise FragilityError(f"{final} exists and is not a folder; choose another --out")
     _remove_leftovers(parent, final.name)
     prefix = f".{final.name}.{os.getpid()}."

@@ -237,12 +237,17 @@ def _perception(s: ScenarioSpec, values: dict, first: int, n: int, seed: int):
     return perception.source(batch, perception.Draws(flicker, noise), n), noise
 
 
-def worlds(s: ScenarioSpec, runs: int, seed: int) -> dict[str, np.ndarray]:
-    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays."""
+def worlds(
+    s: ScenarioSpec, runs: int, seed: int, *, part: range | None = None
+) -> dict[str, np.ndarray]:
+    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays.
+    `part` limits it to those runs (a chunk): every run is drawn and simulated on its own, so
+    the parts' arrays, joined in order, are the arrays of all the runs."""
     dists = s.distributions()
+    part = part if part is not None else range(runs)
     parts = []
-    for first in range(0, runs, CHUNK):
-        n = min(CHUNK, runs - first)
+    for first in range(part.start, part.stop, CHUNK):
+        n = min(CHUNK, part.stop - first)
         values = draw_worlds(dists, first, n, seed)
         source, noise = _perception(s, values, first, n, seed)
         out = run_batch(s, n, source, values=values, noise=noise)
@@ -406,6 +411,23 @@ def outside_record(results: Mapping[str, ScenarioSensitivity]) -> tuple[dict, ..
 # Running it
 
 
+def _root(s: ScenarioSpec) -> ScenarioSpec:
+    """The as-it-happened design a scenario changes (the root of its `extends` chain)."""
+    return spec_mod.load(s.extends[-1]) if s.extends else s
+
+
+def simulated_specs(scenarios: Sequence[str | ScenarioSpec]) -> list[ScenarioSpec]:
+    """The specs whose worlds `run` simulates for `scenarios`: each one's root, then each one
+    that changes its root; every path once."""
+    out: dict[str, ScenarioSpec] = {}
+    for s in (spec_mod.load(x) if not isinstance(x, ScenarioSpec) else x for x in scenarios):
+        root = _root(s)
+        out.setdefault(root.path, root)
+        if s.path != root.path or s.changes:
+            out.setdefault(s.path, s)
+    return list(out.values())
+
+
 def check_runs(runs: int, seed: int, most: int) -> None:
     """Runs and seed a user asked for, or a one-line error."""
     if not 1 <= runs <= most:
@@ -423,10 +445,13 @@ def run(
     singles: Mapping | None = None,
     single_runs: bool = True,
     progress: bool = False,
+    simulated: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> SensitivityResult:
     """Each scenario (a packaged name, a path or a spec) over `runs` drawn worlds; singles:
     scenario name -> its single run (RunResult) where the caller has it already; single_runs:
-    False to leave the single runs out (a caller that reports only the worlds)."""
+    False to leave the single runs out (a caller that reports only the worlds); simulated:
+    `worlds(s, runs, seed)` of every spec of `simulated_specs(scenarios)`, by its path, where
+    the caller ran them already (in chunks, say)."""
     check_runs(runs, seed, MAX_RUNS)
     check = check or RecordCheck()
     specs = [spec_mod.load(s) if not isinstance(s, ScenarioSpec) else s for s in scenarios]
@@ -434,13 +459,16 @@ def run(
     results: dict[str, ScenarioSensitivity] = {}
     from tqdm import tqdm
 
+    def arrays_of(s: ScenarioSpec) -> dict[str, np.ndarray]:
+        return dict(simulated[s.path]) if simulated else worlds(s, runs, seed)
+
     for s in tqdm(specs, disable=not progress, desc="scenarios"):
-        root = spec_mod.load(s.extends[-1]) if s.extends else s
+        root = _root(s)
         if root.path not in bases:
-            root_arrays = worlds(root, runs, seed)
+            root_arrays = arrays_of(root)
             bases[root.path] = (root, root_arrays, check.accepts(root_arrays))
         _, base_arrays, plausible = bases[root.path]
-        arrays = base_arrays if s.path == root.path and not s.changes else worlds(s, runs, seed)
+        arrays = base_arrays if s.path == root.path and not s.changes else arrays_of(s)
         single = (singles or {}).get(s.name) or (simulate(s) if single_runs else None)
         results[s.name] = summarise(s, arrays, base_arrays, plausible, single)
     inputs = {}

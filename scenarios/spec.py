@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import itertools
 import math
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -35,14 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from fragility import tomlfile
 from fragility.errors import FragilityError
+from fragility.tomlfile import SCALAR_KINDS, choice, flag, num, records, table, whole
+from fragility.tomlfile import did_you_mean as _did_you_mean
+from fragility.tomlfile import meta as _meta
+from fragility.tomlfile import type_name as _type_name
 from scenarios import tempe2018
-from scenarios.toml_lines import line_index
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
 SENSORS = ("radar", "lidar", "camera")
@@ -57,49 +53,8 @@ class ScenarioError(FragilityError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Field metadata: what each key accepts. The dataclasses below are the schema.
-
-
-def _meta(kind: str, doc: str, **kw: Any) -> Any:
-    return field(metadata={"kind": kind, "doc": doc, **kw})
-
-
-def num(
-    doc: str,
-    lo: float | None = None,
-    hi: float | None = None,
-    *,
-    lo_open: bool = False,
-    sample: bool = True,
-    default: float | None = None,
-) -> Any:
-    """A finite number in [lo, hi] (or (lo, hi] with lo_open); `sample`: may vary per run;
-    `default`: the value when a file (and the files it extends) leaves the key out."""
-    return _meta("float", doc, lo=lo, hi=hi, lo_open=lo_open, sample=sample, default=default)
-
-
-def whole(doc: str, lo: int, hi: int, *, default: int | None = None) -> Any:
-    return _meta("int", doc, lo=lo, hi=hi, default=default)
-
-
-def flag(doc: str) -> Any:
-    return _meta("bool", doc)
-
-
-def choice(doc: str, *options: str) -> Any:
-    return _meta("str", doc, options=options)
-
-
-def table(doc: str, cls: type) -> Any:
-    return _meta("table", doc, cls=cls)
-
-
-def records(doc: str, cls: type, *, required: bool = True) -> Any:
-    return _meta("records", doc, cls=cls, required=required)
-
-
-# ---------------------------------------------------------------------------------------------
-# The schema
+# The schema: dataclasses whose fields say what each key accepts (fragility.tomlfile's `num`,
+# `whole`, `flag`, `choice`, ...)
 
 
 @dataclass(frozen=True)
@@ -612,8 +567,6 @@ def _finite(x: float) -> float | None:
 # The scalar keys, walked once from the schema: "planner.suppression_s",
 # "perception.flicker.rate_hz", ...
 
-SCALAR_KINDS = ("float", "int", "bool", "str")
-
 
 def _walk(cls: type, prefix: str) -> list[tuple[str, dataclasses.Field]]:
     out = []
@@ -706,17 +659,14 @@ class _Layer:
     lines: dict[tuple, int]
 
     def line(self, key: tuple) -> int | None:
-        for n in range(len(key), 0, -1):
-            if key[:n] in self.lines:
-                return self.lines[key[:n]]
-        return None
+        return tomlfile.Where(self.path, self.lines).line(key)
 
 
-class _Ctx:
+class _Ctx(tomlfile.Where):
     """Error context: which layer set each key path, to name file and line in a message."""
 
     def __init__(self, path: str, origins: dict[tuple, _Layer] | None = None) -> None:
-        self.path = path
+        super().__init__(path, error=ScenarioError)
         self.origins = origins or {}
 
     def where(self, key: tuple) -> str:
@@ -726,14 +676,6 @@ class _Ctx:
                 line = layer.line(key)
                 return f"{layer.path}:{line}" if line else layer.path
         return self.path
-
-    def error(self, key: tuple | str, message: str) -> ScenarioError:
-        if isinstance(key, str):
-            key = tuple(key.split(".")) if key else ()
-        name = ""
-        for k in key:
-            name += f"[{k}]" if isinstance(k, int) else (f".{k}" if name else str(k))
-        return ScenarioError(f"{self.where(key)}: {name or '(file)'}: {message}")
 
 
 def packaged_names() -> list[str]:
@@ -766,30 +708,11 @@ def resolve(name_or_path: str, relative_to: Path | None = None) -> Path:
 
 
 def _parse_text(text: str, path: str) -> _Layer:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        where = f"{path}:{m.group(1)}" if m else path
-        msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
-        raise ScenarioError(f"{where}: not valid TOML: {msg}") from None
-    except (RecursionError, ValueError) as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return _Layer(path, data, line_index(text))
+    return _Layer(path, *tomlfile.parse(text, path, ScenarioError))
 
 
 def _read_layer(path: Path) -> _Layer:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from None
-    return _parse_text(text, str(path))
+    return _Layer(str(path), *tomlfile.read(path, ScenarioError))
 
 
 def _layers(first: _Layer, folder: Path) -> list[_Layer]:
@@ -865,17 +788,6 @@ def _merge(layers: list[_Layer]) -> tuple[dict, dict[tuple, _Layer]]:
 # Parsing values
 
 
-def _type_name(v: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a whole number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(v), type(v).__name__)
-
-
 def _unwrap(v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
     """An annotated value {value, certainty, source} or {value, fact} -> the value."""
     if not isinstance(v, dict) or "value" not in v:
@@ -916,107 +828,47 @@ def _unwrap(v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
 def _parse_field(
     f: dataclasses.Field, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None = None
 ) -> Any:
-    meta = f.metadata
-    kind = meta["kind"]
+    kind = f.metadata["kind"]
     if kind in SCALAR_KINDS or kind == "text":
-        v = _unwrap(v, key, ctx, annotations)
-    if kind == "float":
-        return _parse_float(v, meta, key, ctx)
-    if kind == "int":
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ctx.error(key, f"expected a whole number ({meta['doc']}), got {_type_name(v)}")
-        if not meta["lo"] <= v <= meta["hi"]:
-            raise ctx.error(
-                key, f"{v} is out of range: {meta['doc']} must be in {meta['lo']}..{meta['hi']}"
-            )
-        return v
-    if kind == "bool":
-        if not isinstance(v, bool):
-            raise ctx.error(key, f"expected true or false ({meta['doc']}), got {_type_name(v)}")
-        return v
-    if kind == "str":
-        if not isinstance(v, str) or v not in meta["options"]:
-            opts = ", ".join(repr(o) for o in meta["options"])
-            got = repr(v) if isinstance(v, str) else _type_name(v)
-            raise ctx.error(key, f"expected one of {opts}, got {got}")
-        return v
-    if kind == "text":
-        if not isinstance(v, str):
-            raise ctx.error(key, f"expected a string ({meta['doc']}), got {_type_name(v)}")
-        return v
+        return tomlfile.parse_value(f, _unwrap(v, key, ctx, annotations), key, ctx)
     if kind == "table":
-        return _parse_table(meta["cls"], v, key, ctx, annotations)
+        return _parse_table(f.metadata["cls"], v, key, ctx, annotations)
     if kind == "records":
         if not isinstance(v, list):
-            raise ctx.error(key, f"expected a list of tables ({meta['doc']}), got {_type_name(v)}")
-        if len(v) > 1000:
-            raise ctx.error(key, "more than 1000 items")
-        return tuple(_parse_record(meta["cls"], item, (*key, i), ctx) for i, item in enumerate(v))
+            raise ctx.error(
+                key, f"expected a list of tables ({f.metadata['doc']}), got {_type_name(v)}"
+            )
+        if len(v) > tomlfile.MAX_ITEMS:
+            raise ctx.error(key, f"more than {tomlfile.MAX_ITEMS} items")
+        return tuple(
+            _parse_record(f.metadata["cls"], item, (*key, i), ctx) for i, item in enumerate(v)
+        )
     if kind == "confusion":
         return _parse_confusion(v, key, ctx)
     if kind == "distribution":
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             v = {"choice": [v]}  # a plain number: the same in every run
         dist = _distribution(v, key, ctx)
+        meta = f.metadata
         if any(not meta["lo"] <= x <= meta["hi"] for x in dist.support):
             raise ctx.error(key, f"can draw outside {meta['lo']:g}..{meta['hi']:g} ({meta['doc']})")
         return dist
     raise AssertionError(kind)  # pragma: no cover - the schema has no other kinds
 
 
-def _parse_float(v: Any, meta: Mapping, key: tuple, ctx: _Ctx) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ctx.error(key, f"expected a number ({meta['doc']}), got {_type_name(v)}")
-    try:
-        v = float(v)
-    except OverflowError:
-        raise ctx.error(key, "expected a finite number, got a huge integer") from None
-    if not math.isfinite(v):
-        raise ctx.error(key, f"expected a finite number, got {v}")
-    lo, hi = meta["lo"], meta["hi"]
-    if lo is not None and (v < lo or (meta["lo_open"] and v == lo)):
-        what = "negative" if lo == 0 and v < 0 else "too small"
-        bound = f"above {lo:g}" if meta["lo_open"] else f"at least {lo:g}"
-        raise ctx.error(key, f"{v:g} is {what}; {meta['doc']} must be {bound}")
-    if hi is not None and v > hi:
-        raise ctx.error(key, f"{v:g} is too large; {meta['doc']} must be at most {hi:g}")
-    return v
-
-
 _ALIASES = {"cls": "class"}  # field name -> key in the file, where the key is a Python keyword
 
 
-def _did_you_mean(key: Any, known: Any) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.75)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _parse_table(cls: type, v: Any, key: tuple, ctx: _Ctx, annotations: dict | None) -> Any:
-    if not isinstance(v, dict) or "value" in v:
-        raise ctx.error(key, f"expected a table of keys, got {_type_name(v)}")
-    names = {_ALIASES.get(f.name, f.name): f for f in dataclasses.fields(cls)}
-    for k in v:
-        if k not in names:
-            raise ctx.error(
-                (*key, k),
-                f"unknown key{_did_you_mean(k, names)}; [{'.'.join(map(str, key))}] takes "
-                f"{', '.join(names)}",
-            )
-    out = {}
-    for name, f in names.items():
-        if name not in v:
-            if f.metadata["kind"] == "records" and not f.metadata["required"]:
-                out[f.name] = ()
-                continue
-            if f.metadata.get("default") is not None:
-                out[f.name] = f.metadata["default"]
-                continue
-            raise ctx.error(
-                (*key, name),
-                f"missing ({f.metadata['doc']}); add it, or extend a scenario that has it",
-            )
-        out[f.name] = _parse_field(f, v[name], (*key, name), ctx, annotations)
-    return cls(**out)
+    return tomlfile.parse_table(
+        cls,
+        v,
+        key,
+        ctx,
+        parse=lambda f, value, k, c: _parse_field(f, value, k, c, annotations),
+        aliases=_ALIASES,
+        missing_hint=", or extend a scenario that has it",
+    )
 
 
 def _parse_record(cls: type, v: Any, key: tuple, ctx: _Ctx) -> Any:
@@ -1213,7 +1065,7 @@ def _number(v: Any, kp: tuple, ctx: _Ctx, lo: float, hi: float, default: float) 
     if v is None:
         return default
     meta = {"doc": kp[-1], "lo": lo, "hi": hi, "lo_open": False}
-    return _parse_float(v, meta, kp, ctx)
+    return tomlfile.parse_float(v, meta, kp, ctx)
 
 
 def _parse_tradeoff(v: Any, spec: ScenarioSpec, ctx: _Ctx) -> TradeoffSpec:

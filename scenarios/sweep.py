@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,16 +126,20 @@ def _mean(x: np.ndarray) -> float | None:
     return round(float(x.mean()), 6) if x.size else None
 
 
-def run_cell(spec: ScenarioSpec, runs: int, seed: int, cell: int = 0) -> dict[str, np.ndarray]:
+def run_cell(
+    spec: ScenarioSpec, runs: int, seed: int, cell: int = 0, *, blocks: range | None = None
+) -> dict[str, np.ndarray]:
     """All runs of one cell; RESULT_FIELDS and sampled keys -> (runs,) arrays.
 
     Draws come block by block (see the module docstring); the simulator takes up to
     CHUNK_BLOCKS blocks at a time, which only changes how long its arrays are, not any result.
+    `blocks` limits the work to those blocks of the cell's runs (a chunk): the chunks' arrays,
+    joined in block order, are the arrays of the whole cell.
     """
     parts: list[dict] = []
-    blocks = math.ceil(runs / BLOCK)
-    for first in range(0, blocks, CHUNK_BLOCKS):
-        group = range(first, min(blocks, first + CHUNK_BLOCKS))
+    blocks = blocks if blocks is not None else range(math.ceil(runs / BLOCK))
+    for first in range(blocks.start, blocks.stop, CHUNK_BLOCKS):
+        group = range(first, min(blocks.stop, first + CHUNK_BLOCKS))
         drawn = [draw_block(spec, seed, cell, b) for b in group]
         n = min(len(group) * BLOCK, runs - first * BLOCK)
         samples = {k: np.concatenate([s[k] for s, _ in drawn])[:n] for k in drawn[0][0]}
@@ -153,6 +158,23 @@ def run_cell(spec: ScenarioSpec, runs: int, seed: int, cell: int = 0) -> dict[st
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
+def summarise_cell(values: dict, runs: int, arr: dict[str, np.ndarray]) -> CellResult:
+    """A cell's outcome numbers from the arrays of all its runs."""
+    speed = np.where(arr["collision"], arr["impact_speed_mps"] / MPH, np.nan)
+    margin = np.where(arr["collision"], np.nan, arr["stopping_margin_m"])
+    return CellResult(
+        values=values,
+        runs=runs,
+        collisions=int(arr["collision"].sum()),
+        collision_probability=round(float(arr["collision"].mean()), 9),
+        mean_impact_speed_mph=_mean(speed),
+        mean_stopping_margin_m=_mean(margin),
+        mean_first_hazard_before_s=_mean(-arr["first_hazard_s"]),
+        mean_resets=round(float(arr["resets"].mean()), 6),
+        arrays=arr,
+    )
+
+
 def sweep(
     spec: ScenarioSpec, *, runs: int | None = None, seed: int | None = None, progress: bool = False
 ) -> SweepResult:
@@ -166,27 +188,20 @@ def sweep(
 
     bar = progress_bar(len(grid), progress, unit="cell", desc="sweep")
     for c, (values, cell_spec) in enumerate(grid):
-        arr = run_cell(cell_spec, runs, seed, c)
+        results.append(summarise_cell(values, runs, run_cell(cell_spec, runs, seed, c)))
         if bar is not None:
             bar.update(1)
-        speed = np.where(arr["collision"], arr["impact_speed_mps"] / MPH, np.nan)
-        margin = np.where(arr["collision"], np.nan, arr["stopping_margin_m"])
-        results.append(
-            CellResult(
-                values=values,
-                runs=runs,
-                collisions=int(arr["collision"].sum()),
-                collision_probability=round(float(arr["collision"].mean()), 9),
-                mean_impact_speed_mph=_mean(speed),
-                mean_stopping_margin_m=_mean(margin),
-                mean_first_hazard_before_s=_mean(-arr["first_hazard_s"]),
-                mean_resets=round(float(arr["resets"].mean()), 6),
-                arrays=arr,
-            )
-        )
     if bar is not None:
         bar.close()
+    return sweep_result(spec, runs, seed, results)
+
+
+def sweep_result(
+    spec: ScenarioSpec, runs: int, seed: int, cells: Sequence[CellResult]
+) -> SweepResult:
+    """The sweep of `spec` from its cells' results (in the order of `cells(spec)`)."""
+    sw = spec.sweep
     sample = {k: d.to_dict() for k, d in sw.sample} if sw else {}
     sample = {k: {**d, "in_words": dict(sw.sample)[k].describe()} for k, d in sample.items()}
     noise = perception.noise_model(spec)
-    return SweepResult(spec.name, sw.grid if sw else (), sample, runs, seed, tuple(results), noise)
+    return SweepResult(spec.name, sw.grid if sw else (), sample, runs, seed, tuple(cells), noise)

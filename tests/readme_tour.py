@@ -59,6 +59,7 @@ SLOW = (
     "fragility scenario case-study",
     "fragility scenario sensitivity",
     "fragility scenario tradeoff",
+    "fragility grid",
 )
 
 

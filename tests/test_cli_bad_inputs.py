@@ -73,6 +73,9 @@ TOML = {
     "huge-seed": 'extends = "flicker-vs-suppression"\n[sweep]\nseed = 4294967296\n',
     "huge-runs": 'extends = "flicker-vs-suppression"\n[sweep]\nruns = 1_000_000_000\n',
     "not-toml": "this is = = not toml\n",
+    "grid-typo": '[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\nrunz = 3\n',
+    "grid-seed": 'seeds = [-1]\n[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\n',
+    "grid-no-sweep": '[[analyses]]\nkind = "scenario"\nscenario = "tempe-2018"\n',
 }
 
 
@@ -248,6 +251,18 @@ CASES = [
         "suv.initial_speed_mph: -40 is negative; speed at start_s in mph (it scales the "
         "profile) must be at least 0",
     ),
+    # grids and their leaderboards
+    (["grid", "digits-small", "--out", "{file}"], "exists and is not a folder"),
+    (["grid", "digits-small", "--out", "/proc/grid"], "cannot write in /proc"),
+    (["grid", "digits-small", "--workers", "0", *OUT], "--workers: expected a number of worker"),
+    (["grid", "digits-small", "--workers", "1", "--ray", "auto", *OUT], "not allowed with"),
+    (["grid", "no-such-grid", *OUT], "no-such-grid: no such grid file"),
+    (["grid", "{toml:grid-typo}", *OUT], "analyses[0].runz: unknown key (did you mean runs?)"),
+    (["grid", "{toml:grid-seed}", *OUT], "seeds[0]: -1 is out of range"),
+    (["grid", "{toml:grid-no-sweep}", *OUT], "has no [sweep]"),
+    (["grid", "{toml:not-toml}", *OUT], "not valid TOML"),
+    (["leaderboard", "{empty}"], "holds no grid"),
+    (["leaderboard", "{mlp}", "--out", "{out}"], "holds no grid"),
     # bad checkpoints: missing, a file, hostile specs, metrics and weights
     (["attack", "--checkpoint", "{empty}/none", *OUT], "no checkpoint folder at"),
     (["invert", "--checkpoint", "{file}", *OUT], "no checkpoint folder at"),
@@ -343,6 +358,7 @@ BASE = {
     ("scenario", "compare"): ["scenario", "compare"],
     ("scenario", "sensitivity"): ["scenario", "sensitivity", "volvo-aeb", *OUT],
     ("scenario", "tradeoff"): ["scenario", "tradeoff", *OUT],
+    ("grid",): ["grid", "digits-small", *OUT],
 }
 
 

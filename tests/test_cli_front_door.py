@@ -66,8 +66,8 @@ def test_top_level_help_lists_every_command(capsys):
 
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in COMMANDS:
-        assert f"    {name} " in out
+    for name in COMMANDS:  # a long name gets its help on the next line
+        assert f"    {name} " in out or f"    {name}\n" in out
 
 
 # Runs a command whose output folder write waits (inside atomic_dir) to be signalled.

@@ -40,14 +40,6 @@ def _images_with_means(means: list[float]) -> torch.Tensor:
     return torch.tensor(means).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
 
 
-def _sigmoid_head(w: list[float], activation: nn.Module) -> nn.Sequential:
-    """x -> Linear(3, 1) -> activation -> out Linear(1, 2) with weights w and no bias."""
-    out = nn.Linear(1, 2, bias=False)
-    with torch.no_grad():
-        out.weight.copy_(torch.tensor(w).view(2, 1))
-    return nn.Sequential(nn.Flatten(), nn.Linear(3, 1), activation, out)
-
-
 # ---------------------------------------------------------------------------------------------
 # Noise survey
 
@@ -87,6 +79,45 @@ def test_noise_families_in_range_and_shaped(digits):
     assert float((g == 1).float().mean()) == pytest.approx(0.1587, abs=0.03)
     assert set(torch.unique(fams["salt-and-pepper"]).tolist()) == {0.0, 0.5, 1.0}
     assert bool((fams["strokes"].flatten(1).amax(1) == 1.0).all())  # every image has a stroke
+
+
+def test_other_data_comes_from_a_different_task():
+    from fragility.garbage.noise import check_other_dataset, other_dataset
+
+    def everything(name: str) -> bool:
+        return True
+
+    assert other_dataset("mnist", everything)[0] == "fashion-mnist"  # not digits: same task
+    assert other_dataset("digits", everything)[0] == "fashion-mnist"
+    assert other_dataset("svhn", everything)[0] == "fashion-mnist"  # house numbers are digits
+    assert other_dataset("fashion-mnist", everything)[0] == "digits"
+    assert other_dataset("cifar10", everything)[0] == "digits"
+    name, why = other_dataset("mnist", lambda n: n in ("digits", "usps", "svhn"))
+    assert name is None and "no dataset of a task other than handwritten digits" in why
+    name, why = other_dataset("my-photos", everything)
+    assert name is None and "not known" in why
+    for same in ("mnist", "digits", "usps"):
+        with pytest.raises(ConfigError, match="different task"):
+            check_other_dataset("mnist", same)
+    check_other_dataset("mnist", "kmnist")
+
+
+def test_load_other_data_reads_the_chosen_task(tmp_path):
+    from idx import fake_mnist
+
+    from fragility.garbage.noise import load_other_data
+
+    fake_mnist(tmp_path, n_test=20)  # IDX files: read as Fashion-MNIST from this folder
+    bundle, note = load_other_data("mnist", str(tmp_path))
+    assert bundle.name == "fashion-mnist" and len(bundle.x_test) == 20
+    assert note == (
+        "fashion-mnist test images (clothing), a different task from mnist (handwritten digits)"
+    )
+    bundle, note = load_other_data("fashion-mnist", str(tmp_path))
+    assert bundle.name == "digits" and "digits test images (handwritten digits)" in note
+    assert load_other_data("mnist", None, "none") == (None, "left out (--other-dataset none)")
+    with pytest.raises(ConfigError, match="different task"):
+        load_other_data("mnist", str(tmp_path), "digits")
 
 
 def test_shuffled_images_keep_their_grey_levels(digits):
@@ -162,24 +193,6 @@ def test_ascent_rejects_bad_input(trained_cnn):
         G.ascent(trained_cnn.model, start="noise", shape=(1, 8, 8), recon_weight=1.0)
     with pytest.raises(InputError, match="0 to 9"):
         G.ascent(trained_cnn.model, [10], start="noise", shape=(1, 8, 8))
-
-
-def test_confidence_ceiling_known_answer():
-    # z = (2h, -2h), h in [0, 1]: p_0 = sigmoid(4h) peaks at h = 1; p_1 = sigmoid(-4h) at h = 0
-    ceiling = G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.Sigmoid()))
-    assert ceiling == pytest.approx([_sigmoid(4.0), 0.5], abs=1e-9)
-    # tanh: h in [-1, 1], so both classes reach sigmoid(4)
-    ceiling = G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.Tanh()))
-    assert ceiling == pytest.approx([_sigmoid(4.0), _sigmoid(4.0)], abs=1e-9)
-    assert G.confidence_ceiling(_sigmoid_head([2.0, -2.0], nn.ReLU())) is None
-
-
-def test_confidence_ceiling_bounds_what_ascent_reaches(trained_mlp, trained_cnn, digits):
-    ceiling = G.confidence_ceiling(trained_mlp.model)
-    r = G.ascent(trained_mlp.model, start="blank", shape=digits.input_shape, max_steps=300)
-    assert (r.confidence <= ceiling + 1e-12).all()
-    assert (r.confidence > 0.99).all()  # confident garbage all the same
-    assert G.confidence_ceiling(trained_cnn.model) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +471,7 @@ def test_a_study_is_pure_and_its_timings_are_kept_apart(trained_mlp, digits):
     first = run_study(trained_mlp.model, digits, cfg, timings=timings)
     second = run_study(trained_mlp.model, digits, cfg)
     assert to_json(first.to_dict()) == to_json(second.to_dict())  # same seed, same JSON
-    assert list(timings.to_dict()) == ["survey", "ascent", "evolve-direct", "judge"]
+    assert list(timings.to_dict()) == ["survey", "ascent", "ceiling", "evolve-direct", "judge"]
     assert all(s > 0 for s in timings.to_dict().values())
     assert "seconds" not in to_json(first.to_dict())
 
@@ -491,10 +504,11 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert report["evolve-direct"]["classes_reached"] == 10
     families = list(report["survey"]["families"])
     assert {"test", "uniform"} <= set(families) and "other-data" not in families
+    assert report["other_data"] == {"dataset": None, "note": "left out (--other-dataset none)"}
     # one name per method: the same keys name the images among the garbage families
     assert {"ascent", "evolve-direct"} <= set(report["ood"]) & set(report["unrecognisability"])
     assert report["ood"]["ascent"]["auroc_autoencoder"] is not None
-    assert set(report["seconds"]) == {"survey", "ascent", "evolve-direct", "judge"}
+    assert set(report["seconds"]) == {"survey", "ascent", "ceiling", "evolve-direct", "judge"}
     assert {p.name for p in out.glob("*.png")} >= {"fooling.png", "survey.png", "detectors.png"}
 
 
@@ -503,6 +517,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     [
         (["--method", "bogus"], "unknown method bogus"),
         (["--autoencoder", "{tmp}/missing"], "no checkpoint folder"),
+        (["--other-dataset", "usps"], "must come from a different task"),
     ],
 )
 def test_cli_user_errors_exit_2(tmp_path, capsys, trained_cnn, extra, message):
@@ -544,7 +559,10 @@ def test_report_section(quick_context, trained_autoencoder):
     assert cnn["ascent"]["classes_reached"] == 10
     assert cnn["ood"]["ascent"]["auroc_autoencoder"] > 0.9
     mlp = s.metrics["models"]["mlp"]
-    assert mlp["confidence_ceiling"] is not None and cnn["confidence_ceiling"] is None
+    # the digits MLP: proved out of reach for every class; the CNN's ceiling allows it
+    assert mlp["confidence_ceiling"]["unreachable"] == list(range(10))
+    assert cnn["confidence_ceiling"]["unreachable"] == []
+    assert cnn["confidence_ceiling"]["reached"] == list(range(10))
     # the section's numbers are the study's, under the names garbage.json uses
     assert set(cnn) >= {"survey", "ascent", "evolve-direct", "evolve-cppn", "ood", "transfer"}
     assert cnn["transfer_model"] == "mlp" and s.metrics["settings"]["target"] == 0.9999

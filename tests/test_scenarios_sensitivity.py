@@ -218,3 +218,21 @@ def test_probabilities_come_in_the_shape_the_case_study_reads():
     assert read["persistent-tracking"].p_avoid == pytest.approx(tracked.avoided.p)
     lo, hi = tracked.avoided.interval
     assert (read["persistent-tracking"].low, read["persistent-tracking"].high) == (lo, hi)
+
+
+def test_worlds_in_parts_and_a_run_from_them_equal_the_whole():
+    s = spec.load("volvo-aeb")
+    whole = sensitivity.worlds(s, 700, 5)
+    parts = [sensitivity.worlds(s, 700, 5, part=range(a, b)) for a, b in ((0, 300), (300, 700))]
+    assert len(parts[0]["collision"]) == 300
+    for k, v in whole.items():
+        np.testing.assert_array_equal(np.concatenate([p[k] for p in parts]), v, err_msg=k)
+    names = ["volvo-aeb", "no-suppression"]
+    specs = sensitivity.simulated_specs(names)
+    assert [x.name for x in specs] == ["tempe-2018", "volvo-aeb", "no-suppression"]
+    given = {x.path: sensitivity.worlds(x, 700, 5) for x in specs}
+    from_parts = sensitivity.run(names, runs=700, seed=5, simulated=given, single_runs=False)
+    assert (
+        from_parts.to_dict()
+        == sensitivity.run(names, runs=700, seed=5, single_runs=False).to_dict()
+    )

@@ -203,7 +203,7 @@ def test_with_values_validates_like_the_file():
 
 
 def test_line_index_follows_tables_inline_tables_and_array_items():
-    from scenarios.toml_lines import line_index
+    from fragility.tomlfile import line_index
 
     text = 'a = 1\n[b]\nc = { d = 2 }\ne = [\n  { f = 3 },\n  { g = 4 },\n]\n[h.i]\n"j.k" = 5\n'
     idx = line_index(text)

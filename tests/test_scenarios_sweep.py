@@ -143,3 +143,17 @@ def test_a_grid_sweep_aggregates_its_cells():
         "suv.initial_speed_mph": 30.0,
         "pedestrian.speed_mps": 1.0,
     }
+
+
+def test_a_cell_run_in_chunks_of_blocks_equals_the_whole_cell():
+    s = spec.load("tempe-2018-monte-carlo")
+    runs = 2 * sweep.BLOCK + 57  # three blocks, the last one short
+    whole = sweep.run_cell(s, runs, 11)
+    chunks = [sweep.run_cell(s, runs, 11, blocks=r) for r in (range(0, 1), range(1, 3))]
+    assert len(chunks[0]["collision"]) == sweep.BLOCK
+    assert len(chunks[1]["collision"]) == sweep.BLOCK + 57
+    for k, v in whole.items():
+        joined = np.concatenate([c[k] for c in chunks])
+        np.testing.assert_array_equal(joined, v, err_msg=k)
+    cell = sweep.summarise_cell({}, runs, whole)
+    assert cell.collision_probability == round(float(whole["collision"].mean()), 9)

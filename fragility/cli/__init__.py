@@ -33,6 +33,8 @@ COMMANDS = (
     "shortcut",
     "neurons",
     "scenario",
+    "grid",
+    "leaderboard",
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from typing import Any
 
 from fragility._fmt import pct
 from fragility.cli.common import (
@@ -20,6 +19,8 @@ from fragility.cli.common import (
     write_outputs,
 )
 
+# The names and defaults of fragility.attacks.named, spelt out so that registering the command
+# does not import torch (a test holds the two to the same values).
 ATTACKS = ("fgsm", "pgd", "cw", "deepfool", "ensemble")
 DEFAULT_EPS = {"linf": (0.05, 0.1, 0.2, 0.3), "l2": (0.25, 0.5, 1.0, 2.0)}
 
@@ -72,37 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_attack(name: str, norm: str, steps: int | None, targeted: bool) -> Any:
-    """The attack a command line asks for, with its defaults."""
-    from fragility.attacks import PGD, CarliniWagnerL2, DeepFool, WorstOf, fgsm
-    from fragility.errors import ConfigError
-
-    if name == "cw" and norm != "l2":
-        raise ConfigError("cw is an L2 attack; use --norm l2 or leave --norm out")
-    if name == "deepfool" and targeted:
-        raise ConfigError("deepfool is untargeted; drop --targeted or choose pgd or cw")
-    pgd = PGD(norm=norm, steps=steps or 40)
-    deepfool = DeepFool(norm=norm, steps=steps or 50)
-    if name == "fgsm":
-        return fgsm(norm)
-    if name == "pgd":
-        return pgd
-    if name == "cw":
-        return CarliniWagnerL2(steps=steps or 100)
-    if name == "deepfool":
-        return deepfool
-    members = [fgsm(norm), pgd] + ([] if targeted else [deepfool])
-    if norm == "l2":
-        members.append(CarliniWagnerL2(steps=steps or 100))
-    return WorstOf(tuple(members))
-
-
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     import torch
 
     from fragility.attacks import robust_accuracy
+    from fragility.attacks.named import build_attack
     from fragility.errors import ConfigError
     from fragility.figures import attacks as figs
     from fragility.models import is_classifier

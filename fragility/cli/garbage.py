@@ -51,9 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--population",
         type=whole(1, 100_000, "children per generation"),
-        default=500,
+        default=200,
         metavar="N",
-        help="evolution: children per generation (default: 500)",
+        help="evolution: children per generation (default: 200, as Nguyen et al.'s MNIST runs)",
     )
     p.add_argument(
         "--evolve-start",
@@ -118,8 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--other-dataset",
         default="auto",
         metavar="NAME",
-        help="dataset for the other-data family: a name, none, or auto (fashion-mnist for "
-        "digits where found, digits otherwise)",
+        help="dataset for the other-data family, of a different task from the model's: a name, "
+        "none, or auto (fashion-mnist or kmnist for digit models where found, digits otherwise)",
     )
     add_run_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     _require_classifier(ck, args.checkpoint)
     progress = show_progress(args)
     other_model = _other_classifier(args, data)  # before the autoencoder, which may train
+    other, other_note = _other_data(args, data)  # a same-task choice fails before it, too
     autoencoder = _autoencoder(args, data, progress)
-    other = _other_images(args, data)
     timings = Timings()
     result = run_study(
         ck.model,
@@ -160,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         config,
         autoencoder=autoencoder,
         other_model=other_model,
-        other_images=other,
+        other_images=None if other is None else other.x_test,
+        other_note=other_note,
         spec=ck.spec,
         progress=progress,
         timings=timings,
@@ -171,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         "dataset": data.to_dict(),
         "autoencoder": args.autoencoder or "default (trained on the same data, cached)",
         "transfer_model": args.transfer,
+        "other_data": {"dataset": None if other is None else other.name, "note": other_note},
         "seconds": timings.to_dict(),
         **result.to_dict(),
     }
@@ -225,24 +227,12 @@ def _other_classifier(args: argparse.Namespace, data: Any) -> Any:
     return ck.model
 
 
-def _other_images(args: argparse.Namespace, data: Any) -> Any:
-    from fragility import data as datasets
+def _other_data(args: argparse.Namespace, data: Any) -> tuple[Any, str]:
+    """The other-data family's dataset (a different task from the model's) and the note
+    saying which, or why it is left out."""
+    from fragility.garbage.noise import load_other_data
 
-    name = args.other_dataset
-    if name == "none":
-        return None
-    if name == "auto":
-        if data.name == "digits":
-            if datasets.locate("fashion-mnist", args.data_dir) is None:
-                return None
-            name = "fashion-mnist"
-        else:
-            name = "digits"
-    if name == data.name:
-        from fragility.errors import ConfigError
-
-        raise ConfigError(f"--other-dataset must differ from the model's dataset ({data.name})")
-    return datasets.load(name, folder=args.data_dir).x_test
+    return load_other_data(data.name, args.data_dir, args.other_dataset)
 
 
 def _figures(result: Any, model_name: str) -> dict[str, Any]:
@@ -285,6 +275,33 @@ def _figures(result: Any, model_name: str) -> dict[str, Any]:
     return figs
 
 
+def ceiling_lines(result: Any) -> list[str]:
+    """What the proved ceiling says per class: unreachable, reached, or open."""
+    from fragility.figures.garbage import confidence_label as conf
+    from fragility.garbage.ceiling import OPEN, UNREACHABLE
+
+    c, names = result.ceiling, result.class_names
+    if c is None:
+        return []
+    lines = []
+    out_of_reach = c.classes(UNREACHABLE)
+    if out_of_reach:
+        hardest = min(out_of_reach, key=lambda k: c.bound[k])
+        lines.append(
+            f"  proved: no input reaches {conf(c.target)} for {len(out_of_reach)} of "
+            f"{len(c.bound)} classes (ceilings from {conf(float(c.bound[hardest]))} for "
+            f"{names[hardest]} up to {conf(float(c.bound[list(out_of_reach)].max()))})"
+        )
+    for k in c.classes(OPEN):
+        best = c.witness_confidence[k]
+        lines.append(
+            f"  open: {names[k]}: the ceiling ({conf(float(c.bound[k]))}) allows "
+            f"{conf(c.target)}, but the best input found gets "
+            + ("n/a" if best != best else conf(float(best)))
+        )
+    return lines
+
+
 def summary(
     result: Any, model_name: str, dataset: str, out: str, seconds: dict[str, float] | None = None
 ) -> str:
@@ -298,13 +315,7 @@ def summary(
     from fragility.figures.garbage import confidence_label as conf
 
     lines = [f"{model_name} on {dataset}: confident garbage -> {out}"]
-    if result.ceiling is not None:
-        hardest = int(result.ceiling.argmin())
-        lines.append(
-            f"  proved: no input gets above {conf(float(result.ceiling.max()))} for any class, "
-            f"nor above {conf(float(result.ceiling[hardest]))} for "
-            f"{result.class_names[hardest]} (its last hidden layer is bounded)"
-        )
+    lines += ceiling_lines(result)
     if result.survey is not None:
         rows = [
             [
@@ -320,15 +331,17 @@ def summary(
     made = []
     target = result.config.target
     if result.ascent is not None:
-        a = result.ascent
+        a, (_, _, reached_conf) = result.ascent, result.fooling()["ascent"]
+        finished = len(result.finished_by_witness)
         made.append(
             [
                 "gradient ascent",
-                f"{sum(a.reached)}/{len(a.reached)}",
-                conf(float(a.confidence.min())),
+                f"{int((reached_conf >= target).sum())}/{len(a.reached)}",
+                conf(float(reached_conf.min())),
                 f"{max(a.steps)} steps"
                 + (f", {sum(a.restarted)} restarted" if any(a.restarted) else "")
-                + (f", {sum(a.stalled)} stuck" if any(a.stalled) else ""),
+                + (f", {sum(a.stalled)} stuck" if any(a.stalled) else "")
+                + (f", {finished} finished by the witness search" if finished else ""),
                 took("ascent"),
             ]
         )

@@ -4,8 +4,9 @@ One module per way of making or judging garbage:
 
 - `noise`: families of non-digits (noise, blanks, strokes, shuffled pixels, another dataset)
   and the survey of how confidently a model labels them.
-- `ascent`: gradient ascent on log p(class) from noise or a blank image, with optional limits;
-  `confidence_ceiling` proves when a sigmoid MLP cannot reach a confidence at all.
+- `ascent`: gradient ascent on log p(class) from noise or a blank image, with optional limits.
+- `ceiling`: a proved per-class ceiling on the confidence any input can get, and a witness
+  search that tries to reach the target where the ceiling leaves room.
 - `evolve`: MAP-Elites evolution from the model's outputs only (Nguyen et al. 2015), with the
   direct encoding; `cppn`: the CPPN encoding.
 - `detect`: distance to the training data, autoencoder reconstruction error, transfer to
@@ -17,7 +18,8 @@ One module per way of making or judging garbage:
 Everything is pure (tensors and frozen dataclasses in and out) and seeded.
 """
 
-from fragility.garbage.ascent import AscentResult, ascent, confidence_ceiling, start_images
+from fragility.garbage.ascent import AscentResult, ascent, start_images
+from fragility.garbage.ceiling import Ceiling, confidence_ceiling
 from fragility.garbage.cppn import CPPNBatch, CPPNEncoding, render
 from fragility.garbage.detect import (
     OODRow,
@@ -40,6 +42,7 @@ __all__ = [
     "AscentResult",
     "CPPNBatch",
     "CPPNEncoding",
+    "Ceiling",
     "DirectEncoding",
     "EvolutionResult",
     "FamilyConfidence",

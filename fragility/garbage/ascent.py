@@ -20,7 +20,8 @@ gradient), so it stops there and is reported as stalled. With `restart` ("blank"
 Fashion-MNIST seed MLP, noise starts stall for most classes while blank starts climb.
 
 Images the model cannot push to the target are reported as not reached with the best
-confidence found; `confidence_ceiling` proves for sigmoid or tanh MLPs when no input can.
+confidence found; `fragility.garbage.ceiling` proves when no input can, and searches further
+where its bound leaves room.
 """
 
 from __future__ import annotations
@@ -278,57 +279,3 @@ def _starts(
 
 def _recon_error(autoencoder: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return (autoencoder(x) - x).pow(2).flatten(1).mean(1)
-
-
-# ---------------------------------------------------------------------------------------------
-# What no input can reach
-
-_BOUNDED = {nn.Sigmoid: (0.0, 1.0), nn.Tanh: (-1.0, 1.0)}
-
-
-def confidence_ceiling(model: nn.Module) -> np.ndarray | None:
-    """An upper bound on max_x p_k(x) for each class k, or None where none is known.
-
-    For a network whose last hidden layer is a sigmoid (or tanh) feeding the linear output
-    layer z = W h + b, every input gives h in the box [0, 1]^n ([-1, 1]^n for tanh), so
-
-        max_x p_k(x) <= max_{h in box} exp(z_k - logsumexp(z)).
-
-    log p_k is concave in z (logsumexp is convex) and z is affine in h, so the box problem is
-    a concave maximisation that L-BFGS-B solves to its global optimum. A ceiling under the
-    target proves that no image, however garbled, reaches it.
-    """
-    layers = list(model.children()) if isinstance(model, nn.Sequential) else []
-    if len(layers) < 2 or not isinstance(layers[-1], nn.Linear):
-        return None
-    box = next((b for cls, b in _BOUNDED.items() if isinstance(layers[-2], cls)), None)
-    if box is None:
-        return None
-    from scipy.optimize import minimize
-
-    w = layers[-1].weight.detach().double().cpu().numpy()
-    b = (
-        layers[-1].bias.detach().double().cpu().numpy()
-        if layers[-1].bias is not None
-        else np.zeros(w.shape[0])
-    )
-    ceiling = np.empty(w.shape[0])
-    for k in range(w.shape[0]):
-
-        def neg_log_p(h: np.ndarray, k: int = k) -> tuple[float, np.ndarray]:
-            z = w @ h + b
-            e = np.exp(z - z.max())
-            log_p = z[k] - z.max() - math.log(e.sum())
-            return -log_p, -(w[k] - (e / e.sum()) @ w)
-
-        h0 = np.full(w.shape[1], 0.5 * (box[0] + box[1]))
-        res = minimize(
-            neg_log_p,
-            h0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[box] * w.shape[1],
-            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000},
-        )
-        ceiling[k] = math.exp(-res.fun)
-    return ceiling

@@ -6,7 +6,14 @@ Families, each (N, C, H, W) in [0, 1]:
 - gaussian: every pixel N(0, 1), clipped to [0, 1], so half the pixels are black, 16 % white
   and the rest spread between (Goodfellow et al. 2015's rubbish class draws N(0, I); the
   contract of this toolkit is images in [0, 1]). The survey also reports the unclipped draw,
-  which models accept though it breaks the contract: `gaussian-unclipped`.
+  which models accept though it breaks the contract: `gaussian-unclipped`. That unclipped
+  draw is exactly Hendrycks & Gimpel 2017's "Gaussian" out-of-distribution set: their code
+  (hendrycks/error-detection, Vision/MNIST_Softmax_Stats.ipynb) feeds
+  np.random.normal(size=(10000, 784)) (mean 0, variance 1, no clipping) to an MLP trained on
+  MNIST pixels in [0, 1], and their "Uniform" is np.random.uniform on [0, 1], our `uniform`.
+  Their AUROC puts all 10,000 test images (right and wrong) against the noise, as
+  `detect.ood_baseline` does; only the counts differ (here `n` noise images against the test
+  set), which leaves the AUROC's expectation unchanged.
 - black, white: one blank image each (their shares are 0 or 1).
 - salt-and-pepper: a mid-grey image with each pixel set to black or white (equally likely)
   with probability `density` (0.5).
@@ -14,13 +21,17 @@ Families, each (N, C, H, W) in [0, 1]:
   handwriting, in no order a human would write.
 - shuffled: test images with their pixels randomly permuted, one permutation per image:
   the same grey levels as real data, no shape.
-- other-data: images of another dataset resized to the model's input (Fashion-MNIST for a
-  digits model, digits for a Fashion-MNIST one), when one is at hand.
+- other-data: test images of a dataset of a *different task*, resized to the model's input:
+  clothing (Fashion-MNIST) or Japanese characters (KMNIST) for a digit model, digits for a
+  clothing or a colour model. Never the same task: an MNIST model labels scikit-learn's digits
+  correctly most of the time, and counting them as garbage would blame it for being right.
+  `other_dataset` chooses one by task (TASKS); with none of a different task at hand the family
+  is left out, with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +39,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from fragility import data as datasets
 from fragility.contract import check_images, check_shape, predict
-from fragility.data import resize
-from fragility.errors import ConfigError
+from fragility.data import DataBundle, resize
+from fragility.data.catalog import EMBEDDED
+from fragility.errors import ConfigError, DataError
 from fragility.garbage._model import class_name
 from fragility.metrics import THRESHOLDS, ConfidenceStats, confidence_stats
 
@@ -48,14 +61,102 @@ DESCRIPTIONS = {
     "test": "real test images (reference)",
     "uniform": "pixels uniform on [0, 1]",
     "gaussian": "pixels N(0, 1) clipped to [0, 1]",
-    "gaussian-unclipped": "pixels N(0, 1), not clipped (outside [0, 1])",
+    "gaussian-unclipped": "pixels N(0, 1), not clipped (outside [0, 1]; Hendrycks & Gimpel's)",
     "black": "one all-black image",
     "white": "one all-white image",
     "salt-and-pepper": "grey with half the pixels set black or white",
     "strokes": "1 to 4 random pen strokes on black",
     "shuffled": "test images with their pixels shuffled",
-    "other-data": "another dataset's images, resized",
+    "other-data": "another task's images, resized",
 }
+
+
+# What each known dataset's images show. Datasets of the same task are never each other's
+# other-data family.
+TASKS = {
+    "digits": "handwritten digits",
+    "mnist": "handwritten digits",
+    "emnist-digits": "handwritten digits",
+    "usps": "handwritten digits",
+    "svhn": "handwritten digits",  # printed house numbers: still the ten digits
+    "fashion-mnist": "clothing",
+    "kmnist": "Japanese characters",
+    "cifar10": "objects and animals",
+    "gtsrb": "traffic signs",
+}
+TASK_NAMES = {"handwritten digits": "digits"}  # the short word for a task in prose
+# Tried in this order; the embedded digits first, as it is always at hand.
+OTHER_DATA_ORDER = ("digits", "fashion-mnist", "kmnist", "cifar10", "gtsrb", "mnist", "svhn")
+
+
+def other_dataset(dataset: str, available: Callable[[str], bool]) -> tuple[str | None, str]:
+    """(name, why): the other-data family's dataset for a model trained on `dataset`, the first
+    of OTHER_DATA_ORDER of a different task that `available(name)` says is at hand, or
+    (None, why not)."""
+    task = TASKS.get(dataset)
+    if task is None:
+        return None, (
+            f"left out: the task of {dataset} is not known, so no dataset can be guaranteed to "
+            "be a different one (choose one with --other-dataset)"
+        )
+    tried = [n for n in OTHER_DATA_ORDER if TASKS[n] != task]
+    for name in tried:
+        if available(name):
+            return name, other_data_note(dataset, name)
+    return None, (
+        f"left out: no dataset of a task other than {task} is at hand (tried "
+        f"{', '.join(tried)}); install one or pass --data-dir"
+    )
+
+
+def other_data_note(dataset: str, other: str) -> str:
+    """One line for the page and garbage.json: which dataset, and its task beside the model's."""
+    return (
+        f"{other} test images ({TASKS.get(other, 'task not known')}), a different task from "
+        f"{dataset} ({TASKS.get(dataset, 'task not known')})"
+    )
+
+
+def check_other_dataset(dataset: str, other: str) -> None:
+    """Raise ConfigError when `other` is `dataset` or a dataset of the same task."""
+    if other == dataset or (
+        TASKS.get(other) is not None and TASKS.get(other) == TASKS.get(dataset)
+    ):
+        raise ConfigError(
+            f"{other} and {dataset} are both {TASKS.get(dataset, 'the same data')}: the "
+            "other-data family must come from a different task (for example "
+            f"{other_dataset(dataset, lambda n: True)[0] or 'fashion-mnist'})"
+        )
+
+
+def load_other_data(
+    dataset: str, data_dir: str | None = None, choice: str = "auto"
+) -> tuple[DataBundle | None, str]:
+    """Load the other-data family's dataset for a model trained on `dataset`: `choice` "auto"
+    (`other_dataset`, looking in data_dir and the default places), "none", or a name
+    (checked with `check_other_dataset`). Returns (bundle or None, the note saying which)."""
+    if choice == "none":
+        return None, "left out (--other-dataset none)"
+
+    def found(name: str) -> bool:
+        return datasets.dataset_info(name).loader == EMBEDDED or any(
+            datasets.locate(name, root) is not None for root in (data_dir, None)
+        )
+
+    if choice == "auto":
+        name, note = other_dataset(dataset, lambda n: n in datasets.DATASETS and found(n))
+        if name is None:
+            return None, note
+    else:
+        check_other_dataset(dataset, choice)
+        name, note = choice, other_data_note(dataset, choice)
+    root = data_dir if datasets.locate(name, data_dir) is not None else None
+    try:
+        return datasets.load(name, folder=root), note
+    except DataError:
+        if choice != "auto":
+            raise
+        return None, f"left out: {name} could not be read"
 
 
 def uniform_noise(n: int, shape: tuple[int, int, int], gen: torch.Generator) -> torch.Tensor:

@@ -20,7 +20,7 @@ from torch import nn
 from fragility.contract import model_device, predict
 from fragility.data import DataBundle, content_hash
 from fragility.errors import ConfigError
-from fragility.garbage.evolve import Encoding, EvolutionResult, evolve
+from fragility.garbage.evolve import POPULATION, Encoding, EvolutionResult, evolve
 from fragility.models import ModelSpec
 from fragility.train import TrainConfig, Trained, default_config, train
 
@@ -35,7 +35,7 @@ def collect_fooling_images(
     *,
     above: float = 0.99,
     generations: int = 200,
-    population: int = 500,
+    population: int = POPULATION,
     seed: int = 0,
     max_runs: int = 20,
 ) -> torch.Tensor:
@@ -135,7 +135,7 @@ def retrain_with_garbage_class(
     *,
     target: float = 0.9999,
     generations: int = 200,
-    population: int = 500,
+    population: int = POPULATION,
     garbage_images: int | None = None,
     config: TrainConfig | None = None,
     seed: int = 0,

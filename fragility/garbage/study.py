@@ -19,7 +19,9 @@ from torch import nn
 from fragility._timing import Timings, stage
 from fragility.data import DataBundle
 from fragility.errors import ConfigError
-from fragility.garbage.ascent import STARTS, AscentResult, ascent, confidence_ceiling
+from fragility.garbage._model import fooling_summary
+from fragility.garbage.ascent import STARTS, AscentResult, ascent
+from fragility.garbage.ceiling import Ceiling, confidence_ceiling
 from fragility.garbage.cppn import CPPNEncoding
 from fragility.garbage.detect import (
     OODRow,
@@ -29,8 +31,8 @@ from fragility.garbage.detect import (
     transfer,
     unrecognisability,
 )
-from fragility.garbage.evolve import DirectEncoding, EvolutionResult, evolve
-from fragility.garbage.noise import Survey, noise_families, survey
+from fragility.garbage.evolve import POPULATION, DirectEncoding, EvolutionResult, evolve
+from fragility.garbage.noise import DESCRIPTIONS, Survey, noise_families, survey
 from fragility.garbage.retrain import RetrainResult, retrain_with_garbage_class
 from fragility.models import ModelSpec
 
@@ -51,7 +53,7 @@ class StudyConfig:
     eps: float | None = None
     recon_weight: float = 0.0
     generations: int = 200
-    population: int = 500
+    population: int = POPULATION
     evolve_start: str = "uniform"  # the direct encoding's start: "uniform" | "black"
     retrain_generations: int | None = None  # default: generations
     reference_images: int = 200  # real test images measured beside the garbage
@@ -77,7 +79,7 @@ class StudyConfig:
 class StudyResult:
     config: StudyConfig
     class_names: tuple[str, ...]
-    ceiling: np.ndarray | None  # per-class bound on the reachable confidence, if provable
+    ceiling: Ceiling | None  # per class: the proved ceiling and the best input known
     survey: Survey | None = None
     ascent: AscentResult | None = None
     direct: EvolutionResult | None = None
@@ -93,8 +95,40 @@ class StudyResult:
         return {name: r for name, r in runs.items() if r is not None}
 
     def fooling(self) -> dict[str, tuple[torch.Tensor, tuple[int, ...], np.ndarray]]:
-        """The fooling images per method: (images, classes, confidence)."""
-        return {name: (r.images, r.classes, r.confidence) for name, r in self.made().items()}
+        """The fooling images per method: (images, classes, confidence). For ascent, the
+        ceiling's witness stands in for the classes it finished (`finished_by_witness`)."""
+        out = {name: (r.images, r.classes, r.confidence) for name, r in self.made().items()}
+        rows = list(self.finished_by_witness)
+        if rows and self.ceiling is not None and self.ceiling.witness is not None:
+            images, classes, conf = out["ascent"]
+            images, conf = images.clone(), conf.copy()
+            images[rows] = self.ceiling.witness[rows]
+            conf[rows] = self.ceiling.witness_confidence[rows]
+            out["ascent"] = (images, classes, conf)
+        return out
+
+    @property
+    def finished_by_witness(self) -> tuple[int, ...]:
+        """Classes gradient ascent left below the target that the ceiling's witness search,
+        started from the ascent's image, brought to it (the search's answer for them)."""
+        if self.ascent is None or self.ceiling is None or self.ceiling.witness is None:
+            return ()
+        target = self.config.target
+        return tuple(
+            k
+            for k in range(len(self.ceiling.bound))
+            if self.ceiling.witness_confidence[k] >= target > self.ascent.confidence[k]
+        )
+
+    def _ascent_with_witness(self) -> dict[str, Any] | None:
+        """The ascent's classes and confidences once the witness stands in where it finished a
+        class: what the search reached in the end."""
+        if self.ascent is None:
+            return None
+        return {
+            "finished_by_witness": list(self.finished_by_witness),
+            **fooling_summary(self.fooling()["ascent"][2], self.config.target),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Every number of the study. The methods keep their names (METHODS) everywhere: as
@@ -104,7 +138,8 @@ class StudyResult:
         return {
             "settings": self.config.to_dict(),
             "class_names": list(names),
-            "confidence_ceiling": None if self.ceiling is None else self.ceiling.tolist(),
+            "confidence_ceiling": None if self.ceiling is None else self.ceiling.to_dict(names),
+            "ascent_with_witness": self._ascent_with_witness(),
             "survey": None if self.survey is None else self.survey.to_dict(names),
             **{name: made[name].to_dict(names) if name in made else None for name in FOOLING},
             "unrecognisability": {u.name: u.to_dict() for u in self.unrecognisability},
@@ -122,6 +157,7 @@ def run_study(
     autoencoder: nn.Module | None = None,
     other_model: nn.Module | None = None,
     other_images: torch.Tensor | None = None,
+    other_note: str | None = None,
     spec: ModelSpec | None = None,
     progress: bool = False,
     timings: Timings | None = None,
@@ -129,15 +165,16 @@ def run_study(
     """Run the parts of `config.methods` on `model` (trained on `data`).
 
     autoencoder: for the reconstruction-error detector and distances (skipped without one).
-    other_model: a second classifier for transfer. other_images: another dataset's images for
-    the survey's other-data family. spec: the model's ModelSpec, needed to retrain it.
+    other_model: a second classifier for transfer. other_images: images of a different task for
+    the survey's other-data family (`noise.load_other_data` chooses them), other_note: which
+    (the family's description). spec: the model's ModelSpec, needed to retrain it.
     timings: where to record the wall time of each part (named as in METHODS, and "judge"),
     apart from the result.
     """
     cfg, shape, seed = config, data.input_shape, config.seed
     if "retrain" in cfg.methods and spec is None:
         raise ConfigError("the retraining experiment needs the model's spec (a checkpoint)")
-    parts: dict[str, Any] = {"ceiling": confidence_ceiling(model)}
+    parts: dict[str, Any] = {}
     families = noise_families(
         cfg.samples,
         shape,
@@ -148,7 +185,8 @@ def run_study(
     )
     if "survey" in cfg.methods:
         with stage(timings, "survey"):
-            parts["survey"] = survey(model, {"test": data.x_test, **families})
+            notes = {**DESCRIPTIONS, **({"other-data": other_note} if other_note else {})}
+            parts["survey"] = survey(model, {"test": data.x_test, **families}, descriptions=notes)
     if "ascent" in cfg.methods:
         with stage(timings, "ascent"):
             parts["ascent"] = ascent(
@@ -165,6 +203,14 @@ def run_study(
                 seed=seed,
                 progress=progress,
             )
+    with stage(timings, "ceiling"):
+        parts["ceiling"] = confidence_ceiling(
+            model,
+            shape,
+            target=cfg.target,
+            starts=parts["ascent"].images if "ascent" in parts else None,
+            seed=seed,
+        )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:
         direct = DirectEncoding(start=cfg.evolve_start)

@@ -107,6 +107,11 @@ def build(
     t0 = time.perf_counter()
     tick("loading data")
     data = data_mod.load(config.data)
+    other_data = None
+    if "garbage" in wanted:  # images of a different task for its other-data family
+        from fragility.garbage.noise import load_other_data
+
+        other_data, _ = load_other_data(data.name, config.data.folder)
     seconds["data"] = time.perf_counter() - t0
     done()
     trained: dict[str, train.Trained] = {}
@@ -132,6 +137,7 @@ def build(
         quick=config.quick,
         device=device,
         progress=progress,
+        other_data=other_data,
     )
     sections: list[Section] = []
     for slug in wanted:

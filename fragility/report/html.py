@@ -53,7 +53,7 @@ _INLINE = re.compile(
     r"|\$(?=\S)(?P<math>[^$]+?)(?<=\S)\$(?!\d)"
     r"|\*\*(?P<strong>[^*]+)\*\*"
     r"|\*(?P<em>[^*\s][^*]*)\*"
-    r"|\[(?P<text>[^\]]+)\]\((?P<url>(?:https?://|#|mailto:)[^)\s]+)\)"
+    r"|\[(?P<text>[^\]]+)\]\((?P<url>(?:https?://|#|mailto:|\.\.?/)[^)\s]+)\)"
 )
 _NUMBER = re.compile(
     r"[<>≥≤~≈]?\s*[-+−]?(\d[\d,]*(\.\d+)?|\.\d+)(e[-+]?\d+)?"
@@ -64,9 +64,9 @@ _NUMBER = re.compile(
 
 def inline(text: str) -> Any:
     """Escape `text`, then turn its inline markup into HTML: `code`, **strong**, *emphasis*,
-    [text](url) for http(s), mailto and in-page (#anchor) links, and maths in TeX between
-    dollars ($x^2$ inline, $$...$$ on its own line) as MathML. Returns markup Jinja will not
-    escape again. Nothing else in the text can become a tag."""
+    [text](url) for http(s), mailto, in-page (#anchor) and relative (./ or ../) links, and
+    maths in TeX between dollars ($x^2$ inline, $$...$$ on its own line) as MathML. Returns
+    markup Jinja will not escape again. Nothing else in the text can become a tag."""
     from markupsafe import Markup
 
     out, last = [], 0

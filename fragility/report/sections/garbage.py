@@ -12,7 +12,8 @@ from fragility._fmt import pct as _pct
 from fragility.figures import garbage as fg
 from fragility.figures import to_png
 from fragility.garbage.ascent import PATIENCE
-from fragility.garbage.noise import noise_families
+from fragility.garbage.evolve import POPULATION
+from fragility.garbage.noise import noise_families, other_data_note, other_dataset
 from fragility.garbage.study import FOOLING, StudyConfig, StudyResult, run_study
 from fragility.metrics import saturated_share
 from fragility.report.section import (
@@ -29,7 +30,7 @@ SLUG = "garbage"
 TITLE = TITLES[SLUG]
 
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn")
-FULL = {"samples": 1000, "generations": 200, "population": 500, "ascent_steps": 300}
+FULL = {"samples": 1000, "generations": 200, "population": POPULATION, "ascent_steps": 300}
 QUICK = {"samples": 300, "generations": 40, "population": 200, "ascent_steps": 150}
 ROW_NAMES = {"ascent": "ascent", "evolve-direct": "direct", "evolve-cppn": "CPPN"}
 KIND_NAMES = {
@@ -53,14 +54,19 @@ PUBLISHED = {
     },
     "hendrycks_gimpel": {
         "source": "Hendrycks & Gimpel 2017 (ICLR), max-softmax baseline",
-        "setting": "MNIST 3-layer MLP; test set vs noise",
+        "setting": "MNIST 3-layer MLP; all 10,000 test images vs 10,000 noise images: "
+        "Gaussian N(0, 1) per pixel, not clipped (their code: np.random.normal), uniform "
+        "U(0, 1); here the same noise (gaussian-unclipped, uniform)",
         "auroc": {"gaussian": 0.90, "uniform": 0.99},
         "mean_confidence": {"gaussian": 0.91, "uniform": 0.83},
     },
     "nguyen": {
         "source": "Nguyen, Yosinski & Clune 2015 (CVPR)",
-        "setting": "MNIST LeNet; direct encoding, MAP-Elites",
+        "setting": "MNIST LeNet; direct encoding, MAP-Elites with one elite per class, 200 "
+        "children per generation (their code's MNIST setting), mutation rate 0.1, polynomial "
+        "mutation strength 15",
         "generations_to_all": 50,  # "in under 50 generations", every class at >= 99.99 %
+        "population": 200,
     },
 }
 
@@ -102,8 +108,12 @@ def _saturation(ctx: ReportContext, name: str, samples: int) -> dict[str, float]
 
 
 def _made(mm: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A model's fooling methods that ran, by name, with their numbers."""
-    return {kind: mm[kind] for kind in FOOLING if mm.get(kind) is not None}
+    """A model's fooling methods that ran, by name, with their numbers; ascent's as the search
+    ended, with the ceiling's witness where it finished a class (`ascent_with_witness`)."""
+    made = {kind: mm[kind] for kind in FOOLING if mm.get(kind) is not None}
+    if "ascent" in made and mm.get("ascent_with_witness"):
+        made["ascent"] = {**made["ascent"], **mm["ascent_with_witness"]}
+    return made
 
 
 def _restarts(m: dict[str, Any]) -> str:
@@ -128,9 +138,7 @@ def _findings(m: dict[str, Any]) -> tuple[str, ...]:
                 f"{KIND_NAMES.get(kind, kind)}: {f['classes_reached']} classes at "
                 f">= {_conf(m['settings']['target'])} (worst {_conf(f['worst_confidence'])})"
             )
-        ceiling = mm["confidence_ceiling"]
-        if ceiling is not None and max(ceiling) < m["settings"]["target"]:
-            parts.append(f"out of reach for this model: its ceiling is {_conf(max(ceiling))}")
+        parts += _reach_findings(mm["confidence_ceiling"], m["class_names"])
         out.append(f"{name}: " + "; ".join(parts))
     return tuple(out)
 
@@ -139,6 +147,7 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
     names = list(ctx.classifiers)
     ae = ctx.autoencoder.model if ctx.autoencoder is not None else None
     other_images = ctx.other_data.x_test if ctx.other_data is not None else None
+    other_note = _other_note(ctx)
     results = {}
     for i, name in enumerate(names):
         partner = _partner(names, i)
@@ -150,9 +159,17 @@ def _studies(ctx: ReportContext, config: StudyConfig) -> dict[str, StudyResult]:
             autoencoder=ae,
             other_model=other,
             other_images=other_images,
+            other_note=other_note,
             progress=ctx.progress,
         )
     return results
+
+
+def _other_note(ctx: ReportContext) -> str:
+    """Which dataset the other-data family comes from (a different task), or why it is out."""
+    if ctx.other_data is None:
+        return other_dataset(ctx.data.name, lambda _: False)[1]
+    return other_data_note(ctx.data.name, ctx.other_data.name)
 
 
 def _partner(names: list[str], i: int) -> str | None:
@@ -183,8 +200,10 @@ def _metrics(
             "quick": ctx.quick,
             "autoencoder": ctx.autoencoder is not None,
             "other_data": ctx.other_data.name if ctx.other_data is not None else None,
+            "other_data_note": _other_note(ctx),
         },
         "models": models,
+        "class_names": list(ctx.data.class_names),
         "published": PUBLISHED,
     }
 
@@ -220,7 +239,8 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
         f"A network trained on {ctx.data.name} always answers with one of its "
         f"{ctx.data.num_classes} classes, and with a confidence. We showed the networks "
         f"trained here things that are not {things} at all: random noise, blank pages, random "
-        "pen strokes and shuffled pixels" + (f", and images from {other}." if other else ".")
+        "pen strokes and shuffled pixels"
+        + (f", and images of another task: {m['settings']['other_data_note']}." if other else ".")
     ]
     for name, mm in models.items():
         u = mm["survey"]["families"].get("uniform")
@@ -247,11 +267,11 @@ def _intro(ctx: ReportContext, m: dict[str, Any]) -> str:
                 "generations."
             )
         ceiling = mm["confidence_ceiling"]
-        if ceiling is not None and max(ceiling) < m["settings"]["target"]:
+        if _all_out_of_reach(ceiling):
             best = max(v["worst_confidence"] for v in f.values())
             parts.append(
-                f"The {name} cannot be pushed to {target} at all: its last hidden layer caps every "
-                f"class below {_conf(max(ceiling))} (a proof, not a failed search); still, "
+                f"The {name} cannot be pushed to {target} at all: its layers cap every class "
+                f"below {_conf(ceiling['max_bound'])} (a proof, not a failed search); still, "
                 f"it labels garbage with {_conf(best)} or more for every class."
             )
     first = next(iter(models.values()))
@@ -294,8 +314,10 @@ def _survey_blocks(
             "a maximum probability above 50 %, 90 % and 99 %, the mean of that maximum, and the "
             "class that takes most of them. Gaussian noise is N(0, 1) per pixel as in "
             "Goodfellow et al.'s rubbish-class test, clipped to [0, 1]; the unclipped draw "
-            "(outside the images' range, as in the paper) is listed too. The first row is the "
-            "real test set, for reference."
+            "(outside the images' range, as in that paper and as Hendrycks and Gimpel's "
+            "Gaussian set, which their code draws with mean 0 and variance 1 and never clips) "
+            "is listed too, and is the one set beside their AUROC. The first row is the real "
+            "test set, for reference."
         ),
         FigureBlock(
             "garbage-families",
@@ -427,20 +449,78 @@ def _fooling_blocks(
                     )
                 )
             )
-        if mm["confidence_ceiling"] is not None:
-            c = mm["confidence_ceiling"]
-            hardest = int(np.argmin(c))
-            blocks.append(
-                Paragraph(
-                    f"Why the {model} stops short: its output layer reads a last hidden layer of "
-                    "units that each lie between fixed bounds (sigmoid: 0 and 1), so its "
-                    "confidence in class k can be no higher than the best over that box, a "
-                    "concave problem solved exactly. The ceiling is "
-                    f"{_conf(max(c))} for its easiest class and {_conf(c[hardest])} for "
-                    f"{names[hardest]}; no input, however garbled, goes higher."
-                )
-            )
+        text = _ceiling_paragraph(model, mm, names)
+        if text:
+            blocks.append(Paragraph(text))
     return blocks
+
+
+# ---------------------------------------------------------------------------------------------
+# What the proved ceiling says, per class (fragility.garbage.ceiling)
+
+
+def _all_out_of_reach(c: dict[str, Any] | None) -> bool:
+    return c is not None and len(c["unreachable"]) == len(c["per_class"])
+
+
+def _named(classes: list[int], names: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(names[k] for k in classes)
+
+
+def _reach_findings(c: dict[str, Any] | None, names: list[str]) -> list[str]:
+    if c is None:
+        return []
+    out = []
+    if _all_out_of_reach(c):
+        out.append(f"out of reach for this model: its ceiling is {_conf(c['max_bound'])}")
+    elif c["unreachable"]:
+        out.append(f"out of reach (proved) for {_named(c['unreachable'], names)}")
+    if c["open"]:
+        out.append(f"undecided for {_named(c['open'], names)} (ceiling above the target)")
+    return out
+
+
+def _ceiling_paragraph(
+    model: str, mm: dict[str, Any], names: list[str] | tuple[str, ...]
+) -> str | None:
+    c = mm["confidence_ceiling"]
+    finished = (mm.get("ascent_with_witness") or {}).get("finished_by_witness", [])
+    if c is None or not (c["unreachable"] or c["open"] or finished):
+        return None
+    bounds = [row["bound"] for row in c["per_class"]]
+    text = (
+        f"How high the {model} can go at all: bounding each layer's values over every possible "
+        "input (interval arithmetic) boxes in its last hidden layer, and the best confidence "
+        "in class k over that box is a concave problem solved exactly, so it is a ceiling no "
+        "input, however garbled, goes above. "
+    )
+    if _all_out_of_reach(c):
+        hardest = int(np.argmin(bounds))
+        text += (
+            f"Every ceiling is below {_conf(c['target'])}: {_conf(max(bounds))} for its easiest "
+            f"class and {_conf(bounds[hardest])} for {names[hardest]}."
+        )
+    elif c["unreachable"]:
+        text += (
+            f"It is below {_conf(c['target'])} for {_named(c['unreachable'], names)} (proved "
+            "out of reach) and above it for the other classes."
+        )
+    if finished:
+        text += (
+            " Where the ceiling allows the target and gradient ascent stopped short, a finer "
+            "search (L-BFGS-B on the pixels in double precision, from the ascent's image) "
+            f"reached it for {_named(finished, names)}; the model's own "
+            "forward pass confirms each confidence."
+        )
+    if c["open"]:
+        best = [c["per_class"][k]["witness_confidence"] or 0.0 for k in c["open"]]
+        text += (
+            f" For {_named(c['open'], names)} the question stays open: the ceiling allows "
+            f"{_conf(c['target'])}, but the best input found gets at most {_conf(max(best))}; "
+            "the ceiling is a bound, not a promise, since the hidden units cannot all take "
+            "their extremes at once."
+        )
+    return text
 
 
 def _detector_blocks(ctx: ReportContext, m: dict[str, Any]) -> list[Paragraph | Table]:
@@ -537,13 +617,16 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
             )
         direct = mm["evolve-direct"]
         if direct is not None:
-            if direct["generations_to_all"] is not None:
-                got = f"all by generation {direct['generations_to_all']}"
+            gens, pop = direct["generations_to_all"], m["settings"]["population"]
+            if gens is not None:
+                got = f"all by generation {gens} ({gens * pop:,} images evaluated)"
+                if gens >= n["generations_to_all"]:
+                    got += " (a gap to the paper's LeNet: another network and other data)"
             else:
                 got = f"{direct['classes_reached']} classes in {direct['generations']}"
                 ceiling = mm["confidence_ceiling"]
-                if ceiling is not None and max(ceiling) < m["settings"]["target"]:
-                    got += f" (out of reach: ceiling {_conf(max(ceiling))})"
+                if _all_out_of_reach(ceiling):
+                    got += f" (out of reach: ceiling {_conf(ceiling['max_bound'])})"
             nguyen.append(f"{name}: {got}")
     rows = []
     if goodfellow:
@@ -570,7 +653,8 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
             Comparison(
                 f"generations until every class is at >= 99.99 % ({n['setting']})",
                 "; ".join(nguyen) + f" ({m['settings']['population']} children per generation)",
-                f"under {n['generations_to_all']}",
+                f"under {n['generations_to_all']} (under "
+                f"{n['generations_to_all'] * n['population']:,} images evaluated)",
                 n["source"],
             )
         )
