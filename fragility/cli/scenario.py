@@ -342,7 +342,7 @@ def run_tradeoff(args: argparse.Namespace) -> int:
             [
                 "design",
                 "her crash avoided, plausible worlds",
-                f"nuisance hard braking per 1,000 km (>= {result.hard_brake_mps2:g} m/s^2)",
+                f"nuisance hard braking per 1,000 km (>= {result.hard_brake_mps2:g} m/s²)",
             ],
         )
     )
