@@ -431,8 +431,10 @@ def test_the_handout_prints_in_a_few_pages_and_each_role_on_one(case, tmp_path):
     pdfs = {p.stem: tmp_path / "out" / p for p in written if p.suffix == ".pdf"}
     assert set(pdfs) == {"handout", "roles", "instructor"}
     assert _pdf_pages(pdfs["roles"]) == len(teaching.ROLES)
-    # A few pages: six when sections flow from page to page, one section a page at most.
-    assert 4 <= _pdf_pages(pdfs["handout"]) <= len(case.page("handout").sections) + 1
+    # A few pages: at most six sheets of A4 (595 x 842 points) that a class can be handed.
+    assert 4 <= _pdf_pages(pdfs["handout"]) <= 6
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdfs["handout"].read_bytes())
+    assert boxes and all(round(float(w)) == 595 and round(float(h)) == 842 for w, h in boxes)
     assert _pdf_pages(pdfs["instructor"]) >= 4
     assert not (tmp_path / "out" / ".chromium-profile").exists()
 
@@ -521,3 +523,18 @@ def build_texts(sections):
     from scenarios.case_study.build import _texts
 
     return _texts(sections)
+
+
+def test_the_handouts_glossary_defines_the_words_the_handout_uses(case):
+    handout = case.page("handout")
+    rest = build_texts([s for s in handout.sections if s.slug not in ("glossary", "sources")])
+    joined = "\n".join(rest).lower()
+    glossary = next(s for s in handout.sections if s.slug == "glossary")
+    shown = {item.split("**")[1] for item in glossary.blocks[0].items}
+    for term, _ in teaching.GLOSSARY:
+        names = [n.lower() for n in teaching.term_names(term)]
+        assert (term in shown) == any(re.search(r"(?<!\w)" + re.escape(n), joined) for n in names)
+    assert {"Plausible world", "Action suppression", "Operator (safety driver)"} <= shown
+    assert "Triggering condition" not in shown  # SOTIF is on the full page, not the handout
+    full = next(s for s in case.page("index").sections if s.slug == "glossary")
+    assert len(full.blocks[0].items) == len(teaching.GLOSSARY)

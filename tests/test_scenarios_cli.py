@@ -222,6 +222,25 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
     assert page.count("<img ") == len(figures) and "<script" not in page
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["index"]["replay"]["impact_speed_mph"] == pytest.approx(39.119625, abs=1e-3)
+    # Every outcome is the probability scenario sensitivity gives for the same worlds, with its
+    # interval, on the page and in the handout's table.
+    from fragility._fmt import share_interval
+    from scenarios import counterfactuals, sensitivity
+    from scenarios.case_study import chain
+
+    expected = sensitivity.run(list(counterfactuals.COUNTERFACTUALS), runs=64, seed=0)
+    assert metrics["outcomes_basis"] == "probability over plausible values"
+    assert set(metrics["outcomes"]) == set(counterfactuals.COUNTERFACTUALS)
+    handout = (out / "handout.html").read_text()
+    for name, p in expected.probabilities().items():
+        got = metrics["outcomes"][name]
+        assert [got[k] for k in ("p_avoid", "low", "high", "runs")] == pytest.approx(
+            [p[k] for k in ("p_avoid", "low", "high", "runs")]
+        ), name
+        shown = share_interval(p["p_avoid"], p["low"], p["high"])
+        assert f">{shown}</td>" in page, name  # the table of every counterfactual
+        if name in {n for link in chain.LINKS for n in link.counterfactuals}:
+            assert f"avoided in {shown}" in handout, name
     facts = json.loads((out / "facts.json").read_text())
     assert facts["sources"]["ntsb-har-19-03"]["url"].endswith("HAR1903.pdf")
     assert facts["responsibility"]["probable-cause"]["certainty"] == "Q"

@@ -158,14 +158,21 @@ def summary(base, outs: Mapping[str, Outcome]) -> tuple[str, ...]:
     )
 
 
+RERUN = "Made with the fragility toolkit: rerun with `fragility scenario case-study --out DIR`."
+
+
 def _footer() -> str:
     primary = [s for s in resp.SOURCES.values() if s.primary and s.id.startswith("ntsb")]
     return (
         "Primary sources: "
         + "; ".join(f"{s.title} ({s.publisher}, {s.date})" for s in primary)
-        + ". Press sources are listed, with links, under Sources and certainty. Made with the "
-        "fragility toolkit: rerun with `fragility scenario case-study --out DIR`."
+        + f". Press sources are listed, with links, under Sources and certainty. {RERUN}"
     )
+
+
+def _handout_footer() -> str:
+    """The printed handout's footer: its own Sources section lists every source it cites."""
+    return RERUN
 
 
 def _handout_decisions(outs: Mapping[str, Outcome], ev: evidence_mod.Evidence) -> Section:
@@ -189,15 +196,6 @@ def _handout_decisions(outs: Mapping[str, Outcome], ev: evidence_mod.Evidence) -
                 '"One run" means one simulation with the scenario file\'s assumed values: what '
                 "the model does, not how likely it was.",
                 kind="caution",
-            )
-        )
-    else:
-        blocks.append(
-            Note(
-                "A plausible world is one draw of everything the record does not say (how fast "
-                "she walked, how far the operator could see), kept only where the "
-                f"{record.YEAR} design reproduces what happened. " + robustness.plausible_text(ev),
-                kind="plain",
             )
         )
     blocks.append(robustness.outside_table(ev, outs))
@@ -359,8 +357,8 @@ def build(
         _handout_decisions(outs, ev),
         teaching.questions_section(outs),
         teaching.exercise_section(),
-        teaching.glossary_section(),
     ]
+    handout.append(teaching.glossary_section(_texts(handout)))  # the terms the handout uses
     handout.append(sources.section(_cited(handout), full=False))
     roles = [teaching.role_section(r, outs) for r in teaching.ROLES]
     subtitle = (
@@ -376,7 +374,7 @@ def build(
             "Read before class; bring it to the discussion.",
             (),
             tuple(handout),
-            _footer(),
+            _handout_footer(),
             meta,
         ),
         Page(

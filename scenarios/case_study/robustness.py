@@ -55,9 +55,11 @@ def _table(outcomes: Mapping[str, Outcome]) -> Table:
 
 
 def outside_table(ev: evidence.Evidence, outcomes: Mapping[str, Outcome]) -> Table:
-    rows = []
+    rows, seen = [], set()
     for o in ev.sensitivity.outside_record:
-        claim = cite.outside(o["fact"])
+        # an account asked two questions is quoted once, its second row refers back to it
+        claim = "The same account." if o["fact"] in seen else cite.outside(o["fact"])
+        seen.add(o["fact"])
         if "claim_as_proportion" in o:
             claim += f" As a share: {o['claim_as_proportion']['text']}."
         title = outcomes[o["scenario"]].title if o["scenario"] in outcomes else o["scenario"]

@@ -10,7 +10,7 @@ plan's length is their sum.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fragility.report.section import Bullets, Heading, Note, PageBreak, Paragraph, Section, Table
@@ -563,13 +563,33 @@ GLOSSARY = (
 )
 
 
-def glossary_section() -> Section:
+def term_names(term: str) -> tuple[str, ...]:
+    """The names a glossary term goes by: "Operator (safety driver)" -> ("Operator", "safety
+    driver"); "Radar, lidar" -> ("Radar", "lidar")."""
+    return tuple(n.strip() for n in re.split(r"[,()]", term) if n.strip())
+
+
+def used(term: str, texts: Iterable[str]) -> bool:
+    """Whether a page's `texts` use a glossary term under any of its names (as a word or the
+    start of one, in any case: "Classification" is used by "classifications")."""
+    joined = "\n".join(texts)
+    return any(
+        re.search(r"(?<![\w])" + re.escape(n), joined, flags=re.IGNORECASE)
+        for n in term_names(term)
+    )
+
+
+def glossary_section(texts: Iterable[str] | None = None) -> Section:
+    """The glossary; with `texts` (what the rest of a page says), only the terms it uses, so a
+    printed handout carries no definition its reader will not need."""
+    texts = None if texts is None else list(texts)
+    terms = [(t, x) for t, x in GLOSSARY if texts is None or used(t, texts)]
     return Section(
         slug="glossary",
         title="Glossary",
         intro="The few technical words this case cannot do without, in plain language.",
-        blocks=(Bullets(tuple(f"**{term}**: {text}" for term, text in GLOSSARY)),),
-        metrics={"terms": len(GLOSSARY)},
+        blocks=(Bullets(tuple(f"**{term}**: {text}" for term, text in terms)),),
+        metrics={"terms": len(terms)},
     )
 
 
