@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fragility.report.section import Bullets, FigureBlock, Note, PageBreak, Paragraph
+from fragility.report.section import Bullets, FigureBlock, Note, PageBreak, Paragraph, Table
 from fragility.report.writer import find_chromium
 from scenarios import case_study, counterfactuals, spec, tempe2018
 from scenarios import tempe2018_responsibility as resp
@@ -517,6 +517,17 @@ def test_the_story_names_counterfactuals_in_words_and_keeps_lines_for_reference(
     assert len(lines) == len(counterfactuals.COUNTERFACTUALS)
     for page in case.pages:  # maths typeset, not ASCII
         assert "^2" not in _visible(page.html()), page.name
+    # The replay's unconfirmed inputs: each in words with its unit, its line for reference.
+    replay = next(s for s in case.page("index").sections if s.slug == "replay")
+    table = next(b for b in replay.blocks if isinstance(b, Table))
+    rows = {r[2]: r for r in table.rows}
+    assert len(rows) == replay.metrics["unconfirmed_inputs"] >= 25
+    brakes = rows["`planner.emergency_decel_mps2`"]
+    assert brakes[:2] == ("The emergency braking strength", "8 m/s²")
+    assert rows["`suv.length_m`"][:2] == ("The SUV's length", "4.95 m")
+    assert rows["`suv.jerk_mps3`"][1] == "30 m/s³"
+    assert rows["`pedestrian.speed_mps`"][1] == "1.4 m/s"
+    assert not any(CONFIG_LINE.search(r[0] + " = ") or "_" in r[0] for r in table.rows)
 
 
 def build_texts(sections):

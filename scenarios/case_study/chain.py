@@ -26,7 +26,7 @@ from fragility.report.section import (
     Table,
 )
 from scenarios import counterfactuals, explain, figures, spec, sweep, tempe2018
-from scenarios.case_study import cite
+from scenarios.case_study import cite, evidence
 from scenarios.case_study.outcomes import Outcome, level, wilson
 from scenarios.case_study.record import YEAR
 from scenarios.simulate import RunResult
@@ -142,6 +142,11 @@ def link_blocks(
     ]
 
 
+def _capital(text: str) -> str:
+    """'the lane width' -> 'The lane width'."""
+    return text[:1].upper() + text[1:]
+
+
 def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
     """The as-it-happened run against the record, and how much its unconfirmed inputs matter."""
     s = base.summary
@@ -204,7 +209,8 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
                 "estimate: " + cite.record("distance-at-detection")
             ),
             Note(
-                f"This replay rests on {len(assumed)} unconfirmed inputs (U), listed below. The "
+                f"This replay rests on {len(assumed)} unconfirmed inputs (U), each listed "
+                "with its value and the reason for it. The "
                 "moment of the first predicted conflict depends on them: with the design as it "
                 "was, the planner only sees a conflict once she is physically in the SUV's lane, "
                 "so it "
@@ -212,9 +218,18 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
                 kind="caution",
             ),
             Table(
-                "Unconfirmed inputs (U) of the replay",
-                ("parameter", "value", "source"),
-                tuple((k, v, src) for k, v, _, src in assumed),
+                "Unconfirmed inputs (U) of the replay: each in words, its value, its line in "
+                "the scenario file and why that value",
+                ("the input", "value", "in the scenario file", "why this value"),
+                tuple(
+                    (
+                        _capital(evidence.words(k)),
+                        evidence.value_text(k, base.spec.value(k), exact=True),
+                        f"`{k}`",
+                        src,
+                    )
+                    for k, _, _, src in assumed
+                ),
             ),
         ),
         metrics={
@@ -224,6 +239,7 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
             "alert_before_s": s.before_impact(s.alert_s),
             "track_resets": s.continuity.resets,
             "unconfirmed_inputs": len(assumed),
+            "unconfirmed_values": {k: base.spec.value(k) for k, *_ in assumed},
             "speed_at_first_detection_mph": round(s.speed_at_first_detection_mps / MPH, 6),
             "distance_at_first_detection_m": round(s.distance_at_first_detection_m, 6),
             "walking_speed": {

@@ -139,12 +139,15 @@ def input_labels() -> dict[str, str]:
     return {k: label(k) for k in INPUT_WORDS}
 
 
-def value_text(key: str, value: float | str) -> str:
-    """A value of an input with its unit, to two significant digits: '1.3 s', '74 m'."""
+def value_text(key: str, value: float | str, *, exact: bool = False) -> str:
+    """A value of an input with its unit (from the key's suffix), to two significant digits
+    ('1.3 s', '74 m', '8 m/s²'), or as written in the scenario file (`exact`: '4.95 m')."""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     unit = next((u for suffix, u in _UNITS if key.endswith(suffix)), "")
-    return f"{value:.2g} {unit}".strip()
+    return f"{value:{'g' if exact else '.2g'}} {unit}".strip()
 
 
 def what_decides(s: ScenarioSensitivity) -> str:
