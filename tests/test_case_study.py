@@ -496,6 +496,14 @@ def test_the_masthead_and_overview_are_a_case_studys(case):
     assert f"outcomes over {kept['k']:,} plausible worlds of {kept['n']:,} drawn" in page
     assert '<h2 id="overview-title">The case at a glance</h2>' in page
     assert "What this report found" not in page
+    # A few plain sentences, each opening with a link to the section it sums up.
+    index = case.page("index")
+    slugs = {s.slug for s in index.sections}
+    assert 3 <= len(index.summary) <= 5
+    for line in index.summary:
+        m = re.match(r"\[([^\]]+)\]\(#([a-z\-]+)\)", line)
+        assert m and m[2] in slugs, line
+        assert f'<a href="#{m[2]}">{html.escape(m[1], quote=False)}</a>' in page
 
 
 CONFIG_LINE = re.compile(

@@ -134,27 +134,31 @@ def _texts(sections) -> list[str]:
 
 
 def summary(base, outs: Mapping[str, Outcome]) -> tuple[str, ...]:
+    """The overview: five plain sentences, each opening with a link to the section it sums
+    up."""
     s = base.summary
     judged = tempe2018.fact("conflict-judged").value
     impact = tempe2018.fact("speed-at-impact").value / MPH
     return (
-        "The NTSB found that the probable cause was the operator's failure to monitor the road "
-        "and the automated system, because she was visually distracted by her phone; Uber ATG's "
-        "inadequate safety culture, the pedestrian's crossing outside a crosswalk and Arizona's "
-        "insufficient oversight of testing contributed.",
-        f"Replayed with the {record.YEAR} design, the simulation hits her at "
+        "[What the NTSB found](#ntsb): the probable cause was the operator's failure to monitor "
+        "the road and the automated system, because she was visually distracted by her phone; "
+        "Uber ATG's inadequate safety culture, the pedestrian's crossing outside a crosswalk and "
+        "Arizona's insufficient oversight of testing contributed.",
+        f"[The replay](#replay): with the {record.YEAR} design, the simulation hits her at "
         f"{s.impact_speed_mph:.1f} mph (record: {impact:.0f} mph), with the crash first "
         f"predicted {s.before_impact(s.first_hazard_s):.1f} s before impact (record: "
         f"{judged:g} s).",
-        f"In this model, with the tracking history kept, {outs['persistent-tracking'].phrase()}. "
-        f"With Volvo's own braking on, {outs['volvo-aeb'].phrase()}.",
-        "Each outcome is a share of plausible worlds (draws of what the record does not say, "
-        f"kept only where the {record.YEAR} design reproduces the record), set beside what "
-        "Volvo, the Tempe police and the NTSB concluded, and beside its cost in false alarms.",
-        "Accounts of what the operator was looking at differ; the page shows each with its "
+        f"[The chain](#chain): in this model, with the tracking history kept, "
+        f"{outs['persistent-tracking'].phrase()}. With Volvo's own braking on, "
+        f"{outs['volvo-aeb'].phrase()}.",
+        "[How sure](#how-sure): each outcome is a share of plausible worlds (draws of what the "
+        f"record does not say, kept only where the {record.YEAR} design reproduces the record), "
+        "set beside what Volvo, the Tempe police and the NTSB concluded, and beside [its cost "
+        "in false alarms](#false-alarms).",
+        "[Sources and certainty](#sources): every fact carries a mark (Q quoted from the "
+        "record, P the record paraphrased, D derived, S press only, U an assumption); where "
+        "accounts differ, as on what the operator was looking at, the page shows each with its "
         "source and does not choose between them.",
-        "Every fact carries a mark: Q quoted from the record, P the record paraphrased, D "
-        "derived, S press only, U an assumption.",
     )
 
 
