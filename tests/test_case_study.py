@@ -483,6 +483,10 @@ def test_the_false_alarm_section_quotes_the_trade_off_it_drew(case, evidence):
             f"{p.hard_per_1000_km:.1f} hard brakings for nothing per 1,000 km"
         ) in text
     assert "(the 2018 wait)" in text
+    for kind in trade.settings["objects"]:  # each assumed rate, counts grouped by thousands
+        rate = kind["per_1000_km"]
+        assert f"{kind['name']}, {rate:,g} per 1,000 km" in text
+        assert rate < 1000 or f"{rate:g} per" not in text
     # the sweep's designs share the counterfactuals' worlds: the same share for the same design
     own = trade.points[0]
     assert own.avoided == evidence.get("persistent-tracking").avoided

@@ -100,7 +100,7 @@ def section(ev: evidence.Evidence, *, instructor: bool = False) -> Section:
         Note(
             "How often each harmless object is met is an assumption (U): no public source gives "
             f"these rates for a {YEAR} test car. Here: "
-            + "; ".join(f"{k['name']}, {k['per_1000_km']:g} per {PER_KM:,} km" for k in kinds)
+            + "; ".join(f"{k['name']}, {k['per_1000_km']:,g} per {PER_KM:,} km" for k in kinds)
             + ". They set the scale of the nuisance side for every design; the intervals are "
             "the uncertainty of the simulation's draws only.",
             kind="caution",
