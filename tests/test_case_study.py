@@ -278,6 +278,9 @@ def test_probabilities_reach_every_sentence_that_quotes_an_outcome(evidence):
     assert texts["handout"].count(phrase) >= 4  # the questions ...
     assert texts["handout"].count("avoided in 50 % (25-75 %); where hit, a median 12.5 mph") >= 7
     assert case.metrics["outcomes_basis"] == "probability over plausible values"
+    # The masthead does not claim the drawn worlds for outcomes it was given.
+    kept = evidence.plausible
+    assert f"outcomes as given; figures over {kept.k:,} plausible worlds" in texts["index"]
     # The single runs appear only as labelled illustrations.
     assert "one run, illustration" in texts["index"] and "one run each" in texts["index"]
 

@@ -369,7 +369,7 @@ def build(
         "A case study for an ethics course, from the NTSB record, the press and a simulation "
         "you can change"
     )
-    meta = _meta(ev, seed)
+    meta = _meta(ev, given=probabilities is not None)
     pages = [
         Page("index", TITLE, subtitle, summary(base, outs), tuple(main), _footer(), meta),
         Page(
@@ -423,12 +423,13 @@ def build(
     return CaseStudy(audience, tuple(pages), metrics)
 
 
-def _meta(ev: evidence_mod.Evidence, seed: int) -> str:
+def _meta(ev: evidence_mod.Evidence, given: bool) -> str:
+    """The masthead's line: the crash, the worlds behind the outcomes (or, where the caller gave
+    the outcomes, behind the figures only), the version."""
     kept = ev.plausible
-    return (
-        f"The crash: Tempe, Arizona, {record.crash_month()} · outcomes over {kept.k:,} plausible "
-        f"worlds of {kept.n:,} drawn, seed {seed} · fragility {__version__}"
-    )
+    worlds = f"{kept.k:,} plausible worlds of {kept.n:,} drawn, seed {ev.sensitivity.seed}"
+    basis = f"outcomes as given; figures over {worlds}" if given else f"outcomes over {worlds}"
+    return f"The crash: Tempe, Arizona, {record.crash_month()} · {basis} · fragility {__version__}"
 
 
 def _cited(sections) -> list[tuple[str, str]]:
