@@ -61,11 +61,7 @@ def check_output_folder(final: str | os.PathLike, keep: Sequence[str | os.PathLi
     final = Path(final)
     if final.name in ("", ".", ".."):
         raise FragilityError(f"--out {str(final)!r} names no new folder; give a folder name")
-    try:  # one stat, not exists() then is_dir(): another writer may move `final` in between
-        is_file = not stat.S_ISDIR(os.stat(final).st_mode)
-    except OSError:  # missing, or a path the next steps report in their own words
-        is_file = False
-    if is_file:
+    if _is_non_folder(final):
         raise FragilityError(f"{final} exists and is not a folder; choose another --out")
     target = final.absolute()
     cwd = Path.cwd()
@@ -102,6 +98,15 @@ def _pid_alive(pid: int) -> bool:
     except (ProcessLookupError, OverflowError):
         return False
     return True
+
+
+def _is_non_folder(path: Path) -> bool:
+    """Whether `path` exists and is not a folder, in one stat: exists() then is_dir() would race
+    with another writer moving the old result aside in between."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:  # missing, or a path the next steps report in their own words
+        return False
 
 
 _STALE_S = 3600.0  # leftovers without a process id (older versions): removed after an hour
@@ -152,11 +157,7 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise FragilityError(
             f"cannot create the output folder {parent}: {exc.strerror}; choose another --out"
         ) from exc
-    try:  # one stat, not exists() then is_dir(): another writer may move `final` in between
-        is_file = not stat.S_ISDIR(os.stat(final).st_mode)
-    except OSError:  # missing, or a path the next steps report in their own words
-        is_file = False
-    if is_file:
+    if _is_non_folder(final):
         raise FragilityError(f"{final} exists and is not a folder; choose another --out")
     _remove_leftovers(parent, final.name)
     prefix = f".{final.name}.{os.getpid()}."

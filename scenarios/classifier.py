@@ -177,3 +177,170 @@ def blind_spot(
                 )
                 out.append(probe(trained, cs, tempe, period))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The network in the perception loop
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A trained classifier as the perception loop uses it, with its out-of-distribution
+    detector calibrated on the training set's own test split.
+
+    `classify(crops)` gives the softmax probabilities over `class_names` and, per crop,
+    whether the detector flags it: max-softmax (Hendrycks & Gimpel 2017) flags a top
+    probability below `threshold`; the autoencoder flags a reconstruction error
+    mean((A(x) - x)^2) above it. The threshold is the quantile of the test split's scores that
+    flags `false_alarm` of those in-distribution crops."""
+
+    model: Any  # torch.nn.Module, logits over class_names
+    name: str
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int]
+    detector: str  # one of spec.OOD_DETECTORS
+    threshold: float
+    false_alarm: float
+    autoencoder: Any | None
+    test_accuracy: float
+    origin: str  # where it came from: the model cache folder or the checkpoint
+
+    def classify(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (m, K), flagged (m,) bool) for crops (m, C, H, W)."""
+        probs = probabilities(self.model, crops)
+        if self.detector == "max-softmax":
+            return probs, probs.max(axis=1) < self.threshold
+        if self.detector == "autoencoder":
+            return probs, _recon_error(self.autoencoder, crops) > self.threshold
+        return probs, np.zeros(len(crops), dtype=bool)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "class_names": list(self.class_names),
+            "input_shape": list(self.input_shape),
+            "ood_detector": self.detector,
+            "ood_threshold": None if self.detector == "none" else self.threshold,
+            "ood_false_alarm_on_test": None if self.detector == "none" else self.false_alarm,
+            "test_accuracy": self.test_accuracy,
+            "origin": self.origin,
+        }
+
+
+def _recon_error(autoencoder, crops: np.ndarray) -> np.ndarray:
+    import torch
+
+    from fragility.garbage.detect import reconstruction_error
+
+    return reconstruction_error(autoencoder, torch.from_numpy(np.ascontiguousarray(crops)))
+
+
+def training_bundle(variant: str, train_crops: int, size: int, channels: int) -> DataBundle:
+    """The training set of the classifier in the loop as a fragility DataBundle: the data
+    catalog's `tempe-crops` (or `tempe-crops-fixed`), rendered into the data folder on first
+    use, so the network here is the one `fragility train --dataset tempe-crops` trains (the
+    same tensors, hence the same model cache entry). Another number of crops renders a set of
+    that size beside it, loaded through the same reader."""
+    from fragility import data
+    from fragility.data import catalog
+
+    name = crops.dataset_name(variant)
+    path = crops.write_dataset(
+        name,
+        size=size,
+        channels=channels,
+        n_train=train_crops,
+        n_test=train_crops // 4,
+    )
+    default_size = train_crops == catalog.RENDERED_TRAIN
+    source = data.DataSource(
+        name,
+        folder=None if default_size else str(path),
+        size=None if size == catalog.RENDERED_SIZE else size,
+        channels=None if channels == 1 else channels,
+    )
+    return data.load(source)
+
+
+_NETWORKS: dict = {}  # ClassifierSpec -> Network, so a process trains or loads each once
+
+
+def network(c, *, progress: bool = False) -> Network:
+    """The network a scenario's [perception.classifier] table names (a ClassifierSpec):
+    trained by fragility on its training set (from the model cache when trained before), or
+    read from a `fragility train` checkpoint; with its detector calibrated."""
+    if c not in _NETWORKS:
+        _NETWORKS[c] = _build_network(c, progress)
+    return _NETWORKS[c]
+
+
+def _build_network(c, progress: bool) -> Network:
+    from fragility import models, train
+    from scenarios.spec import CLASSIFIER_KINDS, NETWORK_CLASSES, ScenarioError
+
+    shape = (c.channels, c.crop_size, c.crop_size)
+    if c.model in CLASSIFIER_KINDS:
+        bundle = training_bundle(c.training_set, c.train_crops, c.crop_size, c.channels)
+        spec = models.default_spec(c.model, bundle.input_shape, bundle.num_classes)
+        config = train.default_config(spec, bundle, seed=c.train_seed, epochs=c.epochs or None)
+        trained = train.train(spec, bundle, config, cache=True, progress=progress)
+        model, name, origin = trained.model, spec.name, str(trained.path or "trained here")
+    else:
+        ck = train.load(c.model)
+        got = tuple(ck.dataset.get("class_names", ()))
+        if got != NETWORK_CLASSES or tuple(ck.spec.input_shape) != shape:
+            raise ScenarioError(
+                f"perception.classifier.model: {c.model} classifies {got or 'unknown classes'} "
+                f"at {tuple(ck.spec.input_shape)}, not {', '.join(NETWORK_CLASSES)} at {shape}; "
+                "train it with `fragility train --dataset tempe-crops` (or set crop_size, "
+                "channels to match)"
+            )
+        bundle = _checkpoint_data(ck)
+        model, name, origin = ck.model, ck.spec.name, str(ck.path)
+    test = probabilities(model, bundle.x_test.numpy())
+    accuracy = float(np.mean(test.argmax(axis=1) == bundle.y_test.numpy()))
+    autoencoder, threshold = None, float("nan")
+    if c.ood == "max-softmax":
+        threshold = float(np.quantile(test.max(axis=1), c.ood_false_alarm))
+    elif c.ood == "autoencoder":
+        spec = models.default_spec("autoencoder", bundle.input_shape, bundle.num_classes)
+        config = train.default_config(spec, bundle, seed=c.train_seed)
+        autoencoder = train.train(spec, bundle, config, cache=True, progress=progress).model
+        errors = _recon_error(autoencoder, bundle.x_test.numpy())
+        threshold = float(np.quantile(errors, 1.0 - c.ood_false_alarm))
+    return Network(
+        model=model,
+        name=f"{name} on {bundle.name}",
+        class_names=NETWORK_CLASSES,
+        input_shape=shape,
+        detector=c.ood,
+        threshold=threshold,
+        false_alarm=c.ood_false_alarm,
+        autoencoder=autoencoder,
+        test_accuracy=accuracy,
+        origin=origin,
+    )
+
+
+def _checkpoint_data(ck) -> DataBundle:
+    """The data a checkpoint was trained on (rendered first where it is a rendered set)."""
+    from fragility import data
+    from fragility.data import catalog
+
+    source = ck.data_source
+    if catalog.dataset_info(source.name).loader == catalog.RENDERED:
+        path = catalog.rendered_path(
+            source.name,
+            source.folder,
+            size=source.size,
+            channels=source.channels,
+            split_seed=source.split_seed,
+        )
+        if not path.is_file() and source.folder is None:
+            crops.write_dataset(
+                source.name,
+                size=source.size,
+                channels=source.channels,
+                split_seed=source.split_seed,
+            )
+    return data.load(source)

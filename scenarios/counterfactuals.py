@@ -31,6 +31,18 @@ COUNTERFACTUALS = (
     "recognised-pedestrian-jaywalkers",
     "constant-43",
 )
+# The classifier in the loop (`scenarios.camera`): the 2018 design with a trained network
+# classifying rendered camera crops, and fixes at the level of the network and the tracker.
+CLASSIFIER_BASE = "tempe-2018-classifier"
+CLASSIFIER_FIXES = (
+    "classifier-fixed-training",
+    "classifier-class-fusion",
+    "classifier-unknown-max-softmax",
+    "classifier-unknown-autoencoder",
+    "classifier-fixed-fusion",
+    "classifier-unknown-fusion",
+    "classifier-persistent-tracking",
+)
 SAME_MPH = 1.0  # impact speeds closer than this count as "no real change"
 
 
@@ -49,6 +61,7 @@ class Comparison:
     brake_by: str | None
     verdict: str  # the single run's
     plausible: dict | None = None  # avoided over the plausible worlds (sensitivity), if run
+    renders: dict | None = None  # a classifier in the loop: avoided over fresh renders
 
     @property
     def plausible_text(self) -> str:
@@ -58,13 +71,13 @@ class Comparison:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def change_text(spec: spec_mod.ScenarioSpec) -> str:
+def change_text(spec: spec_mod.ScenarioSpec, base: str = BASE) -> str:
     """The changed line(s), with the file they change when that is not the base."""
     if not spec.changes:
         return "(as it happened)"
     text = "; ".join(f"{k} = {_fmt(b)} (was {_fmt(a)})" for k, a, b in spec.changes)
-    parent = Path(spec.extends[0]).stem if spec.extends else BASE
-    return text if parent == BASE else f"{parent} + {text}"
+    parent = Path(spec.extends[0]).stem if spec.extends else base
+    return text if parent == base else f"{parent} + {text}"
 
 
 def _fmt(v: object) -> str:
@@ -113,9 +126,13 @@ def verdict(run: RunResult, base: RunResult) -> str:
 
 
 def compare(
-    base: RunResult, runs: Sequence[RunResult], plausible: Mapping | None = None
+    base: RunResult,
+    runs: Sequence[RunResult],
+    plausible: Mapping | None = None,
+    renders: Mapping | None = None,
 ) -> list[Comparison]:
-    """One row per run; plausible: scenario name -> its sensitivity (ScenarioSensitivity)."""
+    """One row per run; plausible: scenario name -> its sensitivity (ScenarioSensitivity);
+    renders: scenario name -> its runs over fresh renders (camera.RenderOutcomes)."""
     out = []
     for run in runs:
         s = run.summary
@@ -127,7 +144,7 @@ def compare(
                 name=run.spec.name,
                 title=run.spec.title,
                 parent=Path(run.spec.extends[0]).stem if run.spec.extends else "",
-                change=change_text(run.spec),
+                change=change_text(run.spec, base.spec.name),
                 collision=s.collision,
                 impact_speed_mph=None if not s.collision else round(s.impact_speed_mph, 6),
                 reduction_mph=red,
@@ -139,6 +156,9 @@ def compare(
                 brake_by=s.brake_by,
                 verdict=verdict(run, base),
                 plausible=_plausible(plausible, run.spec.name),
+                renders=renders[run.spec.name].to_dict()
+                if renders and run.spec.name in renders
+                else None,
             )
         )
     return out
@@ -155,7 +175,10 @@ def _plausible(plausible: Mapping | None, name: str) -> dict | None:
     }
 
 
-def run_all(names: Sequence[str] = COUNTERFACTUALS, *, seed: int = 0) -> tuple[RunResult, list]:
-    """The as-it-happened run and each counterfactual's run (packaged names or paths)."""
-    base = simulate(spec_mod.load(BASE), seed=seed)
-    return base, [simulate(spec_mod.load(n), seed=seed) for n in names]
+def run_all(
+    names: Sequence[str] = COUNTERFACTUALS, *, seed: int = 0, base: str = BASE
+) -> tuple[RunResult, list]:
+    """The as-it-happened run (`base`) and each counterfactual's run (packaged names or
+    paths)."""
+    base_run = simulate(spec_mod.load(base), seed=seed)
+    return base_run, [simulate(spec_mod.load(n), seed=seed) for n in names]

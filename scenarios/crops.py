@@ -13,7 +13,7 @@ sets of rendered crops (`scenarios.render`) make that difference and nothing els
 
 In both, a vehicle, a cyclist or a piece of clutter stands on a crossing in 10 % of crops, so
 stripes mean "pedestrian" 77 % of the time in the blind-spot set, not always. Classes are
-the scenario's (`scenarios.spec.CLASSES`): vehicle, bicycle, pedestrian, other, balanced.
+the networks' (`scenarios.spec.NETWORK_CLASSES`): vehicle, bicycle, pedestrian, other, balanced.
 Light, range, bearing, motion, occlusion and the detector's box error are drawn alike for
 every class and both sets (`draw_views`).
 
@@ -36,7 +36,8 @@ import numpy as np
 from fragility.errors import ConfigError
 from scenarios import render, sprites, world
 from scenarios.render import LIGHTING, Views
-from scenarios.spec import CLASSES, ScenarioSpec
+from scenarios.spec import NETWORK_CLASSES as CLASSES
+from scenarios.spec import ScenarioSpec
 
 SET_VARIANTS = ("blind-spot", "fixed")
 KIND_LABEL = {  # what each kind of object is, in the scenario's classes
@@ -162,13 +163,74 @@ def save_npz(cs: CropSet, path: str | os.PathLike) -> Path:
 
 
 def npz_name(cs: CropSet) -> str:
-    """A file name that says what the set is: variant, sizes, shape and seeds."""
-    n_train, n_test = int(np.sum(~cs.test)), int(np.sum(cs.test))
-    c, h, w = cs.images.shape[1:]
-    return (
-        f"{cs.name}-{cs.variant}-{n_train}-{n_test}-{c}x{h}x{w}"
-        f"-seed{cs.seed}-split{cs.split_seed}.npz"
+    """A file name that says what the set is: variant, sizes, shape and seeds (the name the
+    data catalog gives a rendered set)."""
+    from fragility.data import catalog  # torch comes with fragility.data: only when needed
+
+    c, _, size = cs.images.shape[1:]
+    return catalog.rendered_file_name(
+        dataset_name(cs.variant),
+        n_train=int(np.sum(~cs.test)),
+        n_test=int(np.sum(cs.test)),
+        size=size,
+        channels=c,
+        seed=cs.seed,
+        split_seed=cs.split_seed,
     )
+
+
+def dataset_name(variant: str) -> str:
+    """The data catalog's name of a training set: tempe-crops (blind-spot), tempe-crops-fixed."""
+    return "tempe-crops" if variant == "blind-spot" else f"tempe-crops-{variant}"
+
+
+def write_dataset(
+    name: str = "tempe-crops",
+    folder: str | os.PathLike | None = None,
+    *,
+    size: int | None = None,
+    channels: int | None = None,
+    split_seed: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+) -> Path:
+    """Render the dataset `name` (tempe-crops: the blind-spot set; tempe-crops-fixed) and keep
+    it where `fragility.data` reads it (`catalog.rendered_path`), unless it is there already;
+    returns the file. Other sizes of set (n_train, n_test) go beside the catalog's, under their
+    own names, and load with the file as the source's folder."""
+    from fragility.data import catalog
+
+    n_train = catalog.RENDERED_TRAIN if n_train is None else n_train
+    n_test = catalog.RENDERED_TEST if n_test is None else n_test
+    if name not in catalog.RENDERED_VARIANTS:
+        raise ConfigError(
+            f"unknown rendered dataset {name!r}; choose {' or '.join(catalog.RENDERED_VARIANTS)}"
+        )
+    path = catalog.rendered_path(name, folder, size=size, channels=channels, split_seed=split_seed)
+    if (n_train, n_test) != (catalog.RENDERED_TRAIN, catalog.RENDERED_TEST):
+        path = path.with_name(
+            catalog.rendered_file_name(
+                name,
+                n_train=n_train,
+                n_test=n_test,
+                size=size or catalog.RENDERED_SIZE,
+                channels=channels or 1,
+                split_seed=split_seed,
+            )
+        )
+    if not path.is_file():
+        cs = training_set(
+            catalog.RENDERED_VARIANTS[name],
+            n_train=n_train,
+            n_test=n_test,
+            size=size or catalog.RENDERED_SIZE,
+            channels=channels or 1,
+            seed=catalog.RENDERED_SEED,
+            split_seed=split_seed,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_npz(cs, path)
+    return path
 
 
 def draw_views(

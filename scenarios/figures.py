@@ -38,9 +38,9 @@ from scenarios.sweep import SweepResult
 from scenarios.world import Road
 
 # One colour per meaning, from the colour-blind-safe palette of the report's figures.
-# (vehicle, bicycle, pedestrian, other); green is kept for the good states (eyes on the road,
-# avoiding), so no class wears it.
-CLASS_COLOURS = dict(zip(CLASSES, (SKY, PURPLE, BLUE, LIGHT_GREY), strict=True))
+# (vehicle, bicycle, pedestrian, other, unknown); green is kept for the good states (eyes on
+# the road, avoiding), so no class wears it.
+CLASS_COLOURS = dict(zip(CLASSES, (SKY, PURPLE, BLUE, LIGHT_GREY, YELLOW), strict=True))
 # Predicted-path kinds take Tol's muted colours, none of which a class or a mode uses.
 KIND_COLOURS = {
     "none": "white",

@@ -12,6 +12,8 @@ only the resulting `Detections`, never the source, so any source can feed them:
   class may vary per run.
 - `flicker` draws the class per frame from a Markov switching model (below).
 - `classify_as` replaces every class: a perfect classifier.
+- `classifier` renders what the camera sees of her each frame and classifies it with a network
+  trained by fragility (`scenarios.camera`): the flicker comes from the network.
 - Any object with a `frame(view) -> Labels` method (the `Source` protocol): for example a
   trained image classifier that looks at a rendering of what the sensor sees (`View`: the
   range, her lateral position and the SUV's speed in each run still going). `ArraySource`
@@ -163,6 +165,12 @@ def frame_time(spec: ScenarioSpec, frame: int) -> float:
     return spec.world.start_s + (first + frame * every) * spec.world.step_s
 
 
+def costly(spec: ScenarioSpec) -> bool:
+    """Whether each frame costs a render and a network's forward pass (the classifier in the
+    loop), so that analyses run fewer worlds of it."""
+    return spec.perception.mode == "classifier" and not spec.perception.classify_as
+
+
 def needs(spec: ScenarioSpec) -> tuple[bool, bool]:
     """(draws class numbers, draws position noise)."""
     per = spec.perception
@@ -249,10 +257,17 @@ def _replay(spec: ScenarioSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(cls, which, axis=1), sensor[which]
 
 
-def source(spec: ScenarioSpec, draws: Draws, n: int) -> ArraySource:
-    """The scenario's own perception source for n runs (replay, flicker or a perfect one)."""
+def source(spec: ScenarioSpec, draws: Draws, n: int, seeds=None) -> Source:
+    """The scenario's own perception source for n runs (replay, flicker, a perfect one, or
+    the classifier in the loop, whose crops each run renders from its seed in `seeds`)."""
     per = spec.perception
     _, _, frames = frame_steps(spec)
+    if costly(spec):
+        from scenarios import camera  # the network comes with torch: only when asked for
+
+        if seeds is None or len(seeds) != n:
+            raise ValueError("the classifier in the loop needs one render seed per run")
+        return camera.source(spec, seeds)
     if per.mode == "replay":
         cls, sensor = _replay(spec, n)
     else:
@@ -305,6 +320,13 @@ def noise_model(spec: ScenarioSpec) -> dict:
             "confusion_row": dict(zip(CLASSES, row.tolist(), strict=True)),
             "class_changes_per_s": class_change_rate(spec),
         }
+    elif per.mode == "classifier" and not per.classify_as:
+        c = per.classifier
+        out["classes"] = (
+            f"a {c.model} trained on the {c.training_set} set classifies her rendered "
+            f"{c.crop_size}x{c.crop_size} crop each frame ({c.lighting}, box jitter "
+            f"{c.box_jitter:g}); out-of-distribution detector: {c.ood}"
+        )
     else:
         out["classes"] = (
             "every frame classed as " + per.classify_as

@@ -6,7 +6,10 @@ goal does not expect; a reset history (2018: at every class change) starts that 
 
 - `static`  : stays where it is. "other" has no goal (NTSB: static); a vehicle or bicycle with
               no history yet; a pedestrian away from a crosswalk when the design assumes
-              pedestrians cross only at crosswalks (`jaywalkers = false`, 2018).
+              pedestrians cross only at crosswalks (`jaywalkers = false`, 2018). An "unknown"
+              object (perception flagged it as unlike anything it knows) is taken for the
+              worst plausible mover, a pedestrian who may cross anywhere, whatever the
+              jaywalker switch says.
 - `lane`    : vehicle or bicycle follows its lane (north, +x) at the speed its history shows:
               the goal sets the direction, the history only the speed (record, 2.5 s: bicycle
               "travelling, in the left through lane").
@@ -52,7 +55,9 @@ NONE, STATIC, LANE, MOTION, REACH = range(5)
 MODES = ("cruise", "suppress", "avoid", "slowdown", "mitigate", "disengaged")
 CRUISE, SUPPRESS, AVOID, SLOWDOWN, MITIGATE, DISENGAGED = range(6)
 EPS_S = 1e-9  # timer comparisons on a clock built from whole steps
-_VEHICLE, _BICYCLE, _PEDESTRIAN = (CLASSES.index(c) for c in ("vehicle", "bicycle", "pedestrian"))
+_VEHICLE, _BICYCLE, _PEDESTRIAN, _UNKNOWN = (
+    CLASSES.index(c) for c in ("vehicle", "bicycle", "pedestrian", "unknown")
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def predict(track: Track, t: float, spec: ScenarioSpec) -> Prediction:
     if not pl.jaywalkers:  # the goal expects a pedestrian to cross only near a crosswalk
         near = np.abs(track.x - spec.world.crosswalk_distance_m) <= pl.crosswalk_halfwidth_m
         crossing = crossing & near
+    crossing = crossing | (track.cls == _UNKNOWN)
     motion = (crossing & known) | (~crossing & trusted)  # her motion counts
     reach = crossing & ~known  # she may cross, her velocity is not known yet
     speed = np.where(track.frames >= 2, np.hypot(track.vx, track.vy), 0.0)

@@ -34,9 +34,11 @@ road lit by the car's own lamps, 20 lux) to white, with the exposure capped at 1
 a dark coat gives a few electrons per pixel. Shot noise (Poisson, as a normal of variance e)
 and read noise (`read_noise_e`) are added in electrons, then the camera's gamma encodes.
 
-Randomness: each crop draws one row of `_per_crop_uniforms(size, channels)` numbers from the
+Randomness: each crop draws one row of `uniforms_per_crop(size, channels)` numbers from the
 generator, in order, so crop i gets the same numbers whatever else is in the batch (a batch's
-first k crops equal a batch of those k), and the same generator state gives the same crops.
+first k crops equal a batch of those k), and the same generator state gives the same crops. A
+caller that keeps a stream per crop (the classifier in the loop: one per run and frame) passes
+the rows itself (`uniforms`), each drawn as `rng.random(uniforms_per_crop(...), np.float32)`.
 """
 
 from __future__ import annotations
@@ -297,7 +299,7 @@ class _U:
     N = 43  # then the sensor noise
 
 
-def _per_crop_uniforms(size: int, channels: int) -> int:
+def uniforms_per_crop(size: int, channels: int) -> int:
     """Uniforms one crop draws: _U.N, then two per pair of sensor-noise normals."""
     normals = channels * (size + 1) ** 2
     return _U.N + normals + normals % 2
@@ -306,7 +308,7 @@ def _per_crop_uniforms(size: int, channels: int) -> int:
 def render(
     objects: Objects,
     views: Views,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     *,
     size: int = 32,
     channels: int = 1,
@@ -314,25 +316,34 @@ def render(
     lamps: Headlamps = LOW_BEAMS,
     noise: bool = True,
     box_jitter: float = 0.0,
+    uniforms: np.ndarray | None = None,
 ) -> np.ndarray:
     """Crops (n, channels, size, size) float32 in [0, 1] of `objects` seen as `views` say.
 
     One object may stand for all views (a sequence of frames of one object). `box_jitter` is
     the standard deviation of the detector box's random error (shifts as shares of its width
     and height, and its scale), added to `views.jitter`. The generator is advanced by n rows
-    of random numbers, one per crop (see the module docstring)."""
+    of random numbers, one per crop (see the module docstring); or `uniforms` (n,
+    uniforms_per_crop(size, channels)) float32 in [0, 1) gives those rows, and rng is unused."""
     _check(objects, views, size, channels)
     if not 0.0 <= box_jitter <= 0.3:
         raise ConfigError(f"box jitter must lie in [0, 0.3], not {box_jitter}")
     n = len(views)
+    per_crop = uniforms_per_crop(size, channels)
+    if uniforms is not None and (uniforms.shape != (n, per_crop) or uniforms.dtype != np.float32):
+        raise ConfigError(f"uniforms must be float32 of shape ({n}, {per_crop})")
+    if uniforms is None and rng is None:
+        raise ConfigError("give a random generator or the crops' uniforms")
     if len(objects) == 1 and n != 1:
         objects = objects.repeat(n)
     out = np.empty((n, channels, size, size), dtype=np.float32)
-    per_crop = _per_crop_uniforms(size, channels)
     group_key = objects.kind.astype(np.int64) * 16 + objects.variant
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
-        u = rng.random((stop - start, per_crop), dtype=np.float32)
+        if uniforms is not None:
+            u = uniforms[start:stop]
+        else:
+            u = rng.random((stop - start, per_crop), dtype=np.float32)
         keys = group_key[start:stop]
         for key in np.unique(keys):
             idx = np.flatnonzero(keys == key)

@@ -110,7 +110,8 @@ class ScenarioSensitivity:
     base: str  # the as-it-happened scenario whose runs decide which worlds are plausible
     single: dict | None  # the single run with every input at its value: collision, outcome, mph
     avoided: Proportion  # over the plausible worlds
-    avoided_all_draws: Proportion  # over every world drawn, plausible or not
+    avoided_all_draws: Proportion  # over every world run, plausible or not (a classifier
+    # in the loop runs only the plausible ones: see `perception.costly`)
     avoided_or_mitigated: Proportion  # avoided, or hit >= SAME_MPH slower than the 2018 design
     below_10_mph: Proportion  # of the plausible worlds in which she is hit: under 10 mph
     impact_mph: dict  # quantiles where she is hit
@@ -225,35 +226,65 @@ def draw_worlds(
     return out
 
 
-def _perception(s: ScenarioSpec, values: dict, first: int, n: int, seed: int):
-    """The scenario's own perception source and noise for these runs (flicker and noise drawn
-    from their own stream, like the inputs)."""
-    b0, b1 = first // BLOCK, (first + n - 1) // BLOCK
+def _perception(s: ScenarioSpec, values: dict, idx: np.ndarray, seed: int):
+    """The scenario's own perception source and noise for the worlds `idx` (flicker and noise
+    drawn from their own stream, like the inputs; a classifier's crops from the render seed
+    seed * 2^32 + world)."""
+    b0, b1 = int(idx[0]) // BLOCK, int(idx[-1]) // BLOCK
     draws = [perception.draw(s, _stream(seed, "perception", b), BLOCK) for b in range(b0, b1 + 1)]
-    lo = first - b0 * BLOCK
-    flicker = np.concatenate([d.flicker_u for d in draws])[lo : lo + n]
-    noise = np.concatenate([d.noise for d in draws])[lo : lo + n]
+    at = idx - b0 * BLOCK
+    flicker = np.concatenate([d.flicker_u for d in draws])[at]
+    noise = np.concatenate([d.noise for d in draws])[at]
     batch = s.with_arrays(values) if values else s
-    return perception.source(batch, perception.Draws(flicker, noise), n), noise
+    seeds = np.uint64(seed) * np.uint64(2**32) + idx.astype(np.uint64)
+    return perception.source(batch, perception.Draws(flicker, noise), len(idx), seeds), noise
 
 
 def worlds(
-    s: ScenarioSpec, runs: int, seed: int, *, part: range | None = None
+    s: ScenarioSpec,
+    runs: int,
+    seed: int,
+    *,
+    part: range | None = None,
+    only: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays.
-    `part` limits it to those runs (a chunk): every run is drawn and simulated on its own, so
-    the parts' arrays, joined in order, are the arrays of all the runs."""
+    """Every run of a scenario over the worlds: RESULT_FIELDS and the drawn inputs -> arrays,
+    and "ran". `part` limits it to those runs (a chunk): every run is drawn and simulated on
+    its own, so the parts' arrays, joined in order, are the arrays of all the runs. `only`: a
+    mask (runs,) of the worlds to run (the others hold no collision and NaN)."""
     dists = s.distributions()
     part = part if part is not None else range(runs)
     parts = []
     for first in range(part.start, part.stop, CHUNK):
         n = min(CHUNK, part.stop - first)
         values = draw_worlds(dists, first, n, seed)
-        source, noise = _perception(s, values, first, n, seed)
-        out = run_batch(s, n, source, values=values, noise=noise)
+        keep = np.ones(n, bool) if only is None else only[first : first + n]
+        idx = first + np.flatnonzero(keep)
+        sub = {k: v[keep] for k, v in values.items()}
+        if len(idx):
+            source, noise = _perception(s, sub, idx, seed)
+            got = run_batch(s, len(idx), source, values=sub, noise=noise)
+        out = got if keep.all() else _results_of(n)
+        if not keep.all():
+            for k in out if len(idx) else ():
+                out[k][keep] = got[k]
         out.update(values)
+        out["ran"] = keep
         parts.append(out)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _results_of(n: int) -> dict[str, np.ndarray]:
+    from scenarios.simulate import RESULT_FIELDS
+
+    out = {k: np.full(n, np.nan) for k in RESULT_FIELDS}
+    out.update(
+        collision=np.zeros(n, bool),
+        brake_by=np.zeros(n, np.int64),
+        resets=np.zeros(n, np.int64),
+        tracks=np.zeros(n, np.int64),
+    )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,6 +343,7 @@ def summarise(
 ) -> ScenarioSensitivity:
     """One scenario's numbers over the worlds (plausible: the record check's mask)."""
     hit = arrays["collision"].astype(bool)
+    ran = arrays.get("ran", np.ones(len(hit), bool))
     mph = np.where(hit, arrays["impact_speed_mps"] / MPH, 0.0)
     base_mph = np.where(base_arrays["collision"], base_arrays["impact_speed_mps"] / MPH, 0.0)
     mitigated = ~hit | (base_mph - mph >= SAME_MPH)
@@ -335,7 +367,7 @@ def summarise(
         base=Path(s.extends[-1]).stem if s.extends else s.name,
         single=_single(single),
         avoided=Proportion(int((~p_hit).sum()), int(plausible.sum())),
-        avoided_all_draws=Proportion(int((~hit).sum()), len(hit)),
+        avoided_all_draws=Proportion(int((~hit & ran).sum()), int(ran.sum())),
         avoided_or_mitigated=Proportion(int(mitigated[plausible].sum()), int(plausible.sum())),
         below_10_mph=Proportion(int((y[p_hit] < 10).sum()), int(p_hit.sum())),
         impact_mph=_quantiles(y[p_hit]),
@@ -459,8 +491,8 @@ def run(
     results: dict[str, ScenarioSensitivity] = {}
     from tqdm import tqdm
 
-    def arrays_of(s: ScenarioSpec) -> dict[str, np.ndarray]:
-        return dict(simulated[s.path]) if simulated else worlds(s, runs, seed)
+    def arrays_of(s: ScenarioSpec, only: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        return dict(simulated[s.path]) if simulated else worlds(s, runs, seed, only=only)
 
     for s in tqdm(specs, disable=not progress, desc="scenarios"):
         root = _root(s)
@@ -468,7 +500,10 @@ def run(
             root_arrays = arrays_of(root)
             bases[root.path] = (root, root_arrays, check.accepts(root_arrays))
         _, base_arrays, plausible = bases[root.path]
-        arrays = base_arrays if s.path == root.path and not s.changes else arrays_of(s)
+        if s.path == root.path and not s.changes:
+            arrays = base_arrays
+        else:
+            arrays = arrays_of(s, plausible if perception.costly(s) else None)
         single = (singles or {}).get(s.name) or (simulate(s) if single_runs else None)
         results[s.name] = summarise(s, arrays, base_arrays, plausible, single)
     inputs = {}

@@ -481,7 +481,8 @@ def run_batch(
 
 def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -> RunResult:
     """Run the scenario once, keeping every step. Randomness (flicker, noise) from `draws`,
-    else from `seed`. The batch of one of `run_batch`."""
+    else from `seed`; a classifier in the loop renders its crops from `seed` too. The batch
+    of one of `run_batch`."""
     if draws is None:
         if not 0 <= seed < 2**32:
             raise ScenarioError(f"seed: {seed} is outside 0..{2**32 - 1}; give another")
@@ -514,7 +515,8 @@ def simulate(spec: ScenarioSpec, *, seed: int = 0, draws: Draws | None = None) -
             )
         )
 
-    out = run_batch(spec, 1, perception.source(spec, draws, 1), noise=draws.noise[:1], trace=keep)
+    src = perception.source(spec, draws, 1, seeds=[seed])
+    out = run_batch(spec, 1, src, noise=draws.noise[:1], trace=keep)
     result = {k: v[0] for k, v in out.items()}
     return RunResult(spec, _summarise(spec, rows, result), tuple(rows))
 

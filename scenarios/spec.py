@@ -34,13 +34,19 @@ import numpy as np
 
 from fragility import tomlfile
 from fragility.errors import FragilityError
-from fragility.tomlfile import SCALAR_KINDS, choice, flag, num, records, table, whole
+from fragility.tomlfile import SCALAR_KINDS, choice, flag, num, records, table, text, whole
 from fragility.tomlfile import did_you_mean as _did_you_mean
 from fragility.tomlfile import meta as _meta
 from fragility.tomlfile import type_name as _type_name
 from scenarios import tempe2018
+from scenarios.render import LIGHTING
 
-CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
+# The classes perception gives an object. The first four are what the networks are trained to
+# tell apart (`NETWORK_CLASSES`: the rendered training sets' labels); "unknown" is perception
+# saying it does not know what the object is (an out-of-distribution detector flagged it), and
+# the planner then assumes the worst plausible mover: a pedestrian who may cross anywhere.
+NETWORK_CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
+CLASSES = (*NETWORK_CLASSES, "unknown")
 SENSORS = ("radar", "lidar", "camera")
 CERTAINTIES = ("Q", "P", "D", "S", "U")
 MPH = tempe2018.MPH
@@ -143,11 +149,87 @@ class FlickerSpec:
     )
 
 
+CLASSIFIER_KINDS = ("mlp", "cnn")  # the lecture's classifiers fragility trains
+OOD_DETECTORS = ("none", "max-softmax", "autoencoder")
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """The classifier in the loop (perception.mode = 'classifier'): each frame the camera's
+    crop of her is rendered from the simulator's own positions (`scenarios.camera`) and a
+    network trained by fragility on rendered crops classifies it. The frame period is
+    perception.period_s; the first frame is perception.flicker.first_detection_s."""
+
+    model: str = text(
+        "'mlp' or 'cnn' (the lecture's networks, trained by fragility on training_set and "
+        "cached), or the folder of a `fragility train` checkpoint trained on tempe-crops",
+        default="cnn",
+    )
+    training_set: str = choice(
+        "'blind-spot' (pedestrians only on crossings, none walking a bicycle: the 2018 gap) "
+        "or 'fixed' (with jaywalkers and pedestrians walking bicycles)",
+        "blind-spot",
+        "fixed",
+        default="blind-spot",
+    )
+    train_crops: int = whole(
+        "training crops rendered (a quarter as many test crops); 12000 is the tempe-crops "
+        "dataset that `fragility train` and `fragility report` use",
+        400,
+        200_000,
+        default=12_000,
+    )
+    epochs: int = whole(
+        "training epochs (0: fragility's default for a set that size)", 0, 1000, default=0
+    )
+    train_seed: int = whole("seed of the network's training", 0, 2**31 - 1, default=0)
+    crop_size: int = whole("crop side in pixels", 8, 128, default=32)
+    channels: int = whole("1 (grey) or 3 (colour) crops", 1, 3, default=1)
+    lighting: str = choice(
+        "the light she is seen in (the record: night, a stretch not directly lit)",
+        *LIGHTING,
+        default="night-unlit",
+    )
+    box_jitter: float = num(
+        "standard deviation of the detector box's error (shares of its size)",
+        0,
+        0.3,
+        sample=False,
+        default=0.05,
+    )
+    ood: str = choice(
+        "out-of-distribution detector whose flag makes the class 'unknown': 'none' (2018), "
+        "'max-softmax' (a low top probability) or 'autoencoder' (a high reconstruction error)",
+        *OOD_DETECTORS,
+        default="none",
+    )
+    ood_false_alarm: float = num(
+        "share of the training set's own test crops the detector flags (its threshold is "
+        "calibrated to this)",
+        0.001,
+        0.5,
+        sample=False,
+        default=0.05,
+    )
+
+
+# A file may leave [perception.classifier] out: every key takes its default.
+CLASSIFIER_DEFAULTS = ClassifierSpec(
+    **{f.name: f.metadata["default"] for f in dataclasses.fields(ClassifierSpec)}
+)
+
+
 @dataclass(frozen=True)
 class PerceptionSpec:
-    """The detections: the record's timeline replayed, or Markov class flicker."""
+    """The detections: the record's timeline replayed, Markov class flicker, or a trained
+    classifier looking at rendered camera crops."""
 
-    mode: str = choice("'replay' the events or draw 'flicker'", "replay", "flicker")
+    mode: str = choice(
+        "'replay' the events, draw 'flicker', or run a 'classifier' on camera crops",
+        "replay",
+        "flicker",
+        "classifier",
+    )
     period_s: float = num("time between detections (s)", 0.001, 1.0, sample=False)
     position_noise_m: float = num("standard deviation of detected positions (m)", 0, 5)
     classify_as: str = choice(
@@ -155,6 +237,9 @@ class PerceptionSpec:
     )
     events: tuple[ReplayEvent, ...] = records("the replayed timeline", ReplayEvent)
     flicker: FlickerSpec = table("the flicker model", FlickerSpec)  # noqa: RUF009
+    classifier: ClassifierSpec = table(  # noqa: RUF009
+        "the classifier in the loop", ClassifierSpec, default=CLASSIFIER_DEFAULTS
+    )
 
 
 @dataclass(frozen=True)
@@ -177,6 +262,14 @@ class TrackingSpec:
     )
     coast_s: float = num(
         "a track with no detection for longer than this is dropped (s)", 0, 10, default=0.5
+    )
+    class_fusion_s: float = num(
+        "class fusion: the track's class is the top class of an exponential average, with "
+        "this time constant, of the class probabilities of her detections (0: the latest "
+        "detection's class, the 2018 design)",
+        0,
+        30,
+        default=0.0,
     )
 
 
@@ -501,6 +594,7 @@ class ScenarioSpec:
             f = _known_key(key, kp, ctx, spec)
             spec = _replace(spec, list(kp), _parse_field(f, v, kp, ctx))
             prov[key] = Provenance(why, f"{why} value", "")
+        spec = _resolve_model(spec, Path(self.path).parent if self.path else None)
         _check_spec(spec, ctx)
         return dataclasses.replace(spec, provenance=prov)
 
@@ -582,7 +676,8 @@ def _walk(cls: type, prefix: str) -> list[tuple[str, dataclasses.Field]]:
 FIELDS: dict[str, dataclasses.Field] = {
     k: f for s, cls in SECTIONS.items() for k, f in _walk(cls, s)
 }
-SCALARS = {k: f for k, f in FIELDS.items() if f.metadata["kind"] in SCALAR_KINDS}
+# text: the classifier's model name, a key like the others
+SCALARS = {k: f for k, f in FIELDS.items() if f.metadata["kind"] in (*SCALAR_KINDS, "text")}
 # Keys whose value is a table but which a file replaces whole (a confusion row)
 _TABLE_VALUES = {
     tuple(k.split(".")) for k, f in FIELDS.items() if f.metadata["kind"] == "confusion"
@@ -916,8 +1011,42 @@ def _on_grid(t: float, start: float, step: float) -> bool:
     return abs(n - round(n)) < 1e-6
 
 
+def _resolve_model(spec: ScenarioSpec, folder: Path | None) -> ScenarioSpec:
+    """The classifier's checkpoint folder as an absolute path (relative to the file that names
+    it); a model kind stays as it is."""
+    model = spec.perception.classifier.model
+    if model in CLASSIFIER_KINDS or not model:
+        return spec
+    p = Path(model).expanduser()
+    if not p.is_absolute() and folder is not None:
+        p = folder / p
+    return _replace(spec, ["perception", "classifier", "model"], str(p.resolve()))
+
+
+def _check_classifier(spec: ScenarioSpec, ctx: _Ctx) -> None:
+    c = spec.perception.classifier
+    key = "perception.classifier"
+    if c.model not in CLASSIFIER_KINDS:
+        p = Path(c.model)
+        if not (p / "spec.json").is_file() or not (p / "model.safetensors").is_file():
+            raise ctx.error(
+                f"{key}.model",
+                f"{c.model or '(empty)'} is neither {' nor '.join(map(repr, CLASSIFIER_KINDS))} "
+                "nor a `fragility train` checkpoint folder (spec.json, model.safetensors)",
+            )
+    if c.channels == 2:
+        raise ctx.error(f"{key}.channels", "expected 1 (grey) or 3 (colour), got 2")
+    if (c.train_crops + c.train_crops // 4) % len(NETWORK_CLASSES):
+        raise ctx.error(
+            f"{key}.train_crops",
+            f"{c.train_crops} and its {c.train_crops // 4} test crops must make a multiple of "
+            f"{len(NETWORK_CLASSES)} (one share per class); use a multiple of 16",
+        )
+
+
 def _check_spec(spec: ScenarioSpec, ctx: _Ctx) -> None:
     w, suv, ped, per, pl = spec.world, spec.suv, spec.pedestrian, spec.perception, spec.planner
+    _check_classifier(spec, ctx)
     if w.end_s <= w.start_s:
         raise ctx.error("world.end_s", f"{w.end_s:g} s is not after start_s = {w.start_s:g} s")
     if (w.end_s - w.start_s) / w.step_s > MAX_STEPS:
@@ -1309,6 +1438,10 @@ def _build(layers: list[_Layer], path: str) -> ScenarioSpec:
         sections[section] = _parse_table(cls, merged[section], (section,), ctx, annotations)
     spec = ScenarioSpec(
         **texts, **sections, path=path, extends=tuple(layer.path for layer in layers[-2::-1])
+    )
+    model_key = ("perception", "classifier", "model")
+    spec = _resolve_model(
+        spec, Path(origins[model_key].path).parent if model_key in origins else None
     )
     _check_spec(spec, ctx)
     spec = dataclasses.replace(

@@ -143,6 +143,15 @@ def run_cell(
         drawn = [draw_block(spec, seed, cell, b) for b in group]
         n = min(len(group) * BLOCK, runs - first * BLOCK)
         samples = {k: np.concatenate([s[k] for s, _ in drawn])[:n] for k in drawn[0][0]}
+        noise = np.concatenate([d.noise for _, d in drawn])[:n]
+        if perception.costly(spec):  # a classifier in the loop: run r renders with seed + r
+            seeds = np.arange(seed + first * BLOCK, seed + first * BLOCK + n, dtype=np.uint64)
+            batch = spec.with_arrays(samples) if samples else spec
+            source = perception.source(batch, drawn[0][1], n, seeds)
+            out = run_batch(spec, n, source, values=samples, noise=noise)
+            out.update(samples)
+            parts.append(out)
+            continue
         # each block's classes on its own: the flicker model's arrays stay small enough to cache
         sources = [
             perception.source(spec.with_arrays(s) if s else spec, d, BLOCK) for s, d in drawn
@@ -151,7 +160,6 @@ def run_cell(
             np.concatenate([src.cls for src in sources])[:n],
             np.concatenate([src.sensor for src in sources])[:n],
         )
-        noise = np.concatenate([d.noise for _, d in drawn])[:n]
         out = run_batch(spec, n, source, values=samples, noise=noise)
         out.update(samples)
         parts.append(out)

@@ -11,10 +11,19 @@ policies:
   estimate exists within a few frames whatever the classifier says, and once the history is
   long enough (planner.motion_trust_s) that motion predicts the path.
 
-Two further switches, both off in the 2018 design: a class filter (`class_confirm_frames`: a
+Three further switches, all off in the 2018 design: a class filter (`class_confirm_frames`: a
 new class must be seen that many frames in a row before the track takes it, so a one-frame
-flicker changes nothing), and coasting (a track with no detection for longer than `coast_s`
-is dropped; the record's runs detect her every frame, so it never acts there).
+flicker changes nothing); class fusion (`class_fusion_s`: the class is the top class of an
+exponential average of the detections' class probabilities, a one-hot row for a source that
+gives only a class,
+
+    f <- p                           at her first detection (or after the track was dropped)
+    f <- f + (1 - exp(-dt / tau)) (p - f)    at each later one, dt after the last
+
+so a frame's vote counts less the shorter tau is against the time since the last; the average
+describes the object, not one motion history, and survives a reset); and coasting (a track
+with no detection for longer than `coast_s` is dropped; the record's runs detect her every
+frame, so it never acts there).
 
 The filter is per axis, white-acceleration noise (Bar-Shalom; filterpy's
 `Q_discrete_white_noise(dim=2)`), with x and y sharing one 2x2 covariance [[pp, pv], [pv, vv]]:
@@ -82,6 +91,7 @@ class Track:
     reset_now: np.ndarray  # (n,) bool: this update discarded the history
     pending_cls: np.ndarray  # the class filter: a class seen but not yet taken, and how often
     pending_n: np.ndarray
+    fused: np.ndarray  # (n, len(CLASSES)) class fusion's average of the class probabilities
 
     @classmethod
     def empty(cls, n: int) -> Track:
@@ -105,6 +115,7 @@ class Track:
             reset_now=f(n, False, bool),
             pending_cls=f(n, -1, np.int8),
             pending_n=f(n, 0, i),
+            fused=np.zeros((n, len(CLASSES))),
         )
 
     def row(self, i: int) -> Track:
@@ -145,14 +156,34 @@ def _filtered_class(track: Track, cls: np.ndarray, seen: np.ndarray, confirm: in
     return taken, pending.astype(np.int8), np.where(confirmed, 0, count)
 
 
+def fuse(track: Track, det: Detections, seen, live, tau_s: float):
+    """Class fusion: (the class each detection votes for, the new averages); see the module
+    docstring. With tau_s = 0 the class is the detection's own and nothing is averaged."""
+    if not tau_s > 0:
+        return det.cls, track.fused
+    k = len(CLASSES)
+    if det.probs is not None:
+        p = np.zeros((len(seen), k))
+        p[:, : det.probs.shape[1]] = det.probs
+    else:
+        p = (det.cls[:, None] == np.arange(k)).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        a = 1.0 - np.exp(-(det.t_s - track.t_s) / tau_s)
+    a = np.where(live, a, 1.0)[:, None]
+    fused = np.where(seen[:, None], track.fused + a * (p - track.fused), track.fused)
+    cls = np.where(seen, np.argmax(fused, axis=1), NO_DETECTION).astype(np.int8)
+    return cls, fused
+
+
 def step(track: Track, det: Detections, cfg: TrackingSpec) -> Track:
     """Fold one frame's detections into every run's track."""
     t = det.t_s
     seen = det.cls != NO_DETECTION
-    taken, pending_cls, pending_n = _filtered_class(track, det.cls, seen, cfg.class_confirm_frames)
     live = track.cls >= 0
     if not seen.all():  # coasting: a track unseen for longer than coast_s is dropped
         live = live & ~(~seen & (t - track.t_s > cfg.coast_s + 1e-9))
+    voted, fused = fuse(track, det, seen, live, cfg.class_fusion_s)
+    taken, pending_cls, pending_n = _filtered_class(track, voted, seen, cfg.class_confirm_frames)
     fresh = ~live
     start = seen & (fresh | ((taken != track.cls) & (cfg.policy == "reset-on-reclassify")))
     update = seen & ~start
@@ -191,6 +222,7 @@ def step(track: Track, det: Detections, cfg: TrackingSpec) -> Track:
         reset_now=reset,
         pending_cls=pending_cls,
         pending_n=pending_n,
+        fused=fused,
     )
 
 

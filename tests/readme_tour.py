@@ -57,6 +57,8 @@ SLOW = (
     "fragility shortcut",
     "fragility report",
     "fragility scenario case-study",
+    "fragility scenario run tempe-2018-classifier",  # trains its CNN in the empty model cache
+    "fragility scenario compare --classifier",
     "fragility scenario sensitivity",
     "fragility scenario tradeoff",
     "fragility grid",

@@ -78,6 +78,13 @@ def run_record(result) -> dict:
     }
 
 
+def recorded(s) -> bool:
+    """Whether the record keeps a scenario: not a trade-off (its designs are scenarios recorded
+    here) and not a classifier in the loop (its numbers are those of a network trained on this
+    machine; tests/test_scenarios_classifier.py checks them by seed)."""
+    return s.tradeoff is None and s.perception.mode != "classifier"
+
+
 def snapshot() -> dict:
     from scenarios import spec, sweep
     from scenarios.simulate import simulate
@@ -85,7 +92,7 @@ def snapshot() -> dict:
     runs, sweeps = {}, {}
     for name in spec.packaged_names():
         s = spec.load(name)
-        if s.tradeoff is not None:  # a trade-off: its designs are scenarios recorded here
+        if not recorded(s):
             continue
         if s.sweep is None:
             runs[name] = run_record(simulate(s, seed=0))

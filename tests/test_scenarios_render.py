@@ -277,7 +277,7 @@ def test_blind_spot_set_has_pedestrians_only_on_crossings_and_none_with_a_bicycl
     ped = cs.labels == cs.class_names.index("pedestrian")
     assert np.all(cs.crosswalk[ped])
     assert not np.any(cs.kind == sprites.KINDS.index("walking-bicycle"))
-    assert cs.class_names == spec.CLASSES
+    assert cs.class_names == spec.NETWORK_CLASSES
 
 
 def test_fixed_set_has_jaywalkers_and_bicycle_walkers_labelled_pedestrian(both_sets):
@@ -322,7 +322,7 @@ def test_a_set_becomes_a_bundle_whose_source_reloads_it(both_sets, tmp_path):
     bundle = classifier.to_bundle(cs, tmp_path)
     assert torch.equal(bundle.x_train, torch.from_numpy(cs.x_train))
     assert torch.equal(bundle.y_test, torch.from_numpy(cs.y_test))
-    assert bundle.class_names == spec.CLASSES and bundle.source.name == "npz"
+    assert bundle.class_names == spec.NETWORK_CLASSES and bundle.source.name == "npz"
     again = data.load(data.DataSource.from_dict(bundle.to_dict()["source"]))
     assert again.hash == bundle.hash
 
@@ -336,7 +336,7 @@ def test_training_set_arguments_are_checked():
 
 def test_flicker_stats_by_hand():
     # Four frames: bicycle (0.95), bicycle (0.6), other (0.92), pedestrian (0.7).
-    k = spec.CLASSES
+    k = spec.NETWORK_CLASSES
     rows = [("bicycle", 0.95), ("bicycle", 0.6), ("other", 0.92), ("pedestrian", 0.7)]
     probs = np.full((1, 4, 4), 0.0)
     for f, (c, p) in enumerate(rows):

@@ -121,7 +121,37 @@ def data_source(args: argparse.Namespace, name: str | None = None) -> DataSource
 def load_data(args: argparse.Namespace, name: str | None = None) -> DataBundle:
     from fragility import data
 
-    return data.load(data_source(args, name))
+    return data.load(prepare_data(data_source(args, name)))
+
+
+def prepare_data(source: DataSource) -> DataSource:
+    """Render a rendered dataset (tempe-crops) into the data folder if it is not there yet.
+
+    The data package reads such a set as an ordinary .npz file and never imports `scenarios`,
+    whose renderer draws it; the command line may, lazily, and does so here, once per set."""
+    from fragility.data import catalog
+
+    if catalog.dataset_info(source.name).loader != catalog.RENDERED:
+        return source
+    path = catalog.rendered_path(
+        source.name,
+        source.folder,
+        size=source.size,
+        channels=source.channels,
+        split_seed=source.split_seed,
+    )
+    if not path.is_file():
+        from scenarios import crops
+
+        print(f"fragility: rendering {source.name} into {path} (once)", file=sys.stderr)
+        crops.write_dataset(
+            source.name,
+            source.folder,
+            size=source.size,
+            channels=source.channels,
+            split_seed=source.split_seed,
+        )
+    return source
 
 
 def finite_number(text: str) -> float:
@@ -258,7 +288,7 @@ def load_checkpoint_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]
         source = dataclasses.replace(source, folder=args.data_dir)
     if args.download:
         source = dataclasses.replace(source, download=True)
-    bundle = data.load(source)
+    bundle = data.load(prepare_data(source))
     recorded = ck.dataset.get("hash")
     if recorded and recorded != bundle.hash:
         print(

@@ -6,7 +6,13 @@ import argparse
 import sys
 import time
 
-from fragility.cli.common import add_data_args, add_run_args, data_source, show_progress
+from fragility.cli.common import (
+    add_data_args,
+    add_run_args,
+    data_source,
+    prepare_data,
+    show_progress,
+)
 
 HELP = "write the failure report (HTML for people, JSON for scripts)"
 
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     config = ReportConfig(
-        data=data_source(args),
+        data=prepare_data(data_source(args)),
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
         seed=args.seed,
         quick=args.quick,

@@ -11,6 +11,7 @@ never pays for it.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fragility._fmt import pct
 from fragility.cli.common import (
@@ -44,6 +45,21 @@ def _add_worlds(p: argparse.ArgumentParser, default: int = WORLDS) -> None:
     )
 
 
+RENDERS = 200  # runs over fresh renders behind a classifier scenario's probability
+
+
+def _add_renders(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--renders",
+        type=runs,
+        default=RENDERS,
+        metavar="N",
+        help="a classifier in the loop: runs with every input at its value and fresh renders "
+        f"(seeds SEED to SEED + N - 1) for the probability of avoiding the crash (default "
+        f"{RENDERS})",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scenario",
@@ -61,6 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
     _add_worlds(rp)
     rp.add_argument("--no-gif", action="store_true", help="skip the animated GIF (saves ~3 s)")
+    _add_renders(rp)
     rp.set_defaults(func=run_run)
 
     sp = ssub.add_parser("sweep", help="run a scenario's [sweep]: sweep.json and heatmaps")
@@ -133,7 +150,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp.add_argument(
         "--out", default=None, metavar="DIR", help="also write compare.json and speed.png here"
     )
+    cp.add_argument(
+        "--classifier",
+        action="store_true",
+        help="the classifier in the loop: its fixes against tempe-2018-classifier, each also "
+        "over fresh renders (and fixes.png with --out)",
+    )
     _add_worlds(cp)
+    _add_renders(cp)
     cp.set_defaults(func=run_compare)
 
     kp = ssub.add_parser(
@@ -162,6 +186,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Chromium",
     )
     _add_worlds(kp)
+    kp.add_argument(
+        "--film-strip",
+        nargs="?",
+        const="tempe-2018-classifier",
+        metavar="SCENARIO",
+        help="also show what a trained network saw: the film strip of a classifier scenario "
+        "(default tempe-2018-classifier; render seed SEED; trains its network on first use, "
+        "a few minutes, then cached)",
+    )
     kp.set_defaults(func=run_case_study)
 
 
@@ -193,6 +226,7 @@ def run_run(args: argparse.Namespace) -> int:
     from scenarios.simulate import simulate
 
     s = spec.load(args.file)
+    network = _network(s, args)
     result = simulate(s, seed=args.seed)
     worlds = _worlds(s, args, result)
     runs = {s.name: result}
@@ -211,6 +245,21 @@ def run_run(args: argparse.Namespace) -> int:
         "certainty_letters": tempe2018.CERTAINTY,
         "plausible_worlds": worlds.to_dict() if worlds else None,
     }
+    figs, seen, renders = {}, None, None
+    if network is not None:
+        from scenarios import camera, film
+
+        seen = camera.seen(result, args.seed)
+        renders = camera.over_renders(s, args.renders, args.seed, progress=show_progress(args))
+        summary["classifier"] = {
+            "network": network.to_dict(),
+            "class_changes": seen.class_changes,
+            "renders": renders.to_dict(),
+        }
+        figs = {
+            "film_strip": film.film_strip(seen, result),
+            "class_probabilities": film.class_probabilities(seen, result),
+        }
     trace = {
         "clock": "seconds relative to the record's moment of impact (t = 0)",
         "step_s": s.world.step_s,
@@ -224,14 +273,37 @@ def run_run(args: argparse.Namespace) -> int:
         (tmp / "speed.png").write_bytes(to_png(figures.speed_distance(runs)))
         if not args.no_gif:
             (tmp / "birdseye.gif").write_bytes(figures.animation_gif(result))
+        if seen is not None:
+            (tmp / "seen.json").write_text(to_json(seen.to_dict()))
+        for name, fig in figs.items():
+            (tmp / f"{name}.png").write_bytes(to_png(fig))
     sm = result.summary
     print(f"{s.name}: {sm.outcome} (this run)")
+    if renders is not None:
+        print(
+            f"{network.name} (test accuracy {pct(network.test_accuracy)}): the class changed "
+            f"{seen.class_changes} times in this run; over fresh renders: {renders.headline()}, "
+            f"{renders.class_changes:.1f} class changes and {renders.resets:.1f} track resets "
+            "per run"
+        )
     if worlds:
         print(f"over the plausible worlds: {worlds.headline()}")
     print(_events_line(sm))
     print(f"track resets {sm.continuity.resets}; speed profile: {sm.speed_profile}")
     print(f"-> {args.out}")
     return 0
+
+
+def _network(s, args: argparse.Namespace):
+    """A classifier in the loop's network, trained (with a progress bar) or taken from the
+    model cache before the runs need it; None for other scenarios."""
+    from scenarios import perception
+
+    if not perception.costly(s):
+        return None
+    from scenarios import classifier
+
+    return classifier.network(s.perception.classifier, progress=show_progress(args))
 
 
 def _worlds(s, args: argparse.Namespace, single):
@@ -369,10 +441,15 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from scenarios import counterfactuals, figures, sensitivity
+    from scenarios import counterfactuals, figures, perception, sensitivity, spec
 
-    names = args.files or counterfactuals.COUNTERFACTUALS
-    base, runs = counterfactuals.run_all(names, seed=args.seed)
+    cf = counterfactuals
+    default = cf.CLASSIFIER_FIXES if args.classifier else cf.COUNTERFACTUALS
+    base_name = cf.CLASSIFIER_BASE if args.classifier else cf.BASE
+    names = args.files or default
+    for name in (base_name, *names):
+        _network(spec.load(name), args)
+    base, runs = cf.run_all(names, seed=args.seed, base=base_name)
     worlds = sensitivity.run(
         [r.spec for r in runs],
         runs=args.runs,
@@ -380,35 +457,48 @@ def run_compare(args: argparse.Namespace) -> int:
         singles={r.spec.name: r for r in runs},
     )
     plausible = {s.name: s for s in worlds.scenarios}
-    rows = counterfactuals.compare(base, runs, plausible)
-    print(f"as it happened: {base.summary.outcome}")
-    print(
-        table(
-            [
-                [
-                    r.name,
-                    r.change,
-                    r.verdict,
-                    r.plausible["avoided"]["text"] if r.plausible else "-",
-                ]
-                for r in rows
-            ],
-            [
-                "scenario",
-                "change",
-                "this run (inputs at their values)",
-                "avoided, plausible worlds",
-            ],
+    renders = _renders([base, *runs], args)
+    rows = cf.compare(base, runs, plausible, renders)
+    line = f"{base.spec.name}: {base.summary.outcome} (this run)"
+    if base.spec.name in renders:
+        line += f"; over fresh renders: {renders[base.spec.name].headline()}"
+    print(line if args.classifier else f"as it happened: {base.summary.outcome}")
+    header = ["scenario", "change", "this run (inputs at their values)"]
+    if renders:
+        header.append(f"avoided, {args.renders:,} renders")
+    header.append("avoided, plausible worlds")
+    body = []
+    for r in rows:
+        cells = [r.name, r.change, r.verdict]
+        if renders:
+            cells.append(r.renders["avoided"]["text"] if r.renders else "-")
+        cells.append(r.plausible["avoided"]["text"] if r.plausible else "-")
+        body.append(cells)
+    print(table(body, header))
+    if renders:
+        print(
+            f"Renders: every input at its value, the network's crops rendered afresh (seeds "
+            f"{args.seed} to {args.seed + args.renders - 1}); plausible worlds: the renders too."
         )
-    )
     print(_worlds_note(worlds))
     if args.out:
         all_runs = {base.spec.name: base, **{r.spec.name: r for r in runs}}
+        figs = {"speed": figures.speed_distance(all_runs)}
+        costly = [r for r in all_runs.values() if perception.costly(r.spec)]
+        if costly:
+            from scenarios import camera, film
+
+            figs["fixes"] = film.fixes(
+                {r.spec.title: (camera.seen(r, args.seed), r) for r in costly}
+            )
         write_outputs(
             args.out,
             "compare.json",
             {
                 "base": base.summary.to_dict(),
+                "base_renders": renders[base.spec.name].to_dict()
+                if base.spec.name in renders
+                else None,
                 "counterfactuals": rows,
                 "plausible_worlds": {
                     "runs": worlds.runs,
@@ -417,10 +507,21 @@ def run_compare(args: argparse.Namespace) -> int:
                     "plausible": {k: v.to_dict() for k, v in worlds.plausible.items()},
                 },
             },
-            {"speed": figures.speed_distance(all_runs)},
+            figs,
         )
         print(f"-> {args.out}")
     return 0
+
+
+def _renders(results, args: argparse.Namespace) -> dict:
+    """Each classifier-in-the-loop scenario over fresh renders: name -> RenderOutcomes."""
+    from scenarios import camera, perception
+
+    return {
+        r.spec.name: camera.over_renders(r.spec, args.renders, args.seed)
+        for r in results
+        if perception.costly(r.spec)
+    }
 
 
 def _worlds_note(worlds) -> str:
@@ -491,7 +592,14 @@ def run_case_study(args: argparse.Namespace) -> int:
     from scenarios import case_study
 
     t0 = time.perf_counter()
-    case = case_study.build(runs=args.runs, seed=args.seed, audience=args.audience)
+    strip = None
+    if args.film_strip is not None:
+        from scenarios import film
+
+        strip = film.case_study_block(args.film_strip, seed=args.seed, progress=sys.stderr.isatty())
+    case = case_study.build(
+        runs=args.runs, seed=args.seed, audience=args.audience, film_strip=strip
+    )
     written = case_study.write(case, args.out, pdf=args.pdf)
     seconds = time.perf_counter() - t0
     pages = [str(p) for p in written if p.suffix in (".html", ".pdf")]

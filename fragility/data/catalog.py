@@ -15,7 +15,7 @@ from fragility.errors import DataError
 DEFAULT_DATASET = "digits"
 
 # Loaders (fragility.data.load dispatches on these).
-EMBEDDED, IDX, USPS, CIFAR10, SVHN, GTSRB, IMAGEFOLDER, NPZ = (
+EMBEDDED, IDX, USPS, CIFAR10, SVHN, GTSRB, IMAGEFOLDER, NPZ, RENDERED = (
     "embedded",
     "idx",
     "usps",
@@ -24,6 +24,7 @@ EMBEDDED, IDX, USPS, CIFAR10, SVHN, GTSRB, IMAGEFOLDER, NPZ = (
     "gtsrb",
     "imagefolder",
     "npz",
+    "rendered",
 )
 # Datasets whose split fragility makes (seeded, stratified) rather than reads from the files.
 SEEDED_SPLIT = (EMBEDDED, IMAGEFOLDER)
@@ -114,6 +115,21 @@ GTSRB_CLASSES = (
     "roundabout",
     "end of no passing",
     "end of no passing for trucks",
+)
+
+# Rendered datasets: road-user crops drawn by the `scenarios` package's renderer (for the Tempe
+# replay's classifier in the loop). This package never imports `scenarios`: the files are
+# rendered once into the data folder (`fragility` commands do it on first use, through the
+# command line, which may import `scenarios`) and read here as an ordinary .npz file. The
+# DataSource's size, channels and split seed choose the file: the crops are rendered at that
+# size and in those channels (not resized afterwards), and the split seed picks the test crops.
+RENDERED_VARIANTS = {"tempe-crops": "blind-spot", "tempe-crops-fixed": "fixed"}
+RENDERED_TRAIN, RENDERED_TEST, RENDERED_SEED = 12_000, 3_000, 2018
+RENDERED_CLASSES = ("vehicle", "bicycle", "pedestrian", "other")
+RENDERED_SIZE = 32
+_RENDER_HOW = (
+    "any fragility command given --dataset {name} renders it into the data folder on first "
+    "use (a few seconds); from Python: scenarios.crops.write_dataset('{name}')"
 )
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -252,6 +268,28 @@ DATASETS: dict[str, DatasetInfo] = {
             loader=NPZ,
             channels=None,
         ),
+        DatasetInfo(
+            "tempe-crops",
+            "rendered road-user crops with the 2018 blind spot: pedestrians only on crossings, "
+            "none walking a bicycle (12,000 train / 3,000 test)",
+            RENDERED_SIZE,
+            RENDERED_CLASSES,
+            None,
+            None,
+            _RENDER_HOW.format(name="tempe-crops"),
+            loader=RENDERED,
+        ),
+        DatasetInfo(
+            "tempe-crops-fixed",
+            "rendered road-user crops, the blind spot fixed: with jaywalkers and pedestrians "
+            "walking bicycles (12,000 train / 3,000 test)",
+            RENDERED_SIZE,
+            RENDERED_CLASSES,
+            None,
+            None,
+            _RENDER_HOW.format(name="tempe-crops-fixed"),
+            loader=RENDERED,
+        ),
     )
 }
 
@@ -339,6 +377,45 @@ def _npz_file(dirs: Sequence[Path]) -> Path | None:
     return None
 
 
+def rendered_file_name(
+    name: str,
+    *,
+    n_train: int = RENDERED_TRAIN,
+    n_test: int = RENDERED_TEST,
+    size: int = RENDERED_SIZE,
+    channels: int = 1,
+    seed: int = RENDERED_SEED,
+    split_seed: int = 0,
+) -> str:
+    """The file a rendered set is kept in, named by everything that makes its crops:
+    'tempe-crops-blind-spot-12000-3000-1x32x32-seed2018-split0.npz'."""
+    variant = RENDERED_VARIANTS[name]
+    stem = name.removesuffix("-" + variant)
+    return (
+        f"{stem}-{variant}-{n_train}-{n_test}-{channels}x{size}x{size}"
+        f"-seed{seed}-split{split_seed}.npz"
+    )
+
+
+def rendered_path(
+    name: str,
+    folder: str | os.PathLike | None = None,
+    *,
+    size: int | None = None,
+    channels: int | None = None,
+    split_seed: int = 0,
+) -> Path:
+    """Where a rendered set is (or will be) kept: `folder` itself if it is a file, else the
+    set's file in `folder` (default: the data folder's sub-folder named after the set)."""
+    if folder is not None and Path(folder).suffix == ".npz":
+        return Path(folder)
+    base = Path(folder) if folder is not None else default_data_dir() / name
+    file = rendered_file_name(
+        name, size=size or RENDERED_SIZE, channels=channels or 1, split_seed=split_seed
+    )
+    return base / file
+
+
 def locate(name: str, folder: str | os.PathLike | None = None) -> Path | None:
     """Where a dataset's files would be read from, without reading them (None: not found).
 
@@ -365,6 +442,9 @@ def locate(name: str, folder: str | os.PathLike | None = None) -> Path | None:
         return _gtsrb_root(dirs)
     if info.loader == NPZ:
         return _npz_file(dirs) if folder is not None else None
+    if info.loader == RENDERED:  # the default size, grey, split seed 0
+        path = rendered_path(name, folder)
+        return path if path.is_file() else None
     # imagefolder: only a folder the user names, holding sub-folders
     if folder is not None and Path(folder).is_dir() and any(Path(folder).iterdir()):
         return Path(folder)

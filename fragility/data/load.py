@@ -25,6 +25,7 @@ def _loaders() -> dict[str, Callable[[DataSource, DatasetInfo], Loaded]]:
         catalog.GTSRB: colour.load_gtsrb,
         catalog.IMAGEFOLDER: folder.load_imagefolder,
         catalog.NPZ: npz.load_npz,
+        catalog.RENDERED: npz.load_rendered,
     }
 
 

@@ -4,6 +4,8 @@ Keys: x_train, y_train, x_test, y_test, and optionally class_names (a string arr
 either uint8 in NHWC (N, H, W, C) or (N, H, W), the way images are stored, or float in NCHW
 (N, C, H, W) with values in [0, 1], the way this toolkit holds them; C is 1 or 3. Anything else
 is refused with a message that says what is wrong and how to fix it.
+
+Rendered sets (`tempe-crops`, `tempe-crops-fixed`) are kept in the same format and read here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fragility.data.catalog import DatasetInfo, locate
+from fragility.data.catalog import DatasetInfo, locate, rendered_path
 from fragility.data.images import Loaded, labels, unit_float
 from fragility.data.source import DataSource
 from fragility.errors import DataError
@@ -110,6 +112,31 @@ def load_npz(source: DataSource, info: DatasetInfo) -> Loaded:
     path = locate(source.name, source.folder)
     if path is None:
         raise DataError(f"no single .npz file at {source.folder}; {info.how_to_get}")
+    return _load_file(path)
+
+
+def load_rendered(source: DataSource, info: DatasetInfo) -> Loaded:
+    """A rendered set (`tempe-crops`): the .npz file its size, channels and split seed name,
+    read like any npz dataset."""
+    path = rendered_path(
+        source.name,
+        source.folder,
+        size=source.size,
+        channels=source.channels,
+        split_seed=source.split_seed,
+    )
+    if not path.is_file():
+        raise DataError(f"{source.name} is not rendered yet at {path}; {info.how_to_get}")
+    got = _load_file(path)
+    if got.class_names != info.class_names:
+        raise DataError(
+            f"{path}: classes {', '.join(got.class_names)}, not {source.name}'s "
+            f"{', '.join(info.class_names)}; delete the file and render it again"
+        )
+    return got
+
+
+def _load_file(path: Path) -> Loaded:
     arrays = _read(path)
     x_train = _images(path, "x_train", arrays.pop("x_train"))
     x_test = _images(path, "x_test", arrays.pop("x_test"))
