@@ -460,6 +460,32 @@ def simulated_specs(scenarios: Sequence[str | ScenarioSpec]) -> list[ScenarioSpe
     return list(out.values())
 
 
+def simulate_part(
+    scenarios: Sequence[str | ScenarioSpec],
+    runs: int,
+    seed: int,
+    part: range,
+    check: RecordCheck | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """`worlds` of every spec of `simulated_specs(scenarios)` over the runs in `part` (a chunk),
+    by path: what `run(simulated=...)` takes once the chunks are joined in order. A costly
+    spec (the classifier in the loop) runs only in its root's plausible worlds, as in `run`;
+    a world's plausibility depends on that world alone, so a chunk decides it for its runs."""
+    check = check or RecordCheck()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    plausible: dict[str, np.ndarray] = {}
+    for s in simulated_specs(scenarios):  # each root comes before the specs that change it
+        root = _root(s)
+        only = None
+        if perception.costly(s) and root.path in plausible:
+            only = np.zeros(runs, bool)
+            only[part.start : part.stop] = plausible[root.path]
+        out[s.path] = worlds(s, runs, seed, part=part, only=only)
+        if s.path == root.path:
+            plausible[root.path] = check.accepts(out[s.path])
+    return out
+
+
 def check_runs(runs: int, seed: int, most: int) -> None:
     """Runs and seed a user asked for, or a one-line error."""
     if not 1 <= runs <= most:

@@ -223,6 +223,21 @@ def test_sensitivity_runs_a_classifier_only_in_the_plausible_worlds(small):
     assert 0 < plausible.k < 256
 
 
+def test_sensitivity_in_chunks_runs_the_classifier_in_the_same_worlds_as_the_whole_run(small):
+    """A grid splits the worlds into chunks; each chunk decides plausibility for its own worlds,
+    so the joined chunks are the whole run's arrays, the classifier skipped in the same worlds."""
+    whole = sensitivity.run([small], runs=256, seed=0)
+    chunks = [
+        sensitivity.simulate_part([small], 256, 0, range(a, b)) for a, b in ((0, 100), (100, 256))
+    ]
+    joined = {
+        path: {k: np.concatenate([c[path][k] for c in chunks]) for k in chunks[0][path]}
+        for path in chunks[0]
+    }
+    assert not joined[small.path]["ran"].all()  # implausible worlds skipped, not simulated
+    assert sensitivity.run([small], runs=256, seed=0, simulated=joined) == whole
+
+
 # ---------------------------------------------------------------------------------------------
 # tempe-crops as a dataset
 

@@ -384,10 +384,8 @@ def run_sensitivity_chunk(ctx: Context) -> Output:
 
     s, job = ctx.settings, ctx.job
     first, last = job.definition["chunk"]["part"]
-    arrays = {}
-    for i, spec in enumerate(sensitivity.simulated_specs(s["scenarios"])):
-        out = sensitivity.worlds(spec, s["runs"], job.seed, part=range(first, last))
-        arrays.update({f"{i}/{k}": v for k, v in out.items()})
+    simulated = sensitivity.simulate_part(s["scenarios"], s["runs"], job.seed, range(first, last))
+    arrays = {f"{i}/{k}": v for i, out in enumerate(simulated.values()) for k, v in out.items()}
     return Output({"worlds": [first, last]}, (_save_chunk(ctx, arrays),))
 
 
