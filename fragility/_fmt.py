@@ -5,7 +5,11 @@
   reach (`confidence`);
 - a very small or very large quantity: two significant digits times a power of ten,
   "1.4 × 10⁻¹⁷", never "1.4e-17" (`sci`);
-- a count: digits grouped by thousands ("13,706", written inline as f"{n:,}").
+- a count: digits grouped by thousands ("13,706", written inline as f"{n:,}");
+- an estimated share with its interval (a probability over simulated worlds): whole percents,
+  or one decimal when any of the three lies within a point of 0 or 100 %; the interval's ends
+  round outward and the share never rounds to 0 or 100 % unless it is ("73 % (68-77 %)",
+  "0.3 % (0.0-1.4 %)"; `share_interval`, and `share` for a share alone).
 """
 
 from __future__ import annotations
@@ -19,6 +23,37 @@ def pct(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{100 * x:.{digits}f} %"
+
+
+def share_interval(p: float, low: float, high: float, *, between: str = "-", note: str = "") -> str:
+    """A share with its interval: 0.7303, 0.68, 0.77 -> '73 % (68-77 %)'. `between` joins the
+    ends (" to " in prose), `note` follows them inside the brackets (", 95 % interval")."""
+    d = _near_ends(p, low, high)  # one decimal for all three, or none
+    ends = f"{_share(low, False, 'low', d)}{between}{_share(high, True, 'high', d)}"
+    return f"{_share(p, True, 'p', d)} ({ends}{note})"
+
+
+def share(p: float) -> str:
+    """An estimated share alone, by the rule of `share_interval`: 0.173 -> '17 %', 0.0073 ->
+    '0.8 %', 1.0 -> '100 %'."""
+    return _share(p, True, "p", _near_ends(p))
+
+
+def _share(x: float, sign: bool, way: str, decimals: bool) -> str:
+    """A share as a percent, whole or to one decimal; an interval's ends round outward (`way`
+    'low', 'high'), and a share ('p') rounds toward 50 % so it never reads 0 or 100 % unless it
+    is."""
+    v = 100 * x
+    if (v in (0, 100) and way == "p") or not decimals:
+        s = f"{v:.0f}"
+    else:
+        down = way == "low" or (way == "p" and v > 50)
+        s = f"{(math.floor(v * 10) if down else math.ceil(v * 10)) / 10:.1f}"
+    return s + (" %" if sign else "")
+
+
+def _near_ends(*xs: float) -> bool:
+    return any(0 < 100 * x < 1 or 99 < 100 * x < 100 for x in xs)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

@@ -52,11 +52,11 @@ def _mode_text(row: TraceRow, spec: ScenarioSpec) -> str:
         "cruise": "planner: back to cruising",
         "suppress": f"planner: collision judged imminent; {pl.suppression_s:g} s of action "
         "suppression begins",
-        "avoid": f"planner: brakes to stop short, at {row.plan.decel:.1f} m/s^2",
+        "avoid": f"planner: brakes to stop short, at {row.plan.decel:.1f} m/s²",
         "slowdown": f"planner: the crash cannot be avoided within {planner.brake_limit(spec):g} "
-        f"m/s^2; gradual slowdown at {row.plan.decel:.1f} m/s^2"
+        f"m/s²; gradual slowdown at {row.plan.decel:.1f} m/s²"
         + ("; audible alert" if row.plan.alert else ""),
-        "mitigate": f"planner: emergency braking at {row.plan.decel:.1f} m/s^2 to mitigate"
+        "mitigate": f"planner: emergency braking at {row.plan.decel:.1f} m/s² to mitigate"
         + ("; audible alert" if row.plan.alert else ""),
         "disengaged": "ADS disengaged by the operator's takeover",
     }[mode]
@@ -130,19 +130,19 @@ def events(result: RunResult) -> list[Event]:
                     Event(
                         row.t_s,
                         "sim",
-                        f"operator brakes at {decel:g} m/s^2; her braking takes over from the ADS",
+                        f"operator brakes at {decel:g} m/s²; her braking takes over from the ADS",
                     )
                 )
             elif not spec.operator.attentive:
                 if o1.took_over and not o0.took_over:
                     out.append(Event(row.t_s, "sim", "operator takes the steering wheel"))
                 if o1.braking and not o0.braking:
-                    out.append(Event(row.t_s, "sim", f"operator brakes at {decel:g} m/s^2"))
+                    out.append(Event(row.t_s, "sim", f"operator brakes at {decel:g} m/s²"))
             if math.isnan(prev.aeb.triggered_s) and not math.isnan(row.aeb.triggered_s):
                 out.append(Event(row.t_s, "sim", "Volvo AEB sees her in the path and triggers"))
             if row.aeb.braking and not prev.aeb.braking:
                 out.append(
-                    Event(row.t_s, "sim", f"Volvo AEB brakes at {spec.aeb.decel_mps2:g} m/s^2")
+                    Event(row.t_s, "sim", f"Volvo AEB brakes at {spec.aeb.decel_mps2:g} m/s²")
                 )
             if row.suv_v == 0 and prev.suv_v > 0:
                 out.append(

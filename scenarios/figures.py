@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from fragility.figures import COLUMN_IN, new_figure, styled
+from fragility.figures import COLUMN_IN, FONT_PT, new_figure, styled
 from fragility.figures.style import (
     BLUE,
     GREEN,
@@ -25,6 +26,7 @@ from fragility.figures.style import (
     LIGHT_GREY,
     ORANGE,
     PURPLE,
+    RAMP,
     SKY,
     VERMILLION,
     YELLOW,
@@ -71,6 +73,16 @@ RUNS = (
     "#999933",
     "#882255",
 )
+# The main counterfactuals keep their colour in every figure (the speed plots, the trade-off's
+# settings); others take the colours left, in order.
+RUN_COLOURS = {
+    "no-suppression": RUNS[1],
+    "emergency-braking": RUNS[2],
+    "persistent-tracking": RUNS[3],
+    "attentive-operator": RUNS[4],
+    "volvo-aeb": RUNS[5],
+    "all-braking-fixes": RUNS[6],
+}
 RECORD_STYLES = {"Q": "-", "P": ":", "D": "--", "U": "-."}  # the record's events by certainty
 LABEL_PT = 9.0
 
@@ -484,9 +496,10 @@ def speed_distance(results: Mapping[str, RunResult]) -> Figure:
     """Speed (top) and distance to her path (bottom) against time, one line per run."""
     fig = new_figure(COLUMN_IN, 4.8 + 0.17 * len(results))
     ax_v, ax_d = fig.subplots(2, 1, sharex=True)
+    spare = iter(c for c in RUNS[1:] if c not in RUN_COLOURS.values())
     for i, (name, r) in enumerate(results.items()):
         t = [row.t_s for row in r.trace]
-        colour = RUNS[i % len(RUNS)]
+        colour = RUNS[0] if i == 0 else RUN_COLOURS.get(name) or next(spare, GREY)
         width = 2.2 if i == 0 else 1.3  # the first run is the one the others change
         (line,) = ax_v.plot(
             t,
@@ -647,6 +660,20 @@ def _heatmaps(result: SweepResult) -> Figure:
 
 # ---------------------------------------------------------------------------------------------
 # Sensitivity: tornado charts and outcome histograms over the plausible worlds
+#
+# Drawn in the house style (9 pt labels, the colour-blind-safe palette): one scenario a panel,
+# two panels a row at WIDE_IN (the width of a laptop's and a printed page's text column; a
+# phone shows it in a frame that scrolls sideways), one panel at COLUMN_IN. Colours keep one
+# meaning across the scenario figures: green avoided, vermillion hit; an input's lowest and
+# highest fifth of draws are the light and the dark end of one ramp.
+
+WIDE_IN = 6.5
+AVOIDED = GREEN  # the good state, as in the timeline and the attention figures
+HIT = VERMILLION
+LOW_FIFTH, HIGH_FIFTH = RAMP[1], RAMP[3]
+ROW_IN = 0.3  # one input's pair of bars
+SPAN_MPH = 6.0  # the narrowest range of impact speeds a tornado panel shows
+AVOIDED_AT = -8.0  # mph axis: where the avoided bar stands, clear of the 0 tick
 
 
 def _short(key: str) -> str:
@@ -655,105 +682,231 @@ def _short(key: str) -> str:
     return ".".join(parts[1:]) if len(parts) > 2 else parts[-1]
 
 
-def _panels(n: int, width: float, height: float):
-    cols = min(3, n)
+def _panels(n: int, width_in: float | None, panel_in: float, below_in: float):
+    """A figure of n panels, two a row where the width allows; `below_in` under them for a
+    key."""
+    width = width_in or (COLUMN_IN if n == 1 else WIDE_IN)
+    cols = 1 if n == 1 or width < 5.0 else 2
     rows = math.ceil(n / cols)
-    fig = new_figure(width, height * rows)
+    fig = new_figure(width, panel_in * rows + below_in)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for ax in axes[n:]:
         ax.set_axis_off()
     return fig, axes[:n]
 
 
-def tornado(result, names: Sequence[str] | None = None, top: int = 6) -> Figure:
-    """For each scenario, its most important inputs: the outcome in each input's lowest and
-    highest fifth of draws (bars from one to the other), ranked by the first-order index."""
-    rows = [s for s in result.scenarios if names is None or s.name in names]
-    fig, axes = _panels(len(rows), 12.0, 2.6)
-    for ax, s in zip(axes, rows, strict=True):
-        imp = [i for i in s.importance if i.index > 2 * s.index_noise][:top] or list(
-            s.importance[:top]
+def _titles_from_column_edge(fig: Figure, axes) -> None:
+    """Start each panel's title at the left edge of its column, over the input names, so a
+    title as wide as the column fits. Called last: the figure is laid out once, here, and kept
+    so (a layout run again would move the axes under their titles)."""
+    fig.get_layout_engine().execute(fig)
+    fig.set_layout_engine("none")
+    width = fig.get_figwidth()
+    cols = 2 if len(axes) > 1 and width >= 5.0 else 1
+    for k, ax in enumerate(axes):
+        box = ax.get_position()
+        edge_in = (k % cols) * width / cols + 0.04
+        ax.set_title(
+            ax.get_title(loc="left"),
+            loc="left",
+            x=(edge_in - box.x0 * width) / (box.width * width),
         )
-        imp = imp[::-1]
-        scale = 100.0 if s.tornado_outcome.startswith("probability") else 1.0
+
+
+def _headline(s) -> str:
+    return "no plausible worlds" if not s.avoided.n else f"avoided in {s.avoided.text()}"
+
+
+@styled
+def tornado(
+    result,
+    names: Sequence[str] | None = None,
+    top: int = 6,
+    *,
+    labels: Mapping[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
+    show_index: bool = True,
+    width_in: float | None = None,
+    title: str | None = "",
+) -> Figure:
+    """For each scenario, its most important inputs (ranked by the first-order index): the
+    outcome where the input is in its lowest fifth of draws (light bar) and in its highest
+    fifth (dark bar), each drawn from the outcome over all plausible worlds (black line).
+
+    labels: input key -> its name in words (default: the key); titles: scenario name -> its
+    panel title; show_index: each input's S1 after its name; title: the figure's heading
+    ("" a default naming the runs and seed, None none)."""
+    from matplotlib.patches import Patch
+
+    rows = [s for s in result.scenarios if names is None or s.name in names]
+    shown = {
+        s.name: (
+            [i for i in s.importance if i.index > 2 * s.index_noise][:top]
+            or list(s.importance[:top])
+        )[::-1]
+        for s in rows
+    }
+    most = max((len(v) for v in shown.values()), default=1)
+    fig, axes = _panels(len(rows), width_in, 1.05 + ROW_IN * most, 0.35)
+    for ax, s in zip(axes, rows, strict=True):
+        imp = shown[s.name]
+        share = s.tornado_outcome.startswith("probability")
+        scale = 100.0 if share else 1.0
+        plausible = s.arrays["plausible"]
         centre = (
-            100 * s.avoided.p
-            if scale == 100.0
-            else float(np.mean(s.arrays["impact_mph"][s.arrays["plausible"]]))
+            100 * (s.avoided.p or 0.0)
+            if share
+            else float(np.mean(s.arrays["impact_mph"][plausible]))
             if s.avoided.n
             else 0.0
         )
         for y, i in enumerate(imp):
-            lo, hi = scale * i.low, scale * i.high
-            ax.barh(y, hi - lo, left=lo, color="tab:blue" if hi >= lo else "tab:red", alpha=0.7)
-            ax.plot([lo], [y], "|", color="black", ms=7)
-            ax.text(max(lo, hi), y, f"  S1 {i.index:.2f}", va="center", fontsize=6, color="0.3")
-        ax.axvline(centre, color="black", lw=0.8)
-        ax.set_yticks(range(len(imp)), [_short(i.key) for i in imp], fontsize=6.5)
-        unit = "P(avoid), %" if scale == 100.0 else "impact speed, mph (0 if avoided)"
-        ax.set_xlabel(f"{unit}: lowest fifth (|) to highest fifth of the input", fontsize=6.5)
-        ax.tick_params(axis="x", labelsize=6.5)
-        ax.set_title(f"{s.name}\n{s.headline()}", fontsize=7)
-        ax.margins(x=0.3)
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(
-        f"What moves each outcome: {result.runs:,} worlds drawn, seed {result.seed}; "
-        "S1 = first-order variance share (impact speed, 0 if avoided)",
-        fontsize=9,
+            for value, colour, dy in ((i.low, LOW_FIFTH, 0.19), (i.high, HIGH_FIFTH, -0.19)):
+                ax.barh(y + dy, scale * value - centre, left=centre, height=0.36, color=colour)
+        ax.axvline(centre, color="black", lw=1.0)
+        ax.set_yticks(
+            range(len(imp)),
+            [
+                (labels or {}).get(i.key, _short(i.key))
+                + (f" ({i.index:.2f})" if show_index else "")
+                for i in imp
+            ],
+        )
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(-0.6, len(imp) - 0.4)
+        if share:
+            ax.set_xlim(0, 100)
+            ax.set_xlabel("avoided (% of worlds)")
+        else:  # the speeds' own range, at least SPAN_MPH wide
+            ends = [centre, *(scale * v for i in imp for v in (i.low, i.high))]
+            mid, half = (min(ends) + max(ends)) / 2, max(max(ends) - min(ends), SPAN_MPH) / 2
+            ax.set_xlim(max(0.0, mid - 1.2 * half), mid + 1.2 * half)
+            ax.set_xlabel("impact speed (mph)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 5, 10]))
+        ax.grid(axis="x")
+        ax.set_axisbelow(True)
+        ax.set_title(f"{(titles or {}).get(s.name, s.name)}\n{_headline(s)}", loc="left")
+    fig.legend(
+        handles=[
+            Patch(color=LOW_FIFTH, label="input in its lowest fifth of draws"),
+            Patch(color=HIGH_FIFTH, label="input in its highest fifth"),
+        ],
+        loc="outside lower center",
+        ncols=2,
     )
+    if title == "":
+        title = f"What moves each outcome: {result.runs:,} worlds drawn, seed {result.seed}" + (
+            "\nin brackets: each input's S1 (first-order variance share)" if show_index else ""
+        )
+    if title:
+        fig.suptitle(title, x=0.02, ha="left")
+    _titles_from_column_edge(fig, axes)
     return fig
 
 
-def outcome_histograms(result, names: Sequence[str] | None = None) -> Figure:
-    """For each scenario, the share of plausible worlds in which the crash is avoided and the
-    impact speeds where it is not."""
+@styled
+def outcome_histograms(
+    result,
+    names: Sequence[str] | None = None,
+    *,
+    titles: Mapping[str, str] | None = None,
+    width_in: float | None = None,
+    title: str | None = "",
+) -> Figure:
+    """For each scenario, the share of plausible worlds in which the crash is avoided (green)
+    and the impact speeds where it is not (vermillion), as % of the plausible worlds; dashed:
+    the single run with every input at its value. titles: scenario name -> panel title; title:
+    the figure's heading ("" a default naming the runs and seed, None none)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     rows = [s for s in result.scenarios if names is None or s.name in names]
-    fig, axes = _panels(len(rows), 12.0, 2.4)
+    fig, axes = _panels(len(rows), width_in, 1.7, 0.35)
+    ticks = [0, 10, 20, 30, 40]
+    top = 0.0
     for ax, s in zip(axes, rows, strict=True):
         h = s.histogram
         n = max(s.avoided.n, 1)
         edges = h["edges_mph"]
         width = edges[1] - edges[0]
-        ax.bar(
-            [e + width / 2 for e in edges],
-            [100 * c / n for c in h["counts"]],
-            width=width * 0.9,
-            color="tab:red",
-            label="hit",
-        )
-        ax.bar([-3.0], [100 * h["avoided"] / n], width=2.5, color="tab:green", label="avoided")
+        shares = [100 * c / n for c in h["counts"]]
+        ax.bar([e + width / 2 for e in edges], shares, width=width * 0.9, color=HIT)
+        ax.bar([AVOIDED_AT], [100 * h["avoided"] / n], width=4.0, color=AVOIDED)
         if s.single and s.single["collision"]:
-            ax.axvline(s.single["impact_speed_mph"], color="black", ls="--", lw=0.8)
-        ax.set_xlim(-5, edges[-1] + 2 * width)
-        ticks = [0, 10, 20, 30, 40]
-        ax.set_xticks([-3.0, *ticks], ["avoided", *map(str, ticks)], fontsize=6.5)
-        ax.tick_params(axis="y", labelsize=6.5)
-        ax.set_ylabel("% of plausible worlds", fontsize=6.5)
-        ax.set_xlabel("impact speed (mph); dashed: the single run", fontsize=6.5)
-        ax.set_title(f"{s.name}\n{s.headline()}", fontsize=7)
-    fig.suptitle(
-        f"Outcomes over the plausible worlds ({result.runs:,} drawn, seed {result.seed}; "
-        "95 % Wilson intervals in the titles)",
-        fontsize=9,
+            ax.axvline(s.single["impact_speed_mph"], color="black", ls="--", lw=1.0)
+        top = max(top, *shares, 100 * h["avoided"] / n)
+        ax.set_xlim(AVOIDED_AT - 3.0, edges[-1] + 2 * width)
+        ax.set_xticks([AVOIDED_AT, *ticks], ["avoided", *map(str, ticks)])
+        ax.set_xlabel("impact speed (mph)")
+        ax.grid(axis="y")
+        ax.set_axisbelow(True)
+        ax.set_title(f"{(titles or {}).get(s.name, s.name)}\n{_headline(s)}", loc="left")
+    for ax in axes:
+        ax.set_ylim(0, max(5.0, 1.05 * top))  # one scale: panels compare at a glance
+    for ax in axes[:: 2 if len(axes) > 1 and fig.get_figwidth() >= 5.0 else 1]:
+        ax.set_ylabel("% of plausible worlds")
+    fig.legend(
+        handles=[
+            Patch(color=AVOIDED, label="avoided"),
+            Patch(color=HIT, label="hit, by impact speed"),
+            Line2D([], [], color="black", ls="--", lw=1.0, label="the one run, where it hits"),
+        ],
+        loc="outside lower center",
+        ncols=3,
     )
+    if title == "":
+        title = (
+            f"Outcomes over the plausible worlds: {result.runs:,} drawn, seed {result.seed}\n"
+            "95 % Wilson intervals in the panels' titles"
+        )
+    if title:
+        fig.suptitle(title, x=0.02, ha="left")
     return fig
 
 
 # ---------------------------------------------------------------------------------------------
 # The trade-off: collisions avoided against nuisance hard braking
 
+# One colour per setting, the same as the counterfactual that changes it has in the speed
+# figures; the named designs are black, each with its own marker.
+SETTING_COLOURS = {
+    "planner.suppression_s": RUN_COLOURS["no-suppression"],
+    "planner.emergency_braking": RUN_COLOURS["emergency-braking"],
+    "tracking.policy": RUN_COLOURS["persistent-tracking"],
+    "planner.motion_trust_s": RUNS[7],
+    "tracking.class_confirm_frames": RUNS[8],
+}
+DESIGN_MARKERS = ("*", "D", "^", "v", "P", "X")
+KEY_CHARS = 26  # the trade-off's key wraps at this many characters
 
-def tradeoff_curves(result) -> Figure:
-    """Each design as a point: nuisance hard-braking events per 1,000 km (x) against the
-    probability of avoiding her crash over the plausible worlds (y), both with 95 % intervals;
-    the designs of one setting joined in the order of its values."""
-    fig = new_figure(9.0, 5.5)
+
+@styled
+def tradeoff_curves(
+    result,
+    *,
+    labels: Mapping[str, str] | None = None,
+    width_in: float = WIDE_IN,
+    title: str | None = "",
+) -> Figure:
+    """Each design as a point: nuisance hard-braking events per 1,000 km (x) against the share
+    of plausible worlds in which her crash is avoided (y), both with 95 % intervals; the
+    designs of one setting joined in the order of its values, each value written by its point
+    where there is room. A setting whose every value lands on the scenario's own design is
+    named in the key, not drawn.
+
+    labels: a setting's key (or a named design's label) -> its name in words (default: as
+    written); title: the figure's heading ("" a default naming the runs and seed, None none)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    words = labels or {}
+    fig = new_figure(width_in, 3.6)
     ax = fig.subplots()
     own = result.points[0]
-    axes: dict[str, list] = {}
+    by_axis: dict[str, list] = {}
     for p in result.points[1:]:
         if p.axis:
-            axes.setdefault(p.axis, []).append(p)
+            by_axis.setdefault(p.axis, []).append(p)
 
     def xy(p):
         lo, hi = p.hard_interval
@@ -761,49 +914,121 @@ def tradeoff_curves(result) -> Figure:
         x, y = p.hard_per_1000_km, 100 * (p.avoided.p or 0.0)
         return x, y, [[x - lo], [hi - x]], [[y - 100 * alo], [100 * ahi - y]]
 
-    colours = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
-    for (axis, pts), colour in zip(axes.items(), colours, strict=False):
+    def bars(p, fmt, colour, **kw):
+        x, y, xe, ye = xy(p)
+        ax.errorbar(x, y, xerr=xe, yerr=ye, fmt=fmt, color=colour, capsize=2, lw=0.8, **kw)
+
+    handles, values = [], []
+    spare = iter(c for c in RUNS[1:] if c not in SETTING_COLOURS.values())
+    for axis, pts in by_axis.items():
+        name = words.get(axis, axis)
+        if all(_same_point(p, own) for p in pts):
+            handles.append(Patch(fill=False, lw=0, label=f"{name}: every value at the square"))
+            continue
+        colour = SETTING_COLOURS.get(axis) or next(spare)
         own_value = result.own_values[axis]
         if all(_sort_key(p.values[axis]) != _sort_key(own_value) for p in pts):
             pts = [*pts, own]  # the own design is this axis's point at its own value
         line = sorted(pts, key=lambda p: _sort_key(p.values.get(axis, own_value)))
-        ax.plot(
-            [xy(p)[0] for p in line], [xy(p)[1] for p in line], "-", color=colour, lw=1, alpha=0.7
-        )
+        ax.plot([xy(p)[0] for p in line], [xy(p)[1] for p in line], "-", color=colour, lw=1.2)
         for p in line:
-            x, y, xe, ye = xy(p)
-            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="o", color=colour, ms=4, capsize=2, lw=0.8)
+            bars(p, "o", colour, ms=4)
             if p is not own:
-                ax.annotate(
-                    p.label.split(" = ")[-1],
-                    (x, y),
-                    fontsize=6,
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                    color=colour,
-                )
-        ax.plot([], [], "o-", color=colour, label=f"{axis} alone")
-    for p in result.points[1:]:
-        if p.axis is None:
-            x, y, xe, ye = xy(p)
-            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="*", color="black", ms=9, capsize=2, lw=0.8)
-            ax.annotate(p.label, (x, y), fontsize=6.5, xytext=(4, -9), textcoords="offset points")
-    x, y, xe, ye = xy(own)
-    ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="s", color="black", ms=7, capsize=2, label=own.label)
-    ax.set_xlabel(
-        f"nuisance hard braking (>= {result.hard_brake_mps2:g} m/s^2) per 1,000 km; "
-        "rates of harmless objects assumed (U)"
+                values.append((*xy(p)[:2], _fmt_value(p.values[axis])))
+        handles.append(Line2D([], [], color=colour, marker="o", label=name))
+    named = [p for p in result.points[1:] if p.axis is None]
+    for p, marker in zip(named, DESIGN_MARKERS, strict=False):
+        bars(p, marker, "black", ms=7)
+        handles.append(
+            Line2D([], [], color="black", marker=marker, ls="", label=words.get(p.label, p.label))
+        )
+    bars(own, "s", "black", ms=7, mfc="white")
+    handles.insert(
+        0,
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="s",
+            mfc="white",
+            ls="",
+            label=words.get(own.label, own.label),
+        ),
     )
-    ax.set_ylabel("her crash avoided, % of plausible worlds")
+    ax.set_xlabel(f"nuisance hard braking (≥ {result.hard_brake_mps2:g} m/s²) per 1,000 km")
+    ax.set_ylabel("her crash avoided,\n% of plausible worlds")
     ax.set_ylim(-5, 105)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center right")
-    ax.set_title(
-        f"{result.scenario}: {result.runs:,} worlds and {result.runs:,} encounters per kind, "
-        f"seed {result.seed}; bars: 95 % intervals (Monte Carlo)",
-        fontsize=8,
-    )
+    ax.set_xlim(0, 1.08 * max(xy(p)[0] + xy(p)[2][1][0] for p in result.points))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+    ax.grid(True)
+    ax.set_axisbelow(True)
+    for h in handles:  # a key of short lines leaves the plot its width
+        h.set_label(textwrap.fill(h.get_label(), KEY_CHARS, break_long_words=False))
+    fig.legend(handles=handles, loc="outside right center", handlelength=1.2, labelspacing=0.6)
+    if title == "":
+        title = (
+            f"{result.scenario}: {result.runs:,} worlds and encounters per kind, seed "
+            f"{result.seed}\nbars: 95 % intervals"
+        )
+    if title:
+        fig.suptitle(title, x=0.02, ha="left")
+    _label_points(fig, ax, values)
     return fig
+
+
+def _same_point(p, q) -> bool:
+    """The same share avoided, and nuisance braking within 1 % (a few encounters of one kind)."""
+    return p.avoided.k == q.avoided.k and abs(p.hard_per_1000_km - q.hard_per_1000_km) <= 0.01 * (
+        q.hard_per_1000_km
+    )
+
+
+def _label_points(fig: Figure, ax, points: Sequence[tuple[float, float, str]]) -> None:
+    """Write each label beside its point, in the first of a few places around it that overlaps
+    no label written before and no other point; a label with no free place is left out."""
+    from fragility.figures._gallery import text_width_in
+
+    fig.get_layout_engine().execute(fig)
+    fig.set_layout_engine("none")  # the places are worked out in inches on this layout
+    dpi = fig.dpi
+
+    def inches(x: float, y: float) -> tuple[float, float]:
+        px = ax.transData.transform((x, y))
+        return px[0] / dpi, px[1] / dpi
+
+    marks = [inches(x, y) for x, y, _ in points]
+    taken = [(cx - 0.04, cy - 0.04, cx + 0.04, cy + 0.04) for cx, cy in marks]
+    h = FONT_PT / 72
+    for (x, y, text), (cx, cy) in zip(points, marks, strict=True):
+        w = text_width_in(text)
+        for dx, dy in (
+            (0.05, 0.02),
+            (0.05, -h - 0.02),
+            (-w - 0.05, 0.02),
+            (-w - 0.05, -h - 0.02),
+            (-w / 2, 0.06),
+            (-w / 2, -h - 0.06),
+        ):
+            box = (cx + dx, cy + dy, cx + dx + w, cy + dy + h)
+            if not any(
+                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken
+            ):
+                taken.append(box)
+                ax.annotate(
+                    text,
+                    (x, y),
+                    xytext=(72 * dx, 72 * dy),
+                    textcoords="offset points",
+                    ha="left",
+                    va="bottom",
+                )
+                break
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _sort_key(v):

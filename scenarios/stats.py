@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fragility._fmt import share_interval
+
 CLASSES_PER_INPUT = 20  # equal-count classes for the correlation ratio
 
 
@@ -32,13 +34,10 @@ class Proportion:
         return float(ci.low), float(ci.high)
 
     def text(self) -> str:
-        """'83 % (79-87 %)', or 'no plausible worlds'."""
+        """'83 % (79-87 %)', or 'no plausible worlds' (`fragility._fmt.share_interval`)."""
         if not self.n:
             return "no plausible worlds"
-        lo, hi = self.interval
-        d = _near_ends(self.p, lo, hi)  # one decimal for all three, or none
-        ends = f"{_pct(lo, False, 'low', d)}-{_pct(hi, True, 'high', d)}"
-        return f"{_pct(self.p, True, 'p', d)} ({ends})"
+        return share_interval(self.p, *self.interval)
 
     def to_dict(self) -> dict:
         lo, hi = self.interval or (None, None)
@@ -51,25 +50,6 @@ class Proportion:
             "interval": "Wilson score, 95 %",
             "text": self.text(),
         }
-
-
-def _pct(x: float, sign: bool = True, way: str = "p", decimals: bool | None = None) -> str:
-    """A share as a percent: whole, or one decimal near 0 and 100 % (`decimals`), where an
-    interval's ends round outward (way 'low', 'high') and a share never rounds to 0 or 100
-    unless it is."""
-    v = 100 * x
-    if decimals is None:
-        decimals = _near_ends(x)
-    if (v in (0, 100) and way == "p") or not decimals:
-        s = f"{v:.0f}"
-    else:
-        down = way == "low" or (way == "p" and v > 50)
-        s = f"{(math.floor(v * 10) if down else math.ceil(v * 10)) / 10:.1f}"
-    return s + (" %" if sign else "")
-
-
-def _near_ends(*xs: float) -> bool:
-    return any(0 < 100 * x < 1 or 99 < 100 * x < 100 for x in xs)
 
 
 def first_order_index(x: np.ndarray, y: np.ndarray, classes: int = CLASSES_PER_INPUT) -> float:

@@ -239,7 +239,7 @@ FACTS: dict[str, Fact] = _facts(
     ),
     Fact(
         "emergency-threshold",
-        "'Emergency braking' meant deceleration above 6.5 m/s^2; such "
+        "'Emergency braking' meant deceleration above 6.5 m/s²; such "
         "manoeuvres were not enabled under computer control.",
         "Q",
         PRELIM,
@@ -308,7 +308,7 @@ FACTS: dict[str, Fact] = _facts(
     ),
     Fact(
         "slowdown-43-39",
-        "A slowdown from 43 to 39 mph inside 0.2 s would need about 9 m/s^2, "
+        "A slowdown from 43 to 39 mph inside 0.2 s would need about 9 m/s², "
         "which is no gradual slowdown.",
         "D",
         DERIVED,
@@ -335,7 +335,7 @@ FACTS: dict[str, Fact] = _facts(
     Fact(
         "stop-from-1.2",
         "From 1.2 s at about 18-19 m/s there are about 21-23 m left; stopping "
-        "from 18 m/s at 6.5 m/s^2 takes about 25 m: braking at 1.2 s could mitigate but not "
+        "from 18 m/s at 6.5 m/s² takes about 25 m: braking at 1.2 s could mitigate but not "
         "avoid.",
         "D",
         DERIVED,
@@ -344,7 +344,7 @@ FACTS: dict[str, Fact] = _facts(
     ),
     Fact(
         "stop-from-43",
-        "Braking at 6.5 m/s^2 from 19.2 m/s (43 mph) needs about 28 m and 3 s: a "
+        "Braking at 6.5 m/s² from 19.2 m/s (43 mph) needs about 28 m and 3 s: a "
         "hazard recognised 4 s or more ahead (75+ m) leaves room to stop.",
         "D",
         DERIVED,

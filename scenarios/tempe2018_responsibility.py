@@ -425,6 +425,13 @@ SOURCES: dict[str, Source] = _index(
         "",
         "",
     ),
+    Source(
+        "secondary-volvo",
+        "secondary accounts of Volvo's simulations, not seen in a primary source by this project",
+        "",
+        "",
+        "",
+    ),
 )
 
 # The technical record's source titles (scenarios.tempe2018) -> sources here, for linking.
@@ -436,6 +443,9 @@ RECORD_SOURCES = {
     tempe2018.DERIVED: "derived",
     tempe2018.ASSUMPTION: "assumption",
     "secondary summary of the NTSB board meeting (19 Nov 2019)": "secondary-ntsb",
+    # the outside record (tempe2018.OUTSIDE)
+    tempe2018.OUTSIDE["volvo-simulation"].source: "secondary-volvo",
+    tempe2018.OUTSIDE["police-avoidable"].source: "geekwire-2018-06",
 }
 
 

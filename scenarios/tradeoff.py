@@ -126,7 +126,7 @@ class TradeoffResult:
                 "avoided": "her crossing over the plausible worlds (see sensitivity.json's "
                 "method), 95 % Wilson interval",
                 "nuisance": f"share of encounters in which the engaged ADS asks for >= "
-                f"{self.hard_brake_mps2:g} m/s^2 before reaching a harmless object, times how "
+                f"{self.hard_brake_mps2:g} m/s² before reaching a harmless object, times how "
                 "many are met per 1,000 km (an assumption, U); interval: the kinds' binomial "
                 "variances added (normal approximation), Monte Carlo error only",
             },

@@ -165,3 +165,19 @@ def test_numbers_by_one_rule():
     assert pct(0.1234) == "12.3 %"
     assert model_name("mlp") == "MLP" and model_name("resnet18") == "resnet18"
     assert timestamp("2026-12-02T05:01:10+00:00") == "2 December 2026, 05:01 UTC"
+
+
+def test_a_share_with_its_interval_by_one_rule():
+    from fragility._fmt import share, share_interval
+
+    assert share_interval(0.7303, 0.6816, 0.7729) == "73 % (68-77 %)"
+    assert share(0.173) == "17 %" and share(0.0073) == "0.8 %" and share(0.995) == "99.5 %"
+    assert share(1.0) == "100 %" and share(0.0) == "0 %"
+    # Within a point of an end, all three take one decimal; the ends round outward and the
+    # share never reads 0 or 100 % unless it is.
+    assert share_interval(0.00245, 0.00043, 0.01375) == "0.3 % (0.0-1.4 %)"
+    assert share_interval(0.0, 0.0, 0.00937) == "0 % (0.0-1.0 %)"
+    assert share_interval(0.99951, 0.9861, 0.99999) == "99.9 % (98.6-100.0 %)"
+    assert share_interval(0.5, 0.25, 0.75, between=" to ", note=", 95 % interval") == (
+        "50 % (25 to 75 %, 95 % interval)"
+    )

@@ -178,6 +178,7 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.startswith("case study (instructor): index.html, handout.html, roles.html, ")
+    assert "plausible worlds of 64 drawn (seed 0), with the false-alarm trade-off" in printed
     names = {p.name for p in out.iterdir()}
     assert names == {
         "index.html",
@@ -195,6 +196,9 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
         "The people and their roles",
         "The operator&#39;s attention, beside the system&#39;s",
         "From decision to outcome: the chain",
+        "How sure: the outcomes over the plausible worlds",
+        "The cost of false alarms",
+        "The scenario lines",
         "Frameworks: SOTIF, UL 4600, SAE J3016, ACM Code",
         "From the lecture&#39;s networks to the crash",
         "What followed",
@@ -206,10 +210,37 @@ def test_case_study_writes_every_page_figure_and_data_file(tmp_path, capsys):
         assert heading in page
     # Every figure on the page is also a file.
     figures = sorted(p.stem for p in (out / "figures").iterdir())
-    assert figures == ["case-attention", "case-birdseye", "case-speed", "case-timeline"]
+    assert figures == [
+        "case-attention",
+        "case-birdseye",
+        "case-outcomes",
+        "case-speed",
+        "case-timeline",
+        "case-tornado",
+        "case-tradeoff",
+    ]
     assert page.count("<img ") == len(figures) and "<script" not in page
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["index"]["replay"]["impact_speed_mph"] == pytest.approx(39.119625, abs=1e-3)
+    # Every outcome is the probability scenario sensitivity gives for the same worlds, with its
+    # interval, on the page and in the handout's table.
+    from fragility._fmt import share_interval
+    from scenarios import counterfactuals, sensitivity
+    from scenarios.case_study import chain
+
+    expected = sensitivity.run(list(counterfactuals.COUNTERFACTUALS), runs=64, seed=0)
+    assert metrics["outcomes_basis"] == "probability over plausible values"
+    assert set(metrics["outcomes"]) == set(counterfactuals.COUNTERFACTUALS)
+    handout = (out / "handout.html").read_text()
+    for name, p in expected.probabilities().items():
+        got = metrics["outcomes"][name]
+        assert [got[k] for k in ("p_avoid", "low", "high", "runs")] == pytest.approx(
+            [p[k] for k in ("p_avoid", "low", "high", "runs")]
+        ), name
+        shown = share_interval(p["p_avoid"], p["low"], p["high"])
+        assert f">{shown}</td>" in page, name  # the table of every counterfactual
+        if name in {n for link in chain.LINKS for n in link.counterfactuals}:
+            assert f"avoided in {shown}" in handout, name
     facts = json.loads((out / "facts.json").read_text())
     assert facts["sources"]["ntsb-har-19-03"]["url"].endswith("HAR1903.pdf")
     assert facts["responsibility"]["probable-cause"]["certainty"] == "Q"
@@ -274,6 +305,7 @@ def test_scenario_commands_do_not_import_torch(tmp_path):
         f"main(['scenario', 'explain', 'volvo-aeb', '--runs', '64']); "
         f"main(['scenario', 'sensitivity', 'volvo-aeb', '--runs', '64', '--quiet', "
         f"'--out', {str(tmp_path / 's')!r}]); "
+        f"main(['scenario', 'case-study', '--runs', '16', '--out', {str(tmp_path / 'c')!r}]); "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

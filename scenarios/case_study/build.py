@@ -1,16 +1,18 @@
 """Run what the case study shows and assemble its pages.
 
-`build` runs the as-it-happened scenario, the counterfactuals and a small Monte Carlo, and
-returns a CaseStudy: four pages (the case, the student handout, the role-play briefs, the
-instructor notes), each a list of report Sections. Pure: no files are written here
-(`scenarios.case_study.writer` does that).
+`build` runs the as-it-happened scenario, the counterfactuals, every counterfactual over the
+plausible worlds and the false-alarm trade-off on the same worlds (`evidence.gather`, or an
+`evidence` given), and a Monte Carlo of random flicker, and returns a CaseStudy: four pages (the
+case, the student handout, the role-play briefs, the instructor notes), each a list of report
+Sections. Pure: no files are written here (`scenarios.case_study.writer` does that).
 
-Counterfactual outcomes enter through one argument, `probabilities`: without it each is the
-single run with the scenario file's values (`outcomes.from_comparisons`); with it (per scenario
-name: p_avoid, low, high, runs and optionally median_impact_mph, the shape
-`scenarios.sensitivity` reports) every sentence that quotes an outcome states the probability
-and its interval instead (`outcomes.from_probability`). The film strip of what a network saw
-enters through `film_strip`.
+Counterfactual outcomes enter through one place, `outcomes.from_probability`: the share of
+plausible worlds in which the crash is avoided, with its interval, per scenario name (p_avoid,
+low, high, runs and optionally median_impact_mph: the shape `SensitivityResult.probabilities`
+gives). By default they come from the evidence; `probabilities` replaces them (a caller's own
+analysis). A scenario with no plausible world keeps its single run, which says it is one run.
+The single runs otherwise appear only as illustrations, labelled. The film strip of what a
+network saw enters through `film_strip`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fragility import __version__
 from fragility.report.html import render
+from fragility.report.overview import Overview
 from fragility.report.section import (
     Bullets,
     FigureBlock,
@@ -34,12 +38,17 @@ from scenarios.case_study import (
     attention,
     chain,
     cite,
+    false_alarms,
     frameworks,
     ml,
     people,
     record,
+    robustness,
     sources,
     teaching,
+)
+from scenarios.case_study import (
+    evidence as evidence_mod,
 )
 from scenarios.case_study import (
     outcomes as outcomes_mod,
@@ -52,6 +61,10 @@ AUDIENCES = ("students", "instructor")
 TITLE = "When the classifier flickers: the Tempe crash, a case study"
 
 
+KICKER = "fragility · a case study for an ethics course"
+OVERVIEW = "The case at a glance"
+
+
 @dataclass(frozen=True)
 class Page:
     name: str  # file stem: "index", "handout", "roles", "instructor"
@@ -60,14 +73,22 @@ class Page:
     summary: tuple[str, ...]
     sections: tuple[Section, ...]
     footer: str
+    meta: str = ""  # the masthead's line under the subtitle: the crash, the worlds, the version
 
     def html(self) -> str:
+        overview = (
+            Overview(OVERVIEW, self.summary, models=(), tests=(), cells=())
+            if self.summary
+            else None
+        )
         return render(
             self.title,
             self.sections,
             subtitle=self.subtitle,
-            summary=self.summary,
+            overview=overview,
             footer=self.footer,
+            kicker=KICKER,
+            meta=self.meta,
         )
 
     @property
@@ -98,7 +119,7 @@ class CaseStudy:
 
 
 def _texts(sections) -> list[str]:
-    """Every string a list of sections shows in prose."""
+    """Every string a list of sections shows in prose or in a table."""
     out = []
     for s in sections:
         out.append(s.intro)
@@ -107,29 +128,41 @@ def _texts(sections) -> list[str]:
                 out.append(b.text)
             elif isinstance(b, Bullets):
                 out.extend(b.items)
+            elif isinstance(b, Table):
+                out.extend(cell for row in b.rows for cell in row)
     return out
 
 
 def summary(base, outs: Mapping[str, Outcome]) -> tuple[str, ...]:
+    """The overview: five plain sentences, each opening with a link to the section it sums
+    up."""
     s = base.summary
     judged = tempe2018.fact("conflict-judged").value
     impact = tempe2018.fact("speed-at-impact").value / MPH
     return (
-        "The NTSB found that the probable cause was the operator's failure to monitor the road "
-        "and the automated system, because she was visually distracted by her phone; Uber ATG's "
-        "inadequate safety culture, the pedestrian's crossing outside a crosswalk and Arizona's "
-        "insufficient oversight of testing contributed.",
-        f"Replayed with the {record.YEAR} design, the simulation hits her at "
+        "[What the NTSB found](#ntsb): the probable cause was the operator's failure to monitor "
+        "the road and the automated system, because she was visually distracted by her phone; "
+        "Uber ATG's inadequate safety culture, the pedestrian's crossing outside a crosswalk and "
+        "Arizona's insufficient oversight of testing contributed.",
+        f"[The replay](#replay): with the {record.YEAR} design, the simulation hits her at "
         f"{s.impact_speed_mph:.1f} mph (record: {impact:.0f} mph), with the crash first "
         f"predicted {s.before_impact(s.first_hazard_s):.1f} s before impact (record: "
         f"{judged:g} s).",
-        f"In this model, with the tracking history kept, {outs['persistent-tracking'].phrase()}; "
-        f"with Volvo's own braking on, {outs['volvo-aeb'].phrase()}.",
-        "Accounts of what the operator was looking at differ; the page shows each with its "
+        f"[The chain](#chain): in this model, with the tracking history kept, "
+        f"{outs['persistent-tracking'].phrase()}. With Volvo's own braking on, "
+        f"{outs['volvo-aeb'].phrase()}.",
+        "[How sure](#how-sure): each outcome is a share of plausible worlds (draws of what the "
+        f"record does not say, kept only where the {record.YEAR} design reproduces the record), "
+        "set beside what Volvo, the Tempe police and the NTSB concluded, and beside [its cost "
+        "in false alarms](#false-alarms).",
+        "[Sources and certainty](#sources): every fact carries a mark (Q quoted from the "
+        "record, P the record paraphrased, D derived, S press only, U an assumption); where "
+        "accounts differ, as on what the operator was looking at, the page shows each with its "
         "source and does not choose between them.",
-        "Every fact carries a mark: Q quoted from the record, P the record paraphrased, D "
-        "derived, S press only, U an assumption.",
     )
+
+
+RERUN = "Made with the fragility toolkit: rerun with `fragility scenario case-study --out DIR`."
 
 
 def _footer() -> str:
@@ -137,20 +170,26 @@ def _footer() -> str:
     return (
         "Primary sources: "
         + "; ".join(f"{s.title} ({s.publisher}, {s.date})" for s in primary)
-        + ". Press sources are listed, with links, under Sources and certainty. Made with the "
-        "fragility toolkit: rerun with `fragility scenario case-study --out DIR`."
+        + f". Press sources are listed, with links, under Sources and certainty. {RERUN}"
     )
 
 
-def _handout_decisions(base, outs: Mapping[str, Outcome]) -> Section:
+def _handout_footer() -> str:
+    """The printed handout's footer: its own Sources section lists every source it cites."""
+    return RERUN
+
+
+def _handout_decisions(outs: Mapping[str, Outcome], ev: evidence_mod.Evidence) -> Section:
     rows = []
     for link in chain.LINKS:
         cells = "; ".join(f"{outs[n].title}: {outs[n].cell()}" for n in link.counterfactuals)
         rows.append((link.choice, link.who, cells))
     single = all(o.single for o in outs.values())
-    blocks = [
+    blocks: list = [
         Table(
-            "Each choice, who made it, and what flipping it does in the simulation",
+            "Each choice, who made it, and what flipping it does in the simulation: the share "
+            f"of plausible worlds in which the crash is avoided ({outcomes_mod.level()} "
+            "interval), and where she is still hit, the median impact speed",
             ("the choice", "decided by", "in this model"),
             tuple(rows),
         )
@@ -163,12 +202,14 @@ def _handout_decisions(base, outs: Mapping[str, Outcome]) -> Section:
                 kind="caution",
             )
         )
+    blocks.append(robustness.outside_table(ev, outs))
     return Section(
         slug="decisions",
         title="The decisions behind the design",
         intro=(
             "Each choice below was made by people, for reasons, and each is a switch in the "
-            "simulation. The full page traces each to its sources."
+            "simulation. The full page traces each to its sources, and shows what each outcome "
+            "hangs on."
         ),
         blocks=tuple(blocks),
     )
@@ -205,8 +246,9 @@ def _how_to(audience_files: tuple[str, ...]) -> Section:
             Note(
                 "Every number on these pages comes from the NTSB record or from a simulation "
                 "run when the pages were written; rerun the command and they are written again. "
-                "A single simulation run is an outcome of the model with its assumed values, "
-                "not a probability: say so when students quote one.",
+                "Every outcome is a share of plausible worlds with its interval (more worlds, "
+                "`--runs`, narrow it); a single run appears only as an illustration and says "
+                "so. When students quote an outcome, ask for its share and what it hangs on.",
                 kind="instructor",
             ),
         ),
@@ -253,27 +295,34 @@ FILES = {
 
 def build(
     *,
-    runs: int = 4096,
+    runs: int = evidence_mod.WORLDS,
     seed: int = 0,
     audience: str = "instructor",
+    evidence: evidence_mod.Evidence | None = None,
     probabilities: Mapping[str, Mapping[str, float]] | None = None,
     film_strip: FigureBlock | None = None,
 ) -> CaseStudy:
     """Run everything the pages show and assemble them.
 
-    `probabilities`: per counterfactual, the probability of avoiding the crash with its
-    interval (default: none, each outcome is one run);
-    `film_strip`: the figure of what a network saw, for the machine-learning section.
+    `runs`: the worlds drawn for every probability (and the runs of the flicker Monte Carlo);
+    `evidence`: those worlds already run (`evidence.gather(runs, seed)`), else they are run
+    here; `probabilities`: per counterfactual, the share avoided with its interval, in place of
+    the evidence's (the shape `SensitivityResult.probabilities` gives); `film_strip`: the figure
+    of what a network saw, for the machine-learning section.
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     instructor = audience == "instructor"
     base, others = counterfactuals.run_all(seed=seed)
+    ev = evidence or evidence_mod.gather(runs, seed, singles={r.spec.name: r for r in others})
     rows = counterfactuals.compare(base, others)
     single = outcomes_mod.from_comparisons(
         rows, [r.spec.name for r in others if counterfactuals.is_data_change(r.spec)]
     )
-    outs = outcomes_mod.from_probability(single, probabilities or {})
+    outs = outcomes_mod.from_probability(
+        single, ev.probabilities() if probabilities is None else probabilities
+    )
+    ranges = {s.name: evidence_mod.what_decides(s) for s in ev.sensitivity.scenarios}
     walking = {
         v: simulate(base.spec.with_values({"pedestrian.speed_mps": v}, why="what-if"), seed=seed)
         for v in chain.walking_speeds()
@@ -287,38 +336,50 @@ def build(
         people.section(instructor=instructor),
         attention.section(attention_figure, instructor=instructor),
         chain.replay(base, walking),
-        chain.chain(base, chain.plotted_runs(base, others), outs, mc, instructor=instructor),
+        chain.chain(
+            base,
+            chain.plotted_runs(base, others),
+            outs,
+            mc,
+            ranges=ranges,
+            instructor=instructor,
+        ),
+        robustness.section(ev, outs, instructor=instructor),
+        false_alarms.section(ev, instructor=instructor),
         frameworks.section(instructor=instructor),
         ml.section(base, outs, film_strip=film_strip, instructor=instructor),
         record.what_followed(),
         teaching.questions_section(outs),
         teaching.exercise_section(),
         teaching.glossary_section(),
+        chain.scenario_lines(outs),
     ]
     main.append(sources.section(_cited(main)))
     handout = [
         _brief(),
         dataclasses.replace(attention.section(attention_figure), blocks=(attention_figure,)),
-        _handout_decisions(base, outs),
+        _handout_decisions(outs, ev),
         teaching.questions_section(outs),
         teaching.exercise_section(),
-        teaching.glossary_section(),
     ]
+    handout.append(teaching.glossary_section(_texts(handout)))  # the terms the handout uses
     handout.append(sources.section(_cited(handout), full=False))
     roles = [teaching.role_section(r, outs) for r in teaching.ROLES]
     subtitle = (
         "A case study for an ethics course, from the NTSB record, the press and a simulation "
         "you can change"
     )
+    meta = _meta(ev, given=probabilities is not None)
     pages = [
-        Page("index", TITLE, subtitle, summary(base, outs), tuple(main), _footer()),
+        Page("index", TITLE, subtitle, summary(base, outs), tuple(main), _footer(), meta),
         Page(
             "handout",
             f"{TITLE}: student handout",
             "Read before class; bring it to the discussion.",
             (),
             tuple(handout),
-            _footer(),
+            _handout_footer(),
+            meta,
         ),
         Page(
             "roles",
@@ -349,6 +410,7 @@ def build(
                 (),
                 tuple(notes),
                 _footer(),
+                meta,
             )
         )
     metrics = {p.name: {s.slug: s.metrics for s in p.sections if s.metrics} for p in pages}
@@ -357,7 +419,17 @@ def build(
         if all(o.single for o in outs.values())
         else ("probability over plausible values")
     )
+    metrics["outcomes"] = {k: o.to_dict() for k, o in outs.items()}
     return CaseStudy(audience, tuple(pages), metrics)
+
+
+def _meta(ev: evidence_mod.Evidence, given: bool) -> str:
+    """The masthead's line: the crash, the worlds behind the outcomes (or, where the caller gave
+    the outcomes, behind the figures only), the version."""
+    kept = ev.plausible
+    worlds = f"{kept.k:,} plausible worlds of {kept.n:,} drawn, seed {ev.sensitivity.seed}"
+    basis = f"outcomes as given; figures over {worlds}" if given else f"outcomes over {worlds}"
+    return f"The crash: Tempe, Arizona, {record.crash_month()} · {basis} · fragility {__version__}"
 
 
 def _cited(sections) -> list[tuple[str, str]]:

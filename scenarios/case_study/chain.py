@@ -26,7 +26,7 @@ from fragility.report.section import (
     Table,
 )
 from scenarios import counterfactuals, explain, figures, spec, sweep, tempe2018
-from scenarios.case_study import cite
+from scenarios.case_study import cite, evidence
 from scenarios.case_study.outcomes import Outcome, level, wilson
 from scenarios.case_study.record import YEAR
 from scenarios.simulate import RunResult
@@ -118,22 +118,33 @@ def reused_operator_delays(base: spec.ScenarioSpec, attentive: spec.ScenarioSpec
         return False
 
 
-def link_blocks(link: Link, base: spec.ScenarioSpec, outcomes: Mapping[str, Outcome]) -> list:
-    setting = f"`{link.key} = {counterfactuals._fmt(base.value(link.key))}`"
+def link_blocks(
+    link: Link, outcomes: Mapping[str, Outcome], ranges: Mapping[str, str] | None = None
+) -> list:
+    """One link: the record, who decided and why, and what each counterfactual that flips it
+    does, with what that outcome hangs on (`ranges`: scenario name -> a clause, from the
+    sensitivity analysis)."""
     record = " ".join(cite.record(r) for r in link.record)
     why = " ".join(cite.expand(w) for w in link.why) if link.why else "the record above."
-    costs = tuple(
-        f"*{outcomes[name].title}* (`{outcomes[name].change}`): {outcomes[name].phrase()}. "
-        f"Try it: {try_it(name)}."
-        for name in link.counterfactuals
-    )
+    costs = []
+    for name in link.counterfactuals:
+        o, hangs = outcomes[name], (ranges or {}).get(name, "")
+        text = f"*{o.title}*: {o.phrase()}"
+        if hangs:
+            text += f". In these worlds {hangs}"
+        costs.append(text + ".")
     return [
         Heading(link.choice),
-        Paragraph(f"**In {YEAR}:** {record} **In the simulation:** {setting}."),
+        Paragraph(f"**In {YEAR}:** {record}"),
         Paragraph(f"**Decided by** {link.who}. **Why, as far as the sources say:** {why}"),
         Paragraph("**What flipping it does in this model:**"),
-        Bullets(costs),
+        Bullets(tuple(costs)),
     ]
+
+
+def _capital(text: str) -> str:
+    """'the lane width' -> 'The lane width'."""
+    return text[:1].upper() + text[1:]
 
 
 def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
@@ -198,7 +209,8 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
                 "estimate: " + cite.record("distance-at-detection")
             ),
             Note(
-                f"This replay rests on {len(assumed)} unconfirmed inputs (U), listed below. The "
+                f"This replay rests on {len(assumed)} unconfirmed inputs (U), each listed "
+                "with its value and the reason for it. The "
                 "moment of the first predicted conflict depends on them: with the design as it "
                 "was, the planner only sees a conflict once she is physically in the SUV's lane, "
                 "so it "
@@ -206,9 +218,18 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
                 kind="caution",
             ),
             Table(
-                "Unconfirmed inputs (U) of the replay",
-                ("parameter", "value", "source"),
-                tuple((k, v, src) for k, v, _, src in assumed),
+                "Unconfirmed inputs (U) of the replay: each in words, its value, its line in "
+                "the scenario file and why that value",
+                ("the input", "value", "in the scenario file", "why this value"),
+                tuple(
+                    (
+                        _capital(evidence.words(k)),
+                        evidence.value_text(k, base.spec.value(k), exact=True),
+                        f"`{k}`",
+                        src,
+                    )
+                    for k, _, _, src in assumed
+                ),
             ),
         ),
         metrics={
@@ -218,6 +239,7 @@ def replay(base: RunResult, walking: Mapping[float, RunResult]) -> Section:
             "alert_before_s": s.before_impact(s.alert_s),
             "track_resets": s.continuity.resets,
             "unconfirmed_inputs": len(assumed),
+            "unconfirmed_values": {k: base.spec.value(k) for k, *_ in assumed},
             "speed_at_first_detection_mph": round(s.speed_at_first_detection_mps / MPH, 6),
             "distance_at_first_detection_m": round(s.distance_at_first_detection_m, 6),
             "walking_speed": {
@@ -294,10 +316,12 @@ def chain(
     outcomes: Mapping[str, Outcome],
     mc: MonteCarlo,
     *,
+    ranges: Mapping[str, str] | None = None,
     instructor: bool = False,
 ) -> Section:
-    """The chain section: every link, the counterfactual table, the speed figure, the Monte
-    Carlo."""
+    """The chain section: every link with its counterfactuals' outcomes and what each hangs on
+    (`ranges`), the speed figure of the single runs (an illustration), the Monte Carlo of
+    random flicker."""
     single = all(o.single for o in outcomes.values())
     blocks: list = []
     if single:
@@ -313,16 +337,18 @@ def chain(
     else:
         blocks.append(
             Note(
-                "Each probability below comes from many runs that draw every unconfirmed input "
-                '(U) from its documented range of plausible values; a "plausible world" is one '
-                f"such draw, and the interval is a {level()} interval. It says how robust an "
-                "outcome is to what we do not know, not how often such a crash happens.",
+                "Each outcome below is a share of plausible worlds: many runs, each drawing every "
+                "unconfirmed input (U) from its documented range of plausible values and kept "
+                f"only where the {YEAR} design reproduces the record. The interval is a "
+                f"{level()} interval. A share says how robust an outcome is to what we do not "
+                "know, not how often such a crash happens; the next section shows what each "
+                "one hangs on.",
                 kind="caution",
             )
         )
     attentive = spec.load("attentive-operator")
     for link in LINKS:
-        blocks += link_blocks(link, base.spec, outcomes)
+        blocks += link_blocks(link, outcomes, ranges)
         if link.key == "operator.attentive" and reused_operator_delays(base.spec, attentive):
             op = attentive.operator
             blocks.append(
@@ -335,22 +361,14 @@ def chain(
                     kind="caution",
                 )
             )
-    rows = tuple(
-        (o.title, o.change, o.cell() + (" (an input about the world)" if o.data_change else ""))
-        for o in outcomes.values()
-    )
     blocks += [
-        Heading("Every counterfactual at once"),
-        Table(
-            "Counterfactuals against the as-it-happened run: each changes one line of the "
-            "scenario file (or adds one to another counterfactual)",
-            ("counterfactual", "the changed line", "outcome"),
-            rows,
-        ),
+        Heading("One run of each, to see the mechanism"),
         FigureBlock(
             "case-speed",
             to_png(figures.speed_distance(plotted)),
-            "Speed and distance to her path for the main counterfactuals (one run each).",
+            "Speed and distance to her path for the main counterfactuals: one run each, with "
+            "every unknown at its value in the scenario file. An illustration of how each fix "
+            "acts, not its outcome: the outcomes are the shares above.",
             "Two line charts against time, one line per counterfactual: speed, and the distance "
             "from the SUV's front to her path, which reaches zero in the runs that crash.",
         ),
@@ -364,10 +382,10 @@ def chain(
     if instructor:
         blocks.append(
             Note(
-                "Students tend to read a single run as a verdict. Ask which inputs each outcome "
-                "rests on (the caution boxes and the U table in the replay), and whether a "
-                "one-line fix would survive a different walking speed or lane width. The exercise "
-                "lets them find out.",
+                "Students tend to read one number as a verdict. Ask which unknowns each share "
+                "rests on (the clause after each outcome, and the tornado in the next section), "
+                "and whether a fix that works in most worlds is good enough when no one can "
+                "tell which world the car is in. The exercise lets them find out.",
                 kind="instructor",
             )
         )
@@ -375,9 +393,10 @@ def chain(
         slug="chain",
         title="From decision to outcome: the chain",
         intro=(
-            f"Each part of the {YEAR} design that mattered is a switch in the scenario file. For "
-            "each, this section gives the record, who decided it and why (where the sources say), "
-            "and what flipping it does in this model. The NTSB's chairman called the crash "
+            f"Each part of the {YEAR} design that mattered is a switch in the scenario file "
+            "(each switch's line is in the reference table The scenario lines). For each, this "
+            "section gives the record, who decided it and why (where the sources say), and what "
+            "flipping it does in this model. The NTSB's chairman called the crash "
             '"the last link of a long chain of actions and decisions"; these are some of the '
             "links that can be simulated."
         ),
@@ -404,3 +423,27 @@ PLOTTED = (
 def plotted_runs(base: RunResult, runs: Sequence[RunResult]) -> dict[str, RunResult]:
     every = {base.spec.name: base, **{r.spec.name: r for r in runs}}
     return {k: every[k] for k in PLOTTED if k in every}
+
+
+def scenario_lines(outcomes: Mapping[str, Outcome]) -> Section:
+    """The reference table: each counterfactual's scenario file and the line it changes."""
+    rows = tuple(
+        (o.title, f"`{o.name}`", f"`{o.change}`", try_it(o.name)) for o in outcomes.values()
+    )
+    return Section(
+        slug="scenario-lines",
+        title="The scenario lines",
+        intro=(
+            f"Each counterfactual is a scenario file of a few lines that extends the {YEAR} one "
+            "and changes one setting (or adds one to another counterfactual). For anyone who "
+            "wants to run one or change it: its file, the line it changes, and the command."
+        ),
+        blocks=(
+            Table(
+                "The counterfactuals as scenario lines",
+                ("counterfactual", "file", "the changed line", "run it"),
+                rows,
+            ),
+        ),
+        metrics={"counterfactuals": len(rows)},
+    )

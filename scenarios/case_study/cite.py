@@ -6,6 +6,8 @@ Prose refers to facts by placeholder and `expand` puts them in:
 
   {f:herzberg}        a fact of scenarios.tempe2018_responsibility
   {r:speed-at-impact} a fact of the NTSB technical record, scenarios.tempe2018
+  {x:volvo-simulation} a conclusion of the outside record, scenarios.tempe2018.OUTSIDE (what
+                      others concluded about the outcome, set beside the simulation's)
 
 The marks' meanings are the responsibility module's `CERTAINTY` (a superset of the record's).
 """
@@ -19,7 +21,7 @@ from scenarios import tempe2018
 from scenarios import tempe2018_responsibility as resp
 
 MARKS = resp.CERTAINTY
-_PLACEHOLDER = re.compile(r"\{(?P<kind>[fr]):(?P<id>[a-z0-9.\-]+)\}")
+_PLACEHOLDER = re.compile(r"\{(?P<kind>[frx]):(?P<id>[a-z0-9.\-]+)\}")
 
 
 def source_link(src: resp.Source) -> str:
@@ -50,11 +52,18 @@ def record(fact_id: str) -> str:
     return f.text + citation(f.certainty, resp.record_sources(f))
 
 
+def outside(fact_id: str) -> str:
+    """A conclusion of the outside record with its mark and sources."""
+    f = tempe2018.OUTSIDE[fact_id]
+    return f.text + citation(f.certainty, resp.record_sources(f))
+
+
 def expand(text: str) -> str:
-    """Replace every {f:id} and {r:id} placeholder by the cited fact."""
+    """Replace every {f:id}, {r:id} and {x:id} placeholder by the cited fact."""
+    cite = {"f": fact, "r": record, "x": outside}
 
     def one(m: re.Match) -> str:
-        return fact(m["id"]) if m["kind"] == "f" else record(m["id"])
+        return cite[m["kind"]](m["id"])
 
     return _PLACEHOLDER.sub(one, text)
 

@@ -3,6 +3,8 @@ assumption are the failures the failure report shows on digits.
 
 `section(film_strip=...)` takes the film strip of what a network saw (the classifier in the
 perception loop, when the toolkit has one) and places it here, after the flicker paragraph.
+The report's sections are named from `fragility.report.sections.TITLES`, so building this
+section imports neither the analyses nor torch.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fragility.report.section import Bullets, FigureBlock, Heading, Note, Paragraph, Section
-from fragility.report.sections import adversarial, garbage, mistakes, shortcut
+from fragility.report.sections import TITLES
 from scenarios.case_study import cite
 from scenarios.case_study.outcomes import Outcome
 from scenarios.simulate import RunResult
@@ -18,8 +20,9 @@ from scenarios.simulate import RunResult
 SLUG = "ml"
 
 
-def _report_link(module) -> str:
-    return f"*{module.TITLE}*"
+def _report_link(slug: str) -> str:
+    """A section of the failure report, named as its heading reads."""
+    return f"*{TITLES[slug]}*"
 
 
 def section(
@@ -38,17 +41,17 @@ def section(
             f"and the tracker starts over {s.continuity.resets} times. A classifier that is "
             "confident, wrong and unstable from one frame to the next is what the failure report "
             "(`fragility report --out out/report`) shows on the lecture's digits, in its sections "
-            + _report_link(mistakes)
+            + _report_link("mistakes")
             + ": confident mistakes on real images; "
-            + _report_link(adversarial)
+            + _report_link("adversarial")
             + ": a change too small to see flips the answer; and "
-            + _report_link(garbage)
+            + _report_link("garbage")
             + ": near-certain answers for inputs like nothing in training."
         ),
         Paragraph(
             "What made the flicker dangerous was the design around it as much as any one wrong "
             "class. In this model, with her classed as a pedestrian in every frame, "
-            f"{outcomes['recognised-pedestrian'].phrase()}; with the history kept across class "
+            f"{outcomes['recognised-pedestrian'].phrase()}. With the history kept across class "
             f"changes, {outcomes['persistent-tracking'].phrase()}. A stable class and a memory "
             "that survives a change of class are two routes to the same thing: the software "
             "seeing that she was crossing."
@@ -70,7 +73,7 @@ def section(
             "in crosswalks can learn the crosswalk as part of what a pedestrian is; a planner "
             "written for pedestrians who always use crosswalks has the same blind spot by "
             "design. The failure report's section "
-            + _report_link(shortcut)
+            + _report_link("shortcut")
             + " plants such a cue in the digits and shows a network following it. Run it:"
         ),
         Bullets(

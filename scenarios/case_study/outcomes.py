@@ -5,7 +5,9 @@ today's single runs (`from_comparisons`: the file's assumed values, one run each
 probability over the plausible values of the unconfirmed inputs (`from_probability`, for
 `scenarios.sensitivity`'s results). `Outcome.phrase` always names its basis, so the same sentence
 reads correctly for both: "avoided in the one run with the file's assumed values" or "avoided in
-83 % (79 to 87 %) of 2,000 plausible worlds".
+83 % (79 to 87 %, 95 % interval) of 2,000 plausible worlds". Where a probability replaces a
+single run, the run stays as an illustration (`Outcome.one_run`), never as the outcome.
+Shares are written by the one rule of `fragility._fmt.share_interval`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from fragility._fmt import pct
+from fragility._fmt import pct, share_interval
 
 LEVEL = 0.95  # the confidence level of every interval the case study states
 
@@ -32,6 +34,7 @@ class Outcome:
     impact_speed_mph: float | None = None  # single run: its impact; many: median where hit
     margin_m: float | None = None  # single run that avoids: the gap to spare
     data_change: bool = False  # a change to an input about the world, not a design decision
+    one_run: str = ""  # with a probability: the single run, in brief ("hit at 34.4 mph")
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.p_avoid <= 1.0:
@@ -56,22 +59,42 @@ class Outcome:
                 spare = "" if self.margin_m is None else f", {self.margin_m:.1f} m to spare"
                 return f"the crash is avoided {basis}{spare}"
             return f"she is still hit, at {self.impact_speed_mph:.1f} mph, {basis}"
-        text = (
-            f"the crash is avoided in {pct(self.p_avoid)} ({pct(self.low)} to "
-            f"{pct(self.high)}, {level()} interval) of {self.runs:,} plausible worlds"
+        share = share_interval(
+            self.p_avoid, self.low, self.high, between=" to ", note=f", {level()} interval"
         )
+        text = f"the crash is avoided in {share} of {self.runs:,} plausible worlds"
         if self.impact_speed_mph is not None and self.p_avoid < 1.0:
             text += f"; where she is hit, the median impact is {self.impact_speed_mph:.1f} mph"
         return text
 
-    def cell(self) -> str:
-        """The outcome for a table cell."""
+    def share(self) -> str:
+        """The share of plausible worlds in which the crash is avoided, with its interval:
+        '73 % (68-77 %)'; a single run: 'avoided (one run)' or 'hit at 34.4 mph (one run)'."""
         if self.single:
-            if self.p_avoid == 1.0:
-                spare = "" if self.margin_m is None else f", {self.margin_m:.1f} m to spare"
-                return f"avoided{spare} (one run)"
-            return f"hit at {self.impact_speed_mph:.1f} mph (one run)"
-        return f"avoided in {pct(self.p_avoid)} ({pct(self.low)} to {pct(self.high)})"
+            return f"{self.brief()} (one run)"
+        return share_interval(self.p_avoid, self.low, self.high)
+
+    def cell(self) -> str:
+        """The outcome for a table cell: 'avoided in 73 % (68-77 %); where hit, a median 14.4
+        mph'."""
+        if self.single:
+            return self.share()
+        where = "" if self.median() == "-" else f"; where hit, a median {self.median()}"
+        return f"avoided in {self.share()}{where}"
+
+    def median(self) -> str:
+        """Where she is still hit, the median impact speed: '14.4 mph', or '-'."""
+        if self.impact_speed_mph is None or self.p_avoid == 1.0:
+            return "-"
+        return f"{self.impact_speed_mph:.1f} mph"
+
+    def brief(self) -> str:
+        """A single run's outcome in a few words: 'avoided, 4.6 m to spare', 'hit at 34.4
+        mph'."""
+        if self.p_avoid == 1.0:
+            spare = "" if self.margin_m is None else f", {self.margin_m:.1f} m to spare"
+            return f"avoided{spare}"
+        return f"hit at {self.impact_speed_mph:.1f} mph"
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -118,6 +141,7 @@ def from_probability(
             runs=int(p["runs"]),
             impact_speed_mph=p.get("median_impact_mph"),
             data_change=base.data_change if base else False,
+            one_run=base.brief() if base and base.single else "",
         )
     return out
 

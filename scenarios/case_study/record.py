@@ -25,7 +25,7 @@ def _v(fact_id: str) -> float:
 def story() -> str:
     """The crash in a few plain sentences, every number from the record."""
     return (
-        f"At night in {_crash_month()} a test car driven by Uber's self-driving software, with one "
+        f"At night in {crash_month()} a test car driven by Uber's self-driving software, with one "
         "safety operator at the wheel, struck and killed Elaine Herzberg as she walked her "
         f"bicycle across a wide road in Tempe, Arizona. The software first noticed her "
         f"{_v('first-detection'):g} seconds before impact, but kept changing its mind about what "
@@ -37,13 +37,14 @@ def story() -> str:
     )
 
 
-def _crash_month() -> str:
+def crash_month() -> str:
+    """The month of the crash as the record gives it: "March 2018"."""
     # "On 18 March 2018, about 9:58 pm, ..." -> "March 2018"
     words = tempe2018.fact("crash").text.split(",")[0].split()
     return " ".join(words[-2:])
 
 
-YEAR = _crash_month().split()[-1]  # the crash's year, as the record gives it
+YEAR = crash_month().split()[-1]  # the crash's year, as the record gives it
 
 
 def what_happened(*, instructor: bool = False) -> Section:

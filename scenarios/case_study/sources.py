@@ -10,19 +10,26 @@ from scenarios import tempe2018
 from scenarios import tempe2018_responsibility as resp
 from scenarios.case_study import cite
 
+KINDS = (("r", tempe2018.FACTS), ("f", resp.FACTS), ("x", tempe2018.OUTSIDE))
+
+
+def _fact(kind: str, fact_id: str):
+    return dict(KINDS)[kind][fact_id]
+
 
 def _sources_of(kind: str, fact_id: str) -> tuple[resp.Source, ...]:
-    if kind == "r":
-        return resp.record_sources(tempe2018.fact(fact_id))
-    return tuple(resp.SOURCES[s] for s in resp.fact(fact_id).sources)
+    if kind == "f":
+        return tuple(resp.SOURCES[s] for s in resp.fact(fact_id).sources)
+    return resp.record_sources(_fact(kind, fact_id))
 
 
 def facts_in(texts: Iterable[str]) -> list[tuple[str, str]]:
     """Every (kind, id) fact cited in `texts` (its text followed by its mark), in order of first
-    appearance: "r" for the technical record, "f" for the responsibility facts."""
+    appearance: "r" for the technical record, "f" for the responsibility facts, "x" for the
+    outside record."""
     joined = "\n".join(texts)
     found = []
-    for kind, facts in (("r", tempe2018.FACTS), ("f", resp.FACTS)):
+    for kind, facts in KINDS:
         for fid, f in facts.items():
             at = joined.find(f"{f.text} [{f.certainty}]")
             if at >= 0:
@@ -46,11 +53,10 @@ def section(used: Iterable[tuple[str, str]], *, full: bool = True) -> Section:
     used = list(used)
     keys = list(used)
     if full:
-        keys += [("r", f) for f in tempe2018.FACTS if ("r", f) not in used]
-        keys += [("f", f) for f in resp.FACTS if ("f", f) not in used]
+        keys += [(kind, f) for kind, facts in KINDS for f in facts if (kind, f) not in used]
     rows = []
     for kind, fid in keys:
-        f = tempe2018.fact(fid) if kind == "r" else resp.fact(fid)
+        f = _fact(kind, fid)
         srcs = "; ".join(s.label for s in _sources_of(kind, fid))
         rows.append((f.text, f.certainty, srcs))
     sources = {s.id: s for kind, fid in keys for s in _sources_of(kind, fid)}

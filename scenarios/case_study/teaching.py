@@ -10,12 +10,12 @@ plan's length is their sum.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fragility.report.section import Bullets, Heading, Note, PageBreak, Paragraph, Section, Table
 from scenarios.case_study import cite
-from scenarios.case_study.outcomes import Outcome
+from scenarios.case_study.outcomes import Outcome, level
 from scenarios.case_study.record import YEAR
 
 _OUTCOME = re.compile(r"\{o:(?P<name>[a-z0-9\-]+)\}")
@@ -140,7 +140,8 @@ QUESTIONS = (
         "Names both kinds of error and who bears each (passengers and following drivers, or "
         "people on the road); asks for rates (false alarms per distance against missed hazards); "
         "considers options between braking and waiting (alerting, slowing gently at once); "
-        "notes that the model's outcome is one run and says what it rests on.",
+        "quotes the model's outcome as a share of plausible worlds and says what it hangs on; "
+        "uses the false-alarm trade-off, and questions its assumed rates.",
     ),
     Question(
         THEMES[0],
@@ -157,7 +158,8 @@ QUESTIONS = (
         "a test, and on what evidence? In this model, with Volvo's own braking on, {o:volvo-aeb}.",
         "Separates the engineering question (interference, testing one's own system) from the "
         "safety one (a backstop for people on the road); asks who knew; notes that the model's "
-        "Volvo braking uses assumed parameters.",
+        "Volvo braking uses assumed parameters, and weighs it against Volvo's own simulations, "
+        "known only from secondary accounts.",
     ),
     Question(
         THEMES[1],
@@ -451,9 +453,9 @@ def exercise_section(*, instructor: bool = False) -> Section:
                 "Run it: `fragility scenario run mine.toml --out out/mine`, then `fragility "
                 "scenario explain mine.toml` to read what happened second by second.",
                 "Defend your change in half a page: what you changed and why; what it did in the "
-                "model and how sure that is (one run or a probability; which assumptions it rests "
-                "on); who would bear the cost of your change, and who should decide; which "
-                "framework supports you.",
+                "model and how sure that is (the share of plausible worlds the command prints "
+                "beside its one run, and which assumptions it rests on); who would bear the cost "
+                "of your change, and who should decide; which framework supports you.",
             ),
             ordered=True,
         ),
@@ -470,8 +472,9 @@ def exercise_section(*, instructor: bool = False) -> Section:
         blocks.append(
             Note(
                 "What good answers contain: a change tied to a decision or an assumption in the "
-                'record; the outcome with its basis ("in one run with these values"), not a '
-                "verdict; a second run with one other plausible value of an input it depends on; "
+                "record; the outcome as the share of plausible worlds with its interval, not the "
+                "one run as a verdict; a second run with one other range of an input it depends "
+                "on; "
                 "the cost side (more false alarms, slower tests, more staff) and who pays it; a "
                 "framework used to argue, not just named. Marking: a third for the change and "
                 "the run, a third for the honesty of the claim, a third for the argument.",
@@ -516,6 +519,22 @@ GLOSSARY = (
         "many runs of a simulation, each with random values drawn for what is uncertain.",
     ),
     (
+        "Plausible world",
+        "one draw of everything the record does not say (her walking speed, how far the "
+        f"operator could see), kept only if the {YEAR} design in it reproduces what happened.",
+    ),
+    (
+        "Share of plausible worlds",
+        "how often an outcome happens over those draws, with an interval (here "
+        f"{level()}) for the uncertainty of drawing a limited number: a statement about what "
+        "we do not know, not about how often such crashes happen.",
+    ),
+    (
+        "Nuisance braking",
+        "hard braking for something that is no danger (a plastic bag, a sign overhead): the "
+        "false alarm the wait before braking was meant to prevent.",
+    ),
+    (
         "Probable cause, contributing factor",
         "the NTSB's words for the main cause of a crash and for other causes that added to it.",
     ),
@@ -544,13 +563,33 @@ GLOSSARY = (
 )
 
 
-def glossary_section() -> Section:
+def term_names(term: str) -> tuple[str, ...]:
+    """The names a glossary term goes by: "Operator (safety driver)" -> ("Operator", "safety
+    driver"); "Radar, lidar" -> ("Radar", "lidar")."""
+    return tuple(n.strip() for n in re.split(r"[,()]", term) if n.strip())
+
+
+def used(term: str, texts: Iterable[str]) -> bool:
+    """Whether a page's `texts` use a glossary term under any of its names (as a word or the
+    start of one, in any case: "Classification" is used by "classifications")."""
+    joined = "\n".join(texts)
+    return any(
+        re.search(r"(?<![\w])" + re.escape(n), joined, flags=re.IGNORECASE)
+        for n in term_names(term)
+    )
+
+
+def glossary_section(texts: Iterable[str] | None = None) -> Section:
+    """The glossary; with `texts` (what the rest of a page says), only the terms it uses, so a
+    printed handout carries no definition its reader will not need."""
+    texts = None if texts is None else list(texts)
+    terms = [(t, x) for t, x in GLOSSARY if texts is None or used(t, texts)]
     return Section(
         slug="glossary",
         title="Glossary",
         intro="The few technical words this case cannot do without, in plain language.",
-        blocks=(Bullets(tuple(f"**{term}**: {text}" for term, text in GLOSSARY)),),
-        metrics={"terms": len(GLOSSARY)},
+        blocks=(Bullets(tuple(f"**{term}**: {text}" for term, text in terms)),),
+        metrics={"terms": len(terms)},
     )
 
 

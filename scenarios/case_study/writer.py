@@ -32,6 +32,10 @@ def facts_data() -> dict:
             k: {**f.to_dict(), "sources": [s.id for s in resp.record_sources(f)]}
             for k, f in tempe2018.FACTS.items()
         },
+        "outside": {
+            k: {**f.to_dict(), "sources": [s.id for s in resp.record_sources(f)]}
+            for k, f in tempe2018.OUTSIDE.items()
+        },
         "responsibility": {k: f.to_dict() for k, f in resp.FACTS.items()},
         "sources": {k: s.to_dict() for k, s in resp.SOURCES.items()},
     }

@@ -29,9 +29,10 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 
 SLUG = "adversarial"
-TITLE = "Adversarial examples"
+TITLE = TITLES[SLUG]
 GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)  # Linf budgets shown in the table
 FINE = tuple(i / 100 for i in range(31))  # FGSM's curve, fine enough to read its smallest step
 SHOWN = 0.1  # the budget quoted in the text and used for the gallery and transfer

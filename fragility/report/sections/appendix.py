@@ -12,9 +12,10 @@ from fragility._fmt import sci
 from fragility.figures import to_png
 from fragility.figures.neurons import appendix_figures
 from fragility.report.section import FigureBlock, Paragraph, ReportContext, Section, Table
+from fragility.report.sections import TITLES
 
 SLUG = "appendix"
-TITLE = "Appendix: two neurons make a net"
+TITLE = TITLES[SLUG]
 
 SHOWN_DEPTHS = (1, 2, 4, 8, 12)  # rows of the cost table in the report
 

@@ -8,9 +8,10 @@ from fragility.corruptions import MNIST_C, corrupt_all, corruption_accuracy, fam
 from fragility.figures import to_png
 from fragility.figures.corruptions import accuracy_bars, example_strip
 from fragility.report.section import Comparison, FigureBlock, ReportContext, Section, Table
+from fragility.report.sections import TITLES
 
 SLUG = "corruptions"
-TITLE = "Corruptions"
+TITLE = TITLES[SLUG]
 N_QUICK = 300
 
 

@@ -24,9 +24,10 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 
 SLUG = "garbage"
-TITLE = "Confident garbage"
+TITLE = TITLES[SLUG]
 
 METHODS = ("survey", "ascent", "evolve-direct", "evolve-cppn")
 FULL = {"samples": 1000, "generations": 200, "population": POPULATION, "ascent_steps": 300}

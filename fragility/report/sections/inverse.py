@@ -22,9 +22,10 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 
 SLUG = "inverse"
-TITLE = "Inverse images: what the neurons respond to"
+TITLE = TITLES[SLUG]
 FRACTIONS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 SHOWN_FRACTION = 0.05  # the share quoted in the text
 RANK_IMAGES = 2000  # training images that rank the weights (all of digits' 1,347)

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from fragility.report.section import Comparison, Paragraph, Section, Table
+from fragility.report.sections import TITLES
 
 SLUG = "made"
-TITLE = "How this report was made"
+TITLE = TITLES[SLUG]
 
 
 def build(manifest: dict[str, Any], comparisons: Sequence[Comparison]) -> Section:

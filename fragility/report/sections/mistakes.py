@@ -16,9 +16,10 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 
 SLUG = "mistakes"
-TITLE = "Confidently wrong on real data"
+TITLE = TITLES[SLUG]
 N_SHOWN = 10
 
 

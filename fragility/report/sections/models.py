@@ -20,9 +20,10 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 
 SLUG = "models"
-TITLE = "The models"
+TITLE = TITLES[SLUG]
 
 
 def _layers(model: torch.nn.Module) -> str:

@@ -22,10 +22,11 @@ from fragility.report.section import (
     Section,
     Table,
 )
+from fragility.report.sections import TITLES
 from fragility.train import default_config
 
 SLUG = "shortcut"
-TITLE = "A shortcut, like the crosswalk"
+TITLE = TITLES[SLUG]
 CUE = "stripes"
 CORRELATION = 0.9
 REMEDY = "randomise"
