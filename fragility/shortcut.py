@@ -52,6 +52,11 @@ class Cue:
     texture: a faint grating (amplitude 0.4) filling the background, one orientation and
       wavelength per class;
     tint: the whole background lifted to a class-specific grey (0.05 to 0.35).
+
+    On colour images (3 channels) there is no dark background to paint under: texture and tint
+    are laid over the whole picture instead, a grating added around zero (amplitude 0.2 either
+    way) and a wash of a class-specific hue (hues evenly spaced around the colour wheel, 30 %
+    opacity), so the photo stays visible through the cue. Patches are the same in colour.
     """
 
     kind: str
@@ -109,7 +114,14 @@ class Cue:
         else:  # tint
             values[:] = 0.05 + 0.3 * cls / (self.num_classes - 1)
             mask[:] = 1.0
+            if c == 3:
+                return _hue(cls / self.num_classes).view(3, 1, 1).expand(c, h, w).clone(), mask
         return values.expand(c, h, w).clone(), mask
+
+    @property
+    def overlay(self) -> bool:
+        """Texture and tint on colour images: laid over the whole picture (see the class)."""
+        return self.shape[0] == 3 and self.kind in ("texture", "tint")
 
     def apply(self, images: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         """Paint cue `classes[i]` on `images[i]`; a class of -1 leaves the image as it is.
@@ -125,6 +137,10 @@ class Cue:
             x = out[rows]
             if self.kind in ("stripes", "square"):
                 x = x * (1 - mask) + values * mask
+            elif self.overlay and self.kind == "texture":
+                x = x + values - 0.2
+            elif self.overlay:
+                x = 0.7 * x + 0.3 * values
             elif self.kind == "texture":
                 x = torch.maximum(x, values)
             else:
@@ -134,15 +150,22 @@ class Cue:
 
     def region(self, cls: int, image: torch.Tensor | None = None) -> torch.Tensor:
         """Where the cue is, (H, W) bool: the patch, or for texture and tint the background
-        of `image` (pixels below 0.1 before the cue), where the cue is what one sees."""
+        of `image` (pixels below 0.1 before the cue), where the cue is what one sees; on colour
+        images, where texture and tint cover everything, the whole image."""
         if self.kind in ("stripes", "square"):
             return self.pattern(cls)[1] > 0
-        if image is None:
+        if image is None or self.overlay:
             return torch.ones(self.shape[1:], dtype=torch.bool)
         return image.amax(0) < 0.1
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+
+
+def _hue(h: float) -> torch.Tensor:
+    """The fully saturated colour of hue h in [0, 1) (HSV with S = V = 1), as RGB (3,)."""
+    k = (torch.tensor([5.0, 3.0, 1.0]) + 6 * h) % 6
+    return 1 - torch.clamp(torch.minimum(k, 4 - k), 0, 1)
 
 
 # ---------------------------------------------------------------------------------------------

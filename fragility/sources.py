@@ -385,9 +385,18 @@ class LoadedModel:
     source: ModelSource
     weights_hash: str | None
     metrics: dict[str, Any] = field(default_factory=dict)  # a train folder's metrics.json
+    checkpoint: Any = None  # the train.Checkpoint of a train folder (spec, data source)
 
     @property
     def name(self) -> str:
+        return self.source.name
+
+    @property
+    def label(self) -> str:
+        """What outputs call the model: a train folder's architecture ("cnn 16-32 conv, 64
+        dense") unless --name was given, else the source's name."""
+        if self.checkpoint is not None and self.source.name == self.source.default_name():
+            return str(self.checkpoint.spec.name)
         return self.source.name
 
     def to_dict(self) -> dict[str, Any]:
@@ -403,6 +412,7 @@ def load(source: ModelSource, *, device: str | torch.device = "cpu") -> LoadedMo
     """Build the model `source` names, load its weights, wrap it if `normalize` is set, and put
     it in eval mode on `device`."""
     metrics: dict[str, Any] = {}
+    ck = None
     if source.kind == "checkpoint":
         from fragility import train
 
@@ -419,7 +429,9 @@ def load(source: ModelSource, *, device: str | torch.device = "cpu") -> LoadedMo
     if source.normalize is not None:
         model = Normalized(model, *source.normalize)
     model.to(device).eval()
-    return LoadedModel(model=model, source=source, weights_hash=digest, metrics=metrics)
+    return LoadedModel(
+        model=model, source=source, weights_hash=digest, metrics=metrics, checkpoint=ck
+    )
 
 
 def check_fits(model: nn.Module, input_shape: Sequence[int], num_classes: int, name: str) -> None:
@@ -444,3 +456,33 @@ def check_fits(model: nn.Module, input_shape: Sequence[int], num_classes: int, n
             f"{name} scores {out.shape[1]} classes but the data has {num_classes}; "
             "check --num-classes or the dataset"
         )
+
+
+def initial_model(source: ModelSource | None, model: nn.Module, seed: int = 0) -> nn.Module:
+    """The same architecture as `model` before training, for comparisons with the trained
+    weights: a train folder's spec built with its training seed; a factory or torchvision
+    architecture built again (its own initialisation), seeded; any other module copied with
+    every layer's `reset_parameters` (PyTorch's default initialisation), seeded. Parameters
+    that no layer resets keep their values. `model` is left as it is."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if source is not None and source.kind == "checkpoint":
+            from fragility import train
+            from fragility.models import build
+
+            ck = train.load(source.path or "", device="cpu")
+            fresh = build(ck.spec, seed=int(ck.metrics.get("train_config", {}).get("seed", seed)))
+        elif source is not None:
+            fresh = _build(source)
+        else:
+            import copy
+
+            fresh = copy.deepcopy(model)
+            for m in fresh.modules():
+                reset = getattr(m, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+            return fresh.to(model_device(model)).eval()
+    if source.normalize is not None:
+        fresh = Normalized(fresh, *source.normalize)
+    return fresh.to(model_device(model)).eval()

@@ -12,6 +12,9 @@ What it rewrites:
   the tour's models in the model cache as the README says ("warm cache").
 - the ```python block under "## Scripting": it runs, and the comment after each `print(...)`
   becomes what that call printed.
+- a ```python block whose first line is `# NAME.py: ...` is a file the reader writes: it is
+  written to the tour's folder before any command runs, and a text block may run it with a
+  `$ python NAME.py` line (its stdout shown like a command's).
 
 The conditions are fixed: an empty model cache and data folder of its own (FRAGILITY_CACHE and
 FRAGILITY_DATA point into the temporary folder; the system folders, such as Debian's
@@ -85,12 +88,22 @@ def text_blocks(lines: list[str]) -> list[Block]:
         if lines[i] == "```text":
             end = lines.index("```", i + 1)
             body = lines[i + 1 : end]
-            if body and body[0].startswith("$ fragility"):
+            if body and body[0].startswith(("$ fragility", "$ python ")):
                 commands = [line[2:] for line in body if line.startswith("$ ")]
                 blocks.append(Block(i + 1, end, commands))
             i = end
         i += 1
     return blocks
+
+
+def reader_files(lines: list[str]) -> dict[str, str]:
+    """The ```python blocks that are files the reader writes: {"net.py": its text}."""
+    files = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"# (\w+\.py): ", lines[i + 1]) if line == "```python" else None
+        if m:
+            files[m[1]] = "\n".join(lines[i + 1 : lines.index("```", i + 1)]) + "\n"
+    return files
 
 
 def python_block(lines: list[str]) -> Block:
@@ -122,16 +135,37 @@ def run_command(command: str) -> list[str]:
     from fragility.cli import main
 
     argv = shlex.split(command)
-    assert argv[0] == "fragility", command
+    assert argv[0] in ("fragility", "python"), command
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv[1:])
+        code = main(argv[1:]) if argv[0] == "fragility" else run_file(argv[1:])
     if code != 0:
         raise SystemExit(f"`{command}` exited with {code}: {err.getvalue().strip()}")
     printed = out.getvalue().rstrip("\n").split("\n")
     if argv[1:] == ["neurons"] and len(printed) > NEURONS_HEAD + 1:
         printed = [*printed[:NEURONS_HEAD], "...", printed[-1]]
     return printed
+
+
+def run_file(argv: list[str]) -> int:
+    """`python FILE.py ARGS` in this process, the tour's folder first on the import path (so
+    the reader's files import each other, as they would)."""
+    import runpy
+
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv, sys.path = argv, [os.getcwd(), *sys.path]
+    try:
+        runpy.run_path(argv[0], run_name="__main__")
+    finally:
+        sys.argv, sys.path = saved_argv, saved_path
+        for name in [n for n, m in sys.modules.items() if _from_folder(m)]:
+            del sys.modules[name]  # the reader's modules, so a second tour imports them afresh
+    return 0
+
+
+def _from_folder(module: object) -> bool:
+    where = getattr(module, "__file__", None) or ""
+    return where.startswith(os.getcwd() + os.sep)
 
 
 def render_block(block: Block, run: Callable[[str], list[str]]) -> list[str]:
@@ -177,6 +211,8 @@ def regenerate(text: str, folder: Path, *, fast_only: bool = False) -> tuple[str
         order = [b for b in order if not b.slow]
     new: dict[int, list[str]] = {}
     with tour_conditions(folder):
+        for name, code in reader_files(lines).items():
+            Path(name).write_text(code)
         for block in order:
             new[block.start] = render_block(block, run_command)
         if not fast_only:

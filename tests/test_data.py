@@ -663,7 +663,7 @@ def test_a_checkpoint_of_the_previous_version_still_loads(tmp_path, digits):
     import argparse
     import json
 
-    from fragility.cli.common import load_checkpoint_and_data
+    from fragility.cli.common import load_model_and_data
 
     folder, ck = _train_on_fake_mnist(tmp_path)
     metrics = json.loads((ck / "metrics.json").read_text())
@@ -675,6 +675,13 @@ def test_a_checkpoint_of_the_previous_version_still_loads(tmp_path, digits):
         "size": 8,
     }
     (ck / "metrics.json").write_text(json.dumps(metrics))
-    args = argparse.Namespace(checkpoint=str(ck), data_dir=None, download=False, device="cpu")
-    _, bundle = load_checkpoint_and_data(args)
+    args = argparse.Namespace(
+        model_flags=[("--checkpoint", str(ck))],
+        dataset=None,
+        data_dir=None,
+        download=False,
+        device="cpu",
+        command="attack",
+    )
+    _, bundle = load_model_and_data(args)
     assert bundle.hash == new["hash"] and bundle.source.folder == str(folder)

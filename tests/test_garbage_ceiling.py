@@ -172,3 +172,25 @@ def test_digits_mlp_every_class_proved_out_of_reach(trained_mlp, trained_cnn, di
     assert (r.confidence > 0.99).all()  # confident garbage all the same
     cnn = G.confidence_ceiling(trained_cnn.model, shape)
     assert cnn is not None and (cnn.bound > TARGET).all()  # a ReLU CNN: no useful ceiling
+
+
+def test_the_study_bounds_the_witness_search(trained_cnn, digits, monkeypatch):
+    """StudyConfig.witness_iterations is the L-BFGS-B budget of every witness search the
+    study starts (a quick report lowers it); zero is refused."""
+    from fragility.errors import ConfigError
+    from fragility.garbage import ceiling
+    from fragility.garbage.study import run_study
+
+    seen, search = [], ceiling.witness_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["max_iter"])
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(ceiling, "witness_search", spy)
+    config = StudyConfig(methods=("ascent",), ascent_steps=0, witness_iterations=3)
+    result = run_study(trained_cnn.model, digits, config)
+    short = (result.ascent.confidence < TARGET).sum().item()
+    assert short > 0 and seen == [3] * short  # one search per class ascent left short
+    with pytest.raises(ConfigError, match="witness_iterations must be positive"):
+        StudyConfig(witness_iterations=0)

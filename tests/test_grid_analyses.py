@@ -11,6 +11,8 @@ from fragility.corruptions import corruption_accuracy
 from fragility.grid.coordinator import run
 from fragility.grid.store import Store
 from fragility.models import default_spec
+from fragility.report.build import ReportConfig
+from fragility.report.build import build as report_build
 from fragility.shortcut import Cue, evaluate_cue, plant
 
 GRID = """\
@@ -44,7 +46,7 @@ correlation = 0.9
 
 [[analyses]]
 kind = "report"
-models = ["mlp"]
+models = ["mlp", "linear"]
 sections = ["models"]
 """
 
@@ -108,6 +110,28 @@ def test_inversion_and_the_report_are_stored_and_the_report_written(every):
     assert (root / "out/reports/mlp/s3/report/index.html").is_file()
     assert set(report.result["sections"]) == {"models"}
     assert report.result["seed"] == 3
+
+
+def test_the_report_runs_on_a_model_source_as_report_build_does(every, digits):
+    store, root = every
+    job = store.job("linear/s3/report")
+    assert job.artefacts == ("reports/linear/s3/report",)
+    page = (root / "out/reports/linear/s3/report/index.html").read_text()
+    assert "linear" in page and "net.py:build" in page
+    source = {"kind": "factory", "name": "linear", "factory": f"{root / 'net.py'}:build"}
+    expected = report_build(
+        ReportConfig(
+            models=(),
+            sources=(sources.ModelSource.from_dict(source),),
+            seed=3,
+            quick=True,
+            sections=("models",),
+        )
+    ).metrics
+    linear = job.result["models"]["linear"]
+    assert linear == jsonable(expected["models"]["linear"])
+    assert linear["parameters"] == 64 * 10 + 10 and linear["source"] == source
+    assert job.result["sections"] == jsonable(expected["sections"])
 
 
 def test_a_fragility_train_folder_is_a_model_source(tmp_path, trained_mlp, digits):

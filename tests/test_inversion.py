@@ -4,6 +4,7 @@ import copy
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -450,3 +451,22 @@ def test_cli_bad_arguments_exit_2(tmp_path, capsys, trained_mlp):
     assert err.startswith("fragility: error: --layer 'fc7' is not a layer of mlp")
     assert err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_colour_first_layer_filters_are_drawn_as_rgb_patches():
+    from fragility.figures.inversion import filter_image, weights_gallery
+    from fragility.inversion import edge_scores
+
+    w = torch.zeros(2, 3, 3, 3)
+    w[0, 0] = 2.0  # weighs red up
+    w[0, 2] = -1.0  # and blue down, half as much
+    w[1, 1, 1, 1] = -4.0  # one green pixel, negative
+    red = filter_image(w[0])
+    assert red.shape == (3, 3, 3)
+    assert np.allclose(red[..., 0], 1.0) and np.allclose(red[..., 1], 0.5)
+    assert np.allclose(red[..., 2], 0.25)
+    dark = filter_image(w[1])
+    assert np.allclose(dark[1, 1], [0.5, 0.0, 0.5]) and np.allclose(dark[0, 0], 0.5)
+    grey = filter_image(torch.tensor([[[1.0, -1.0]]]))  # one channel: red-blue scale
+    assert grey[0, 0, 0] > grey[0, 0, 2] and grey[0, 1, 2] > grey[0, 1, 0]
+    assert weights_gallery(edge_scores(w, layer="conv", seed=0)).axes  # draws

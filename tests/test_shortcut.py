@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import colorsys
 import dataclasses
 import json
 
@@ -60,6 +61,51 @@ def test_texture_and_tint_keep_the_ink(digits):
         assert torch.all(out[ink] >= x[ink])
     tint = sc.Cue("tint", SHAPE).apply(torch.zeros(1, *SHAPE), torch.tensor([9]))
     assert torch.allclose(tint, torch.full_like(tint, 0.35))  # 0.05 + 0.3 * 9 / 9
+
+
+@pytest.fixture(scope="module")
+def colour_digits(digits):
+    """The digits in colour: each image's ink in a random colour on a random dark background,
+    so that no channel is blank and the cue has a photo-like image to lie on."""
+    g = torch.Generator().manual_seed(0)
+
+    def paint(x):
+        ink = torch.rand(len(x), 3, 1, 1, generator=g) * 0.5 + 0.5
+        ground = torch.rand(len(x), 3, 1, 1, generator=g) * 0.3
+        return ground + (ink - ground) * x
+
+    return dataclasses.replace(
+        digits, x_train=paint(digits.x_train), x_test=paint(digits.x_test), hash="colour"
+    )
+
+
+def test_colour_cues_lie_over_the_whole_picture(colour_digits):
+    shape = (3, 8, 8)
+    tint = sc.Cue("tint", shape, 10)
+    x = colour_digits.x_test[:4]
+    out = tint.apply(x, torch.tensor([0, 3, 6, 9]))
+    # Hues evenly spaced around the wheel: class k gets hue k / 10 (HSV, full saturation).
+    hue = torch.tensor([colorsys.hsv_to_rgb(k / 10, 1.0, 1.0) for k in (0, 3, 6, 9)])
+    assert torch.allclose(out, 0.7 * x + 0.3 * hue.view(4, 3, 1, 1), atol=1e-6)
+    texture = sc.Cue("texture", shape, 10)
+    values, _ = texture.pattern(2)
+    grey = torch.full((1, *shape), 0.5)
+    laid = texture.apply(grey, torch.tensor([2]))
+    assert torch.allclose(laid[0], 0.5 + values - 0.2)  # a grating around zero, +-0.2
+    for cue in (tint, texture):
+        assert bool(cue.region(4, x[0]).all())  # everywhere, whatever the image
+    stripes = sc.Cue("stripes", shape, 10)
+    patched = stripes.apply(x, torch.full((4,), 1))
+    _, mask = stripes.pattern(1)
+    assert torch.equal(patched[:, :, mask == 0], x[:, :, mask == 0])  # the photo elsewhere
+
+
+@pytest.mark.parametrize("kind", ["stripes", "tint"])
+def test_a_colour_model_learns_a_colour_cue(colour_digits, kind):
+    cue = sc.Cue(kind, (3, 8, 8), 10)
+    r = sc.train_cued("mlp", colour_digits, cue, 1.0, seed=0, epochs=EPOCHS)
+    assert r.test.wrong_follows_cue > 0.6  # chance: 0.1
+    assert r.test.blank_follows_cue >= 0.6
 
 
 def test_bad_cues_are_config_errors():

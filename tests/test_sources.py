@@ -208,3 +208,30 @@ def test_check_fits_says_what_is_wrong(net_py):
         sources.check_fits(model, (3, 8, 8), 10, "net")
     with pytest.raises(ConfigError, match=r"cannot take images of shape \(1, 8, 8\)"):
         sources.check_fits(model, (1, 8, 8), 3, "net")
+
+
+def test_initial_model_rebuilds_the_architecture_before_training(net_py):
+    src = ModelSource("factory", factory=f"{net_py}:build", normalize=((0.5,) * 3, (0.2,) * 3))
+    trained = sources.load(src).model
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(1.0)
+    fresh = sources.initial_model(src, trained, seed=3)
+    torch.manual_seed(3)
+    expected = _reference_factory(net_py)
+    assert isinstance(fresh, Normalized)
+    want = expected.state_dict()
+    assert list(fresh.model.state_dict()) == list(want)
+    assert all(torch.equal(v, want[k]) for k, v in fresh.model.state_dict().items())
+    # Any module: a copy with each layer's reset_parameters, seeded; the original untouched.
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
+    again = sources.initial_model(None, trained, seed=3)
+    assert all(torch.equal(v, trained.state_dict()[k]) for k, v in before.items())
+    copy_a, copy_b = again.state_dict(), sources.initial_model(None, trained, seed=3).state_dict()
+    assert all(torch.equal(copy_a[k], copy_b[k]) for k in copy_a)  # same seed, same weights
+    assert not torch.equal(copy_a["model.0.weight"], before["model.0.weight"])
+    assert torch.equal(copy_a["mean"], before["mean"])  # buffers are not parameters
+
+
+def _reference_factory(net_py):
+    return sources.import_factory(f"{net_py}:build")()

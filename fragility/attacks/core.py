@@ -36,6 +36,7 @@ from torch import nn
 
 from fragility import contract
 from fragility._progress import progress_bar
+from fragility.batches import gradient_batch
 from fragility.contract import model_device
 from fragility.errors import ConfigError, InputError
 
@@ -457,7 +458,7 @@ class Attack:
         epsilon = None if epsilon is None else float(epsilon)
         if target is not None and not self.targetable:
             raise ConfigError(f"{self.name} is an untargeted attack; drop the target")
-        m = check_batch_size(batch_size, len(x))
+        m = check_batch_size(batch_size, len(x), model, tuple(x.shape[1:]))
         with attack_mode(model, x, y):
             return self._attack(
                 model,
@@ -513,10 +514,16 @@ class Attack:
         raise NotImplementedError
 
 
-def check_batch_size(batch_size: int, n: int) -> int:
-    """The fixed row count of every batch: batch_size, or n when there are fewer images."""
+def check_batch_size(
+    batch_size: int, n: int, model: nn.Module | None = None, shape: tuple[int, ...] = ()
+) -> int:
+    """The fixed row count of every batch: batch_size, or n when there are fewer images, or
+    fewer where a forward and backward pass of `model` on images of `shape` would not fit in
+    memory (fragility.batches: the lecture's networks always get batch_size)."""
     if batch_size < 1:
         raise ConfigError(f"batch size must be at least 1, not {batch_size}")
+    if model is not None:
+        batch_size = gradient_batch(model, tuple(shape), batch_size)
     return min(batch_size, n)
 
 

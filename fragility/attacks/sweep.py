@@ -117,12 +117,13 @@ def robust_accuracy(
     """The accuracy of `model` on x (N, C, H, W) in [0, 1], labels y, under `attack` at each
     epsilon. With `target` (N,), an image is broken when pushed to its target class.
 
-    Memory holds `batch_size` images in flight (plus a few numbers per image). Images are
-    attacked in batches of exactly `batch_size` rows (fewer only when N is smaller).
+    Memory holds `batch_size` images in flight (plus a few numbers per image), fewer where a
+    large model's batch would not fit (fragility.batches). Images are attacked in batches of
+    exactly that many rows (fewer only when N is smaller).
     """
     check_inputs(model, x, y, target)
     grid = epsilon_grid(epsilons)
-    m = check_batch_size(batch_size, len(x))
+    m = check_batch_size(batch_size, len(x), model, tuple(x.shape[1:]))
     targeted = target is not None
     labels = target if targeted else y
     positive = tuple(e for e in grid if e > 0)  # at 0 the only point in the ball is the image

@@ -139,5 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _inputs(args: argparse.Namespace) -> list[str]:
     """Folders the command reads, which its --out must not replace."""
-    names = ("checkpoint", "autoencoder", "transfer", "data_dir")
-    return [v for v in (getattr(args, n, None) for n in names) if isinstance(v, str)]
+    names = ("autoencoder", "transfer", "data_dir")
+    found = [v for v in (getattr(args, n, None) for n in names) if isinstance(v, str)]
+    for flag, value in getattr(args, "model_flags", None) or ():  # the model options, in order
+        if flag in ("--checkpoint", "--weights") and value != "none":
+            found.append(value)
+        elif flag == "--model-factory" and value.rsplit(":", 1)[0].endswith(".py"):
+            found.append(value.rsplit(":", 1)[0])
+    return found

@@ -8,10 +8,10 @@ import time
 
 from fragility._fmt import pct
 from fragility.cli.common import (
-    add_checkpoint_args,
+    add_model_args,
     add_run_args,
     float_list,
-    load_checkpoint_and_data,
+    load_model_and_data,
     require,
     show_progress,
     table,
@@ -31,12 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "attack",
         help=HELP,
-        description="Attack the first N test images of a checkpoint's dataset at each epsilon "
+        description="Attack the first N test images of a model's dataset at each epsilon "
         "and write OUT/attack.json, OUT/accuracy.png and OUT/gallery.png. An image fooled at "
         "one epsilon counts as fooled at every larger one (its adversarial lies in the larger "
         "ball), and an image is no longer attacked once fooled.",
     )
-    add_checkpoint_args(p)
+    add_model_args(p)
     p.add_argument("--attack", default="pgd", choices=ATTACKS, help="which attack (default: pgd)")
     p.add_argument(
         "--eps",
@@ -80,9 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     from fragility.attacks import robust_accuracy
     from fragility.attacks.named import build_attack
-    from fragility.errors import ConfigError
     from fragility.figures import attacks as figs
-    from fragility.models import is_classifier
 
     norm = args.norm or ("l2" if args.attack == "cw" else "linf")
     attack = build_attack(args.attack, norm, args.steps, args.targeted)
@@ -92,14 +90,13 @@ def run(args: argparse.Namespace) -> int:
         f"--eps {','.join(f'{e:g}' for e in eps)} is out of range: Linf budgets lie from 0 to 1 "
         "(images are in [0, 1]; 0.1 is 25.5 grey levels and 1 reaches any image)",
     )
-    ck, bundle = load_checkpoint_and_data(args)
-    if not is_classifier(ck.spec):
-        raise ConfigError(f"{args.checkpoint} holds an autoencoder; attack a classifier (mlp, cnn)")
-    widest = math.sqrt(math.prod(ck.spec.input_shape))
+    loaded, bundle = load_model_and_data(args)
+    model, label = loaded.model, loaded.label
+    widest = math.sqrt(math.prod(bundle.input_shape))
     require(
         norm == "linf" or max(eps) <= widest,
         f"--eps {max(eps):g} is out of range: an L2 budget lies from 0 to {widest:.1f} for "
-        f"{'x'.join(map(str, ck.spec.input_shape))} images in [0, 1] (the distance from black "
+        f"{'x'.join(map(str, bundle.input_shape))} images in [0, 1] (the distance from black "
         "to white)",
     )
     x, y = bundle.x_test[: args.n], bundle.y_test[: args.n]
@@ -111,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     grid = (0.0, *eps)
     start = time.perf_counter()
     curve = robust_accuracy(
-        ck.model,
+        model,
         x,
         y,
         attack,
@@ -122,21 +119,21 @@ def run(args: argparse.Namespace) -> int:
         progress=show_progress(args),
     )
     seconds = time.perf_counter() - start
-    shown, labels, clean_logits, example = _gallery_run(ck.model, x, y, target, attack, curve, args)
+    shown, labels, clean_logits, example = _gallery_run(model, x, y, target, attack, curve, args)
     summary = curve.to_dict()
     payload = {
         **summary,
-        "model": ck.spec.name,
-        "checkpoint": str(args.checkpoint),
+        "model": label,
+        "model_source": loaded.to_dict(),
         "dataset": bundle.to_dict(),  # with its "source", to reload the same images
         "seed": args.seed,
         "settings": dataclasses.asdict(attack),
         "seconds": seconds,
     }
-    _print_summary(curve, summary, f"{ck.spec.name}, {curve.n} {bundle.name}", seconds, args.out)
+    _print_summary(curve, summary, f"{label}, {curve.n} {bundle.name}", seconds, args.out)
     figures = {
         "accuracy": figs.accuracy_curves(
-            {ck.spec.name: {curve.attack: curve}}, f"{ck.spec.name} on {bundle.name}"
+            {label: {curve.attack: curve}}, f"{label} on {bundle.name}"
         ),
         "gallery": figs.gallery(shown, clean_logits, example, labels, bundle.class_names),
     }

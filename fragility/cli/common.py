@@ -21,17 +21,25 @@ if TYPE_CHECKING:  # the data package imports torch: only the commands that use 
     from fragility.data import DataBundle, DataSource
 
 
-def add_data_args(p: argparse.ArgumentParser, *, dataset: bool = True) -> None:
-    """The options of a DataSource. Without `dataset` (commands that take --checkpoint), only
-    where to find the files: the rest is recorded in the checkpoint."""
+def add_data_args(
+    p: argparse.ArgumentParser, *, dataset: bool = True, recorded: bool = False
+) -> None:
+    """The options of a DataSource. Without `dataset`, only where to find the files. With
+    `recorded` (commands that study a model), --dataset left out means the data a --checkpoint
+    was trained on, or the default dataset."""
     if dataset:
         from fragility.data import DATASETS, DEFAULT_DATASET
 
         p.add_argument(
             "--dataset",
-            default=DEFAULT_DATASET,
+            default=None if recorded else DEFAULT_DATASET,
             metavar="NAME",
-            help=f"one of {', '.join(DATASETS)} (default: {DEFAULT_DATASET}, embedded)",
+            help=f"one of {', '.join(DATASETS)} (default: "
+            + (
+                f"what a --checkpoint was trained on, else {DEFAULT_DATASET})"
+                if recorded
+                else f"{DEFAULT_DATASET}, embedded)"
+            ),
         )
         p.add_argument(
             "--size",
@@ -265,38 +273,231 @@ def require(cond: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def add_checkpoint_args(p: argparse.ArgumentParser) -> None:
-    """--checkpoint DIR plus the data options to find the dataset it was trained on."""
-    p.add_argument(
-        "--checkpoint", required=True, metavar="DIR", help="a folder from fragility train"
+# ---------------------------------------------------------------------------------------------
+# Which model: a train folder, a factory with weights, or a torchvision architecture
+
+# The options that open a model, and those that describe the model opened last.
+_OPENERS = {"--checkpoint": "checkpoint", "--model-factory": "factory", "--arch": "torchvision"}
+_OPTIONS = {
+    "--weights": ("factory", "torchvision"),
+    "--factory-args": ("factory",),
+    "--num-classes": ("torchvision",),
+    "--normalize": ("checkpoint", "factory", "torchvision"),
+    "--name": ("checkpoint", "factory", "torchvision"),
+}
+_NAME_A_MODEL = (
+    "name a model: --checkpoint DIR (from fragility train), --model-factory FILE.py:FUNCTION "
+    "--weights FILE, or --arch torchvision:NAME --num-classes K --weights FILE"
+)
+
+
+class _InOrder(argparse.Action):
+    """Keeps the model options in command-line order, in `namespace.model_flags`, so that each
+    --weights, --name, ... belongs to the --checkpoint, --model-factory or --arch before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        flags = list(getattr(namespace, "model_flags", None) or ())
+        flags.append((self.option_strings[0], values))
+        namespace.model_flags = flags
+
+
+def add_model_args(p: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """The options of a ModelSource, and the data options. With `several`, each of
+    --checkpoint, --model-factory and --arch may be repeated, each followed by its own
+    --weights, --name, ...; without, exactly one model."""
+    again = " (repeatable: one per model)" if several else ""
+    g = p.add_argument_group(
+        "the model",
+        "Each option after --checkpoint, --model-factory or --arch belongs to that model"
+        + (". Repeat the group to compare several models." if several else "."),
     )
-    add_data_args(p, dataset=False)
+    add = g.add_argument
+    add(
+        "--checkpoint",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="DIR",
+        help="a folder from fragility train (remembers its data)" + again,
+    )
+    add(
+        "--model-factory",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="FILE.py:FUNCTION",
+        help="a function returning your torch.nn.Module (or package.module:FUNCTION)" + again,
+    )
+    add(
+        "--arch",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="torchvision:NAME",
+        help="a torchvision architecture, e.g. torchvision:resnet18 (needs --num-classes)" + again,
+    )
+    add(
+        "--weights",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="FILE",
+        help="the model's weights: .safetensors or a PyTorch state dict (.pt/.pth), never "
+        "unpickled; 'none' for a factory that loads its own",
+    )
+    add(
+        "--factory-args",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="JSON",
+        help="keyword arguments for the factory, e.g. '{\"width\": 64}'",
+    )
+    add(
+        "--num-classes",
+        action=_InOrder,
+        dest="model_flags",
+        type=whole(2, 1_000_000, "a class count"),
+        metavar="K",
+        help="classes of a torchvision architecture's head",
+    )
+    add(
+        "--normalize",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="MEAN,...:STD,...",
+        help="the model expects normalised input: fragility normalises inside the model, so "
+        "images stay in [0, 1]",
+    )
+    add(
+        "--name",
+        action=_InOrder,
+        dest="model_flags",
+        metavar="NAME",
+        help="what the outputs call the model (default: from its source)",
+    )
+    add_data_args(p, recorded=True)
 
 
-def load_checkpoint_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]:
-    """Load --checkpoint and the data source recorded in its metrics.json (same dataset,
-    folder, size and split); --data-dir and --download, when given, override the recorded
-    folder and download. Warns on stderr if the data's content hash differs from the one the
-    model was trained on.
-    """
-    from fragility import data, train
+def model_sources(args: argparse.Namespace, *, several: bool = False) -> tuple[Any, ...]:
+    """The ModelSources the model options of `args` name, in command-line order."""
+    from fragility.sources import ModelSource, parse_factory_args, parse_normalize
 
-    device = train.resolve_device(getattr(args, "device", "cpu"))
-    ck = train.load(args.checkpoint, device=device)
-    source = ck.data_source
-    if args.data_dir is not None:
-        source = dataclasses.replace(source, folder=args.data_dir)
-    if args.download:
-        source = dataclasses.replace(source, download=True)
-    bundle = data.load(prepare_data(source))
-    recorded = ck.dataset.get("hash")
-    if recorded and recorded != bundle.hash:
-        print(
-            f"fragility: warning: {bundle.name} here (hash {bundle.hash}) differs from the data "
-            f"the model was trained on (hash {recorded})",
-            file=sys.stderr,
+    given = list(getattr(args, "model_flags", None) or ())
+    groups: list[dict[str, Any]] = []
+
+    def counts(flag: str) -> str:
+        n, models = sum(f == flag for f, _ in given), sum(f in _OPENERS for f, _ in given)
+        return f"{models} model{'s' if models != 1 else ''}, {n} {flag}"
+
+    for flag, value in given:
+        if flag in _OPENERS:
+            groups.append({"kind": _OPENERS[flag], flag: value})
+            continue
+        if not groups:
+            raise ConfigError(
+                f"{flag} {value} comes before any model: put it after the --checkpoint, "
+                "--model-factory or --arch it belongs to"
+            )
+        g = groups[-1]
+        if flag in g:
+            raise ConfigError(
+                f"{_label(g)} has {flag} twice ({counts(flag)}); put each model's "
+                f"{flag} right after its --model-factory, --arch or --checkpoint"
+            )
+        if g["kind"] not in _OPTIONS[flag]:
+            raise ConfigError(f"{flag} does not apply to {_label(g)}")
+        g[flag] = value
+    if not several and len(groups) > 1:
+        raise ConfigError(
+            f"{args.command} studies one model, not {len(groups)}; run it once per model, or "
+            "compare several with fragility report"
         )
-    return ck, bundle
+    for g in groups:
+        if g["kind"] != "checkpoint" and "--weights" not in g:
+            raise ConfigError(
+                f"{_label(g)} has no --weights ({counts('--weights')}): give each "
+                "--model-factory and --arch its --weights FILE right after it (a factory that "
+                "loads its own weights: --weights none)"
+            )
+        if g["kind"] == "torchvision" and "--num-classes" not in g:
+            raise ConfigError(f"{_label(g)} needs --num-classes K (the classes of its head)")
+    out = []
+    for g in groups:
+        arch = g.get("--arch")
+        if arch is not None:
+            prefix, _, arch = arch.partition(":")
+            if prefix != "torchvision" or not arch:
+                raise ConfigError(
+                    f"--arch takes torchvision:NAME (e.g. torchvision:resnet18), "
+                    f"not {g['--arch']!r}"
+                )
+        weights = g.get("--weights")
+        out.append(
+            ModelSource(
+                g["kind"],
+                name=g.get("--name", ""),
+                path=g.get("--checkpoint"),
+                factory=g.get("--model-factory"),
+                factory_args=parse_factory_args(g["--factory-args"])
+                if "--factory-args" in g
+                else {},
+                arch=arch,
+                num_classes=g.get("--num-classes"),
+                weights=None if weights in (None, "none") else weights,
+                normalize=parse_normalize(g["--normalize"]) if "--normalize" in g else None,
+            )
+        )
+    names = [s.name for s in out]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise ConfigError(f"two models are called {twice!r}; give each its own --name")
+    return tuple(out)
+
+
+def _label(group: dict[str, Any]) -> str:
+    opener = next(f for f in _OPENERS if f in group)
+    return f"{opener} {group[opener]}"
+
+
+def sources_data(sources: Any, args: argparse.Namespace) -> DataSource:
+    """The data to study `sources` on: the data options when --dataset is given, else the data
+    the first train folder was trained on (with --data-dir and --download applied), else the
+    default dataset; a rendered set is rendered into the data folder first (prepare_data)."""
+    from fragility.data import DEFAULT_DATASET
+
+    first = sources[0] if sources else None
+    if getattr(args, "dataset", None) is not None or first is None or first.kind != "checkpoint":
+        return prepare_data(data_source(args, getattr(args, "dataset", None) or DEFAULT_DATASET))
+    from fragility import train
+
+    recorded = train.load(first.path).data_source
+    if args.data_dir is not None:
+        recorded = dataclasses.replace(recorded, folder=args.data_dir)
+    if args.download:
+        recorded = dataclasses.replace(recorded, download=True)
+    return prepare_data(recorded)
+
+
+def load_model_and_data(args: argparse.Namespace) -> tuple[Any, DataBundle]:
+    """The one model the options of `args` name (a LoadedModel: eval mode, on --device) and
+    the data to study it on; checked to take that data's images and score its classes."""
+    from fragility import data, sources, train
+
+    found = model_sources(args)
+    if not found:
+        raise ConfigError(_NAME_A_MODEL)
+    source = found[0]
+    device = train.resolve_device(getattr(args, "device", "cpu"))
+    loaded = sources.load(source, device=device)
+    if loaded.checkpoint is not None and loaded.checkpoint.spec.kind == "autoencoder":
+        raise ConfigError(f"{source.path} holds an autoencoder; {args.command} needs a classifier")
+    bundle = data.load(sources_data(found, args))
+    if loaded.checkpoint is not None:
+        recorded = loaded.checkpoint.dataset.get("hash")
+        if recorded and recorded != bundle.hash:
+            print(
+                f"fragility: warning: {bundle.name} here (hash {bundle.hash}) differs from the "
+                f"data the model was trained on (hash {recorded})",
+                file=sys.stderr,
+            )
+    sources.check_fits(loaded.model, bundle.input_shape, bundle.num_classes, loaded.label)
+    return loaded, bundle
 
 
 def write_outputs(out: str, json_name: str, payload: Any, figures: dict[str, Any]) -> None:

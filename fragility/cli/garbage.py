@@ -7,9 +7,9 @@ from typing import Any
 
 from fragility._fmt import pct
 from fragility.cli.common import (
-    add_checkpoint_args,
+    add_model_args,
     add_run_args,
-    load_checkpoint_and_data,
+    load_model_and_data,
     probability,
     real,
     show_progress,
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ascent and by evolution (direct and CPPN encodings, Nguyen et al. 2015); how far "
         "they are from real data; and whether max-softmax or an autoencoder detects them.",
     )
-    add_checkpoint_args(p)
+    add_model_args(p)
     p.add_argument("--method", default="all", metavar="NAME", help=METHOD_HELP + " (default: all)")
     p.add_argument(
         "--target",
@@ -147,28 +147,29 @@ def run(args: argparse.Namespace) -> int:
         from fragility.data import dataset_info
 
         dataset_info(args.other_dataset)  # an unknown name fails now, not after the training
-    ck, data = load_checkpoint_and_data(args)
-    _require_classifier(ck, args.checkpoint)
+    loaded, data = load_model_and_data(args)
+    spec = loaded.checkpoint.spec if loaded.checkpoint is not None else None
+    config = _without_retrain(config, spec, args.method)
     progress = show_progress(args)
     other_model = _other_classifier(args, data)  # before the autoencoder, which may train
     other, other_note = _other_data(args, data)  # a same-task choice fails before it, too
     autoencoder = _autoencoder(args, data, progress)
     timings = Timings()
     result = run_study(
-        ck.model,
+        loaded.model,
         data,
         config,
         autoencoder=autoencoder,
         other_model=other_model,
         other_images=None if other is None else other.x_test,
         other_note=other_note,
-        spec=ck.spec,
+        spec=spec,
         progress=progress,
         timings=timings,
     )
     payload = {
-        "model": ck.spec.name,
-        "checkpoint": str(args.checkpoint),
+        "model": loaded.label,
+        "model_source": loaded.to_dict(),
         "dataset": data.to_dict(),
         "autoencoder": args.autoencoder or "default (trained on the same data, cached)",
         "transfer_model": args.transfer,
@@ -176,20 +177,27 @@ def run(args: argparse.Namespace) -> int:
         "seconds": timings.to_dict(),
         **result.to_dict(),
     }
-    write_outputs(args.out, "garbage.json", payload, _figures(result, ck.spec.name))
-    print(summary(result, ck.spec.name, data.name, args.out, timings.to_dict()))
+    write_outputs(args.out, "garbage.json", payload, _figures(result, loaded.label))
+    print(summary(result, loaded.label, data.name, args.out, timings.to_dict()))
     return 0
 
 
-def _require_classifier(ck: Any, path: str) -> None:
-    from fragility.errors import CheckpointError
-    from fragility.models import is_classifier
+def _without_retrain(config: Any, spec: Any, method: str) -> Any:
+    """The retraining experiment rebuilds the model from its spec: only a train folder has
+    one. Asked for by name on another model, an error; within 'all', left out with a note."""
+    import dataclasses
 
-    if not is_classifier(ck.spec):
-        raise CheckpointError(
-            f"{path} holds an autoencoder; pass a classifier as --checkpoint and the "
-            "autoencoder as --autoencoder"
+    from fragility.errors import ConfigError
+
+    if spec is not None or "retrain" not in config.methods:
+        return config
+    if "all" not in [m.strip() for m in method.split(",")]:
+        raise ConfigError(
+            "--method retrain retrains the model from its architecture spec, which only a "
+            "--checkpoint from fragility train has; choose the other methods"
         )
+    print("note: retrain left out: it needs a --checkpoint from fragility train")
+    return dataclasses.replace(config, methods=tuple(m for m in config.methods if m != "retrain"))
 
 
 def _autoencoder(args: argparse.Namespace, data: Any, progress: bool) -> Any:

@@ -7,9 +7,9 @@ import argparse
 
 from fragility._fmt import pct
 from fragility.cli.common import (
-    add_checkpoint_args,
+    add_model_args,
     add_run_args,
-    load_checkpoint_and_data,
+    load_model_and_data,
     real,
     share_list,
     show_progress,
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "zeroing the weights ranked highest, at random and lowest by |dC/dw|. Writes "
         "OUT/inversion.json and PNG galleries.",
     )
-    add_checkpoint_args(p)
+    add_model_args(p)
     p.add_argument("--what", default="all", choices=WHAT, help="which analysis (default: all)")
     p.add_argument(
         "--steps",
@@ -106,20 +106,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from fragility import inversion
+    from fragility import inversion, sources
     from fragility.errors import ConfigError
     from fragility.figures.inversion import all_figures
-    from fragility.models import is_classifier
 
-    ck, data = load_checkpoint_and_data(args)
-    if not is_classifier(ck.spec):
-        raise ConfigError(f"{args.checkpoint} holds an autoencoder; invert needs a classifier")
-    layers = [name for name, _ in ck.model.named_modules() if name]
+    loaded, data = load_model_and_data(args)
+    layers = [name for name, _ in loaded.model.named_modules() if name]
     if args.layer is not None and args.layer not in layers:
         raise ConfigError(
-            f"--layer {args.layer!r} is not a layer of {ck.spec.name}; choose one of "
+            f"--layer {args.layer!r} is not a layer of {loaded.label}; choose one of "
             f"{', '.join(layers)}"
         )
+    initial = sources.initial_model(loaded.source, loaded.model, seed=args.seed)
     config = inversion.MaximizeConfig(
         steps=args.steps,
         l2=args.l2,
@@ -135,18 +133,19 @@ def run(args: argparse.Namespace) -> int:
     what = inversion.ANALYSES if args.what == "all" else (args.what,)
     t0 = time.perf_counter()
     result = inversion.analyse(
-        ck.model,
+        loaded.model,
         data,
         what,
         config,
+        initial_model=initial,
         inversion_layer=args.layer,
         fractions=args.fractions,
         progress=show_progress(args),
     )
     seconds = time.perf_counter() - t0
     payload = {
-        "model": ck.spec.name,
-        "checkpoint": str(args.checkpoint),
+        "model": loaded.label,
+        "model_source": loaded.to_dict(),
         "dataset": data.to_dict(),
         "seed": args.seed,
         "steps": args.steps,
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, "inversion.json", payload, all_figures(result, data.class_names, data.x_train)
     )
     print("\n".join(_summary(result, data.class_names)))
-    print(f"{ck.spec.name} on {data.name}: {seconds:.1f} s -> {args.out}")
+    print(f"{loaded.label} on {data.name}: {seconds:.1f} s -> {args.out}")
     return 0
 
 

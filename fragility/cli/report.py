@@ -7,11 +7,11 @@ import sys
 import time
 
 from fragility.cli.common import (
-    add_data_args,
+    add_model_args,
     add_run_args,
-    data_source,
-    prepare_data,
+    model_sources,
     show_progress,
+    sources_data,
 )
 
 HELP = "write the failure report (HTML for people, JSON for scripts)"
@@ -21,15 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help=HELP,
-        description="Train (or reuse from the cache) the models and write index.html, "
-        "metrics.json, manifest.json and figures/ into --out.",
+        description="Study the lecture's networks (trained here, or reused from the cache) or "
+        "your own models (--model-factory, --arch, --checkpoint; repeat to compare several) and "
+        "write index.html, metrics.json, manifest.json and figures/ into --out.",
     )
-    add_data_args(p)
+    add_model_args(p, several=True)
     p.add_argument(
         "--models",
-        default="mlp,cnn",
+        default=None,
         metavar="LIST",
-        help="classifiers to study (default: mlp,cnn)",
+        help="the lecture's networks to train and study, mlp and/or cnn (default: mlp,cnn, or "
+        "none when you bring a model)",
     )
     p.add_argument("--quick", action="store_true", help="smaller budgets: a fast smoke run")
     p.add_argument(
@@ -49,20 +51,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fragility.report.build import ReportConfig, build
+    from fragility.errors import ConfigError
+    from fragility.report.build import CLASSIFIERS, ReportConfig, build
     from fragility.report.writer import write
 
     start = time.perf_counter()
+    brought = model_sources(args, several=True)
+    if args.models is None:
+        lecture: tuple[str, ...] = () if brought else CLASSIFIERS
+    else:
+        lecture = tuple(m.strip() for m in args.models.split(",") if m.strip())
+        if not lecture:
+            raise ConfigError("--models needs mlp, cnn or both")
+    data = sources_data(brought, args)
     config = ReportConfig(
-        data=prepare_data(data_source(args)),
-        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        data=data,
+        models=lecture,
+        sources=brought,
         seed=args.seed,
         quick=args.quick,
         device=args.device,
         sections=tuple(args.sections.split(",")) if args.sections else None,
         cache=not args.no_cache,
     )
-    out = args.out or f"reports/{args.dataset}"
+    out = args.out or f"reports/{data.name}"
     if args.out is None:  # the command line's --out was checked before the command started
         from fragility._io import check_output_folder
 

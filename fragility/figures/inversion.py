@@ -75,29 +75,43 @@ def maxima_gallery(
 
 
 @styled
+def filter_image(w: torch.Tensor) -> np.ndarray:
+    """One first-layer filter (C, H, W) as a picture (H, W, 3) in [0, 1], scaled by its own
+    largest |w|: RGB filters as 0.5 + 0.5 w / max|w| per channel, grey ones on the diverging
+    red-blue scale."""
+    lim = float(w.abs().max()) or 1.0
+    if w.shape[0] == 3:
+        return (0.5 + 0.5 * w / lim).permute(1, 2, 0).numpy()
+    return colour_map(w.mean(0).numpy(), "RdBu_r", -lim, lim)
+
+
 def weights_gallery(
     scores: EdgeScores, *, title: str | None = None, columns: int | None = None
 ) -> Figure:
-    """First-layer weight images on a diverging scale (red positive, blue negative, each image
-    on its own symmetric range), captioned with the Gabor similarity g (* when above 95 % of
-    shuffles) and its shuffled chance."""
-    w = scores.weights.float().mean(1).numpy()  # (U, H, W)
+    """First-layer weight images, captioned with the Gabor similarity g (* when above 95 % of
+    shuffles) and its shuffled chance. Grey models: a diverging scale (red positive, blue
+    negative, each image on its own symmetric range). Colour models: each filter as an RGB
+    patch, 0.5 + 0.5 w / max|w| per channel (each filter scaled by its own largest |w|), so
+    zero is mid-grey and a filter that weighs red up and blue down looks red."""
+    weights = scores.weights.float()  # (U, C, H, W)
+    rgb = weights.shape[1] == 3
     items, captions = [], []
-    for i in range(len(w)):
-        lim = float(np.abs(w[i]).max()) or 1.0
-        items.append([colour_map(w[i], "RdBu_r", -lim, lim)])
+    for i in range(len(weights)):
+        items.append([filter_image(weights[i])])
         mark = "*" if bool(scores.edge_like[i]) else ""
         captions.append(
             [f"#{i}\ng {float(scores.gabor[i]):.2f}{mark}\nch. {float(scores.chance[i]):.2f}"]
         )
-    bar = ColourBar(
-        "RdBu_r",
-        -1.0,
-        1.0,
-        "weight, each image scaled to its own largest |w|",
-        (-1.0, 0.0, 1.0),
-        ("-max", "0", "+max"),
-    )
+    bar = None
+    if not rgb:
+        bar = ColourBar(
+            "RdBu_r",
+            -1.0,
+            1.0,
+            "weight, each image scaled to its own largest |w|",
+            (-1.0, 0.0, 1.0),
+            ("-max", "0", "+max"),
+        )
     return gallery(
         items, captions=captions, title=title, columns=columns, colour_bar=bar, max_cell_in=0.6
     )

@@ -183,13 +183,15 @@ def confidence_ceiling(
     target: float = 0.9999,
     starts: torch.Tensor | None = None,
     seed: int = 0,
+    max_iter: int = WITNESS_MAX_ITER,
 ) -> Ceiling | None:
     """The proved ceiling of every class and the witness search (module docstring).
 
     starts: (K, C, H, W), one start per class (for example the gradient-ascent images). A class
     whose start already reaches `target` keeps it as its witness; a class whose ceiling is at or
     above the target and whose start falls short is searched from it. None: the ceiling only.
-    None is returned where the model's layers are not supported (`hidden_box`).
+    None is returned where the model's layers are not supported (`hidden_box`). max_iter: the
+    witness search's L-BFGS-B iterations per start.
     """
     box = hidden_box(model, shape)
     if box is None:
@@ -213,7 +215,9 @@ def confidence_ceiling(
     confidence[:] = _own_confidence(model, witness)
     for k in range(k_all):
         if bound[k] >= target and confidence[k] < target:
-            witness[k] = witness_search(model, k, shape, starts=witness[k : k + 1], seed=seed)[0]
+            witness[k] = witness_search(
+                model, k, shape, starts=witness[k : k + 1], seed=seed, max_iter=max_iter
+            )[0]
     confidence[:] = _own_confidence(model, witness)  # the forward pass decides, nothing else
     return Ceiling(bound=bound, target=target, witness=witness, witness_confidence=confidence)
 

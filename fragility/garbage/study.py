@@ -21,7 +21,7 @@ from fragility.data import DataBundle
 from fragility.errors import ConfigError
 from fragility.garbage._model import fooling_summary
 from fragility.garbage.ascent import STARTS, AscentResult, ascent
-from fragility.garbage.ceiling import Ceiling, confidence_ceiling
+from fragility.garbage.ceiling import WITNESS_MAX_ITER, Ceiling, confidence_ceiling
 from fragility.garbage.cppn import CPPNEncoding
 from fragility.garbage.detect import (
     OODRow,
@@ -57,6 +57,7 @@ class StudyConfig:
     evolve_start: str = "uniform"  # the direct encoding's start: "uniform" | "black"
     retrain_generations: int | None = None  # default: generations
     reference_images: int = 200  # real test images measured beside the garbage
+    witness_iterations: int = WITNESS_MAX_ITER  # L-BFGS-B iterations per start (ceiling)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -66,8 +67,10 @@ class StudyConfig:
         DirectEncoding(start=self.evolve_start)  # validates it
         if self.ascent_start not in STARTS:
             raise ConfigError(f"unknown start {self.ascent_start!r}; choose {', '.join(STARTS)}")
-        if min(self.samples, self.population, self.reference_images) < 1:
-            raise ConfigError("samples, population and reference_images must be positive")
+        if min(self.samples, self.population, self.reference_images, self.witness_iterations) < 1:
+            raise ConfigError(
+                "samples, population, reference_images and witness_iterations must be positive"
+            )
         if self.generations < 0 or self.ascent_steps < 0:
             raise ConfigError("generations and ascent steps must be non-negative")
 
@@ -210,6 +213,7 @@ def run_study(
             target=cfg.target,
             starts=parts["ascent"].images if "ascent" in parts else None,
             seed=seed,
+            max_iter=cfg.witness_iterations,
         )
     evo = {"generations": cfg.generations, "population": cfg.population, "target": cfg.target}
     if "evolve-direct" in cfg.methods:

@@ -270,15 +270,20 @@ def run_shortcut(ctx: Context) -> Output:
 
 
 def run_report(ctx: Context) -> Output:
-    """The whole failure report of a lecture network, written under reports/ in the grid."""
+    """The whole failure report, written under reports/ in the grid: a lecture network (the
+    report trains the lecture's default, which `check` holds the grid's model to) or a model
+    source, loaded as the report command loads one."""
     from fragility.report import writer
     from fragility.report.build import ReportConfig, build
 
-    s = ctx.settings
-    spec = _spec(ctx)
+    s, model = ctx.settings, ctx.job.definition["model"]
+    if "lecture" in model:
+        lecture: dict[str, Any] = {"models": (_spec(ctx).kind,)}
+    else:
+        lecture = {"models": (), "sources": (sources.ModelSource.from_dict(model["source"]),)}
     config = ReportConfig(
         data=data_mod.DataSource.from_dict(dict(ctx.job.definition["data"])),
-        models=(spec.kind,),
+        **lecture,
         seed=ctx.job.seed,
         quick=s["quick"],
         device=str(ctx.device),
@@ -288,7 +293,8 @@ def run_report(ctx: Context) -> Output:
     report = build(config, command=["fragility", "grid", ctx.job.id])
     folder = jobs_mod.report_dir(ctx.job.model or "", ctx.job.seed, ctx.job.analysis)
     writer.write(report, ctx.folder / folder)
-    return Output(report.metrics, (folder,))
+    brought = report.metrics["models"].get(ctx.job.model or "", {})
+    return Output(report.metrics, (folder,), brought.get("weights_hash"))
 
 
 def monte_carlo_runs(kind: str, settings: Mapping[str, Any], seeds: Sequence[int]) -> int:

@@ -226,7 +226,8 @@ class ShortcutTable:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """The whole failure report (fragility.report.build) for a lecture network."""
+    """The whole failure report (fragility.report.build): the lecture's default network, trained
+    by the report, or a model source, loaded from it."""
 
     name: str | None = text("the analysis's name (default: its kind)", optional=True)
     quick: bool = flag("smaller budgets: a smoke run", default=True)
@@ -273,8 +274,8 @@ ANALYSES: dict[str, type] = {
 }
 # Keys of an [[analyses]] table read before its settings are checked
 _ANALYSIS_KEYS = {k: ("kind", "models") if k in MODEL_ANALYSES else ("kind",) for k in ANALYSES}
-# Analyses that retrain or rebuild the network: they need a lecture model.
-LECTURE_ONLY = ("shortcut", "report")
+# Analyses that retrain the network from its spec: they need a lecture model.
+LECTURE_ONLY = ("shortcut",)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fragility.batches import per_example_batch
 from fragility.contract import analysing, check_images, model_device
 from fragility.errors import ConfigError
 from fragility.train import evaluate
@@ -27,7 +28,9 @@ def weight_sensitivity(
     batch_size: int = 256,
 ) -> dict[str, torch.Tensor]:
     """For each weight tensor (parameters with 2 or more dimensions, as the lecture counts
-    weights), sum over the examples of |dC_n/dw|, C_n the cross-entropy of example n.
+    weights: the matrices and convolution kernels of any module; biases and normalisation
+    scales are not weights), sum over the examples of |dC_n/dw|, C_n the cross-entropy of
+    example n.
 
     Summing per-example magnitudes, not the batch gradient, matters at a trained minimum: there
     the batch gradient is near 0 for every weight, while per-example gradients still say which
@@ -48,6 +51,9 @@ def weight_sensitivity(
 
     per_example = vmap(grad(loss_one), in_dims=(None, 0, 0))
     totals = {k: torch.zeros_like(v) for k, v in weights.items()}
+    # Each image holds a gradient of every weight: the batch follows the memory at hand.
+    count = sum(w.numel() for w in weights.values())
+    batch_size = per_example_batch(model, tuple(images.shape[1:]), count, batch_size)
     with analysing(model, (min(len(images), batch_size), *images.shape[1:])):
         for i in range(0, len(images), batch_size):
             g = per_example(

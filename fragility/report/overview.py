@@ -272,7 +272,8 @@ def _sentences(s: Metrics, models: Sequence[str], thing: str) -> list[str]:
             f"{names[have[0]]} calls {pct(_read(s, 'noise_sure', have[0]))} of random-noise "
             f"images {_article(thing)} {thing} with more than 90 % confidence"
         )
-        out.append(f"[They see {thing}s in pure noise](#garbage): {', '.join(parts)}.")
+        things = "classes" if thing == "class" else f"{thing}s"
+        out.append(f"[They see {things} in pure noise](#garbage): {', '.join(parts)}.")
 
     have = [m for m in models if _worst_damage(s, m) is not None]
     if have:

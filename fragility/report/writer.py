@@ -107,14 +107,23 @@ def page(report: Report) -> str:
         overview.title(data["name"], models),
         report.sections,
         kicker="fragility · failure report",
-        subtitle=f"How {_count(len(models))} small neural networks trained on {what} fail, "
-        "and how badly.",
+        subtitle=_subtitle(report.metrics["models"], models, what),
         meta=f"{timestamp(m['created'])} · fragility {m['versions']['fragility']} · "
         f"seed {m['seed']}" + (" · quick run (smaller budgets)" if m.get("quick") else ""),
         overview=overview.build(report.metrics),
         footer="Made with fragility. Every figure is also in `figures/`, every number in "
         "`metrics.json`, and how the report was made in `manifest.json`.",
     )
+
+
+def _subtitle(recorded: dict, models: list[str], what: str) -> str:
+    """'How two small neural networks trained on ... fail', or, for models brought from
+    outside (recorded with their description), 'How resnet18 fails on ...'."""
+    if any("description" in recorded[m] for m in models):
+        verb = "fails" if len(models) == 1 else "fail"
+        names = ", ".join(models[:-1]) + (" and " if len(models) > 1 else "") + models[-1]
+        return f"How {names} {verb} on {what}, and how badly."
+    return f"How {_count(len(models))} small neural networks trained on {what} fail, and how badly."
 
 
 def _count(n: int) -> str:

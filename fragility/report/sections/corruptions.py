@@ -17,9 +17,11 @@ N_QUICK = 300
 
 def build(ctx: ReportContext) -> Section:
     data = ctx.data
+    family = family_for(data.x_test[:1])
     n = min(len(data.x_test), N_QUICK if ctx.quick else 2000)
+    # One pass per corruption and severity, and the clean one (fewer on large models, quick).
+    n = ctx.within(n, passes=1 + len(family.names) * len(family.severities), least=100)
     x, y = data.x_test[:n], data.y_test[:n]
-    family = family_for(x)
     corrupted = corrupt_all(x, seed=ctx.seed)
     shown = {c: corrupted[(c, family.default_severity)] for c in family.names}
     results = {

@@ -13,8 +13,8 @@ from fragility._fmt import pct as _pct
 from fragility.contract import predict
 from fragility.figures import inversion as figs
 from fragility.figures import to_png
-from fragility.models import build as build_model
 from fragility.report.section import (
+    Classifier,
     Comparison,
     FigureBlock,
     Paragraph,
@@ -23,7 +23,6 @@ from fragility.report.section import (
     Table,
 )
 from fragility.report.sections import TITLES
-from fragility.train import Trained
 
 SLUG = "inverse"
 TITLE = TITLES[SLUG]
@@ -38,9 +37,30 @@ def _budget(quick: bool) -> dict[str, int]:
     return {"steps": 100, "restarts": 3, "inversion_steps": 150}
 
 
-def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
+def _sized(ctx: ReportContext) -> tuple[Any, int]:
+    """The data the section scans and how many training images rank the weights: all of it,
+    except in a quick report on large models (ReportContext.within): then the best training
+    image per unit is sought among the first images a pass may cost, and the weight-removal
+    curve, 3 x 7 passes, is measured on as many test images as that leaves."""
+    data = ctx.data
+    n_train = ctx.within(len(data.x_train))
+    n_test = ctx.within(len(data.x_test), passes=3 * len(FRACTIONS))
+    rank = ctx.within(RANK_IMAGES, passes=3)  # a forward and a per-example backward pass
+    if (n_train, n_test) != (len(data.x_train), len(data.x_test)):
+        data = dataclasses.replace(
+            data,
+            x_train=data.x_train[:n_train],
+            y_train=data.y_train[:n_train],
+            x_test=data.x_test[:n_test],
+            y_test=data.y_test[:n_test],
+        )
+    return data, rank
+
+
+def _analyse(t: Classifier, ctx: ReportContext) -> dict[str, Any]:
     """Every analysis of the section on one classifier: results, not yet numbers."""
-    data, b = ctx.data, _budget(ctx.quick)
+    b = _budget(ctx.quick)
+    data, rank = _sized(ctx)
     model, shape = t.model, data.input_shape
     cfg = inv.MaximizeConfig(
         steps=b["steps"], l2=0.001, restarts=b["restarts"], start="noise", seed=ctx.seed
@@ -50,10 +70,10 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
         data,
         ("classes", "weights", "saliency", "inversion"),
         cfg,
-        initial_model=build_model(t.spec, seed=t.config.seed),
+        initial_model=t.initial_model(seed=ctx.seed),
         inversion_steps=b["inversion_steps"],
         fractions=FRACTIONS,
-        rank_images=RANK_IMAGES,
+        rank_images=rank,
     )
     # Simonyan et al.'s point: maximising the posterior instead of the score.
     one = inv.MaximizeConfig(steps=b["steps"], l2=0.001, seed=ctx.seed)
@@ -66,6 +86,8 @@ def _analyse(t: Trained, ctx: ReportContext) -> dict[str, Any]:
     hidden_units = [
         u for layer in inv.hidden_layers(model)[:2] for u in inv.units_of(model, layer, shape)
     ]
+    # Each unit is an image climbed for `steps` forward and backward passes.
+    hidden_units = hidden_units[: ctx.within(len(hidden_units), passes=3 * b["steps"], least=16)]
     hidden = inv.maximize(
         model,
         hidden_units,
@@ -165,8 +187,14 @@ def _figures(name: str, r: dict[str, Any], ctx: ReportContext) -> list[FigureBlo
         FigureBlock(
             f"inverse-weights-{name}",
             to_png(figs.weights_gallery(e)),
-            f"{name}: first-layer weights ({e.layer}) as images, red positive, blue negative. "
-            "g is the best match to an oriented stroke or edge (1: exactly one), chance the "
+            f"{name}: first-layer weights ({e.layer}) as images, "
+            + (
+                "each an RGB patch (mid-grey is zero; a filter that weighs red up and blue down "
+                "looks red). "
+                if e.weights.shape[1] == 3
+                else "red positive, blue negative. "
+            )
+            + "g is the best match to an oriented stroke or edge (1: exactly one), chance the "
             "same for the pattern's pixels shuffled; * marks a pattern above 95 % of its "
             "shuffles.",
             f"The {name}'s first-layer weights drawn as images",
@@ -259,7 +287,7 @@ def build(ctx: ReportContext) -> Section:
     return Section(
         slug=SLUG,
         title=TITLE,
-        intro=_intro(first, metrics[first], len(ctx.data.x_train)),
+        intro=_intro(first, metrics[first], ctx.within(len(ctx.data.x_train))),
         blocks=tuple(blocks),
         metrics=metrics,
         findings=findings(metrics),

@@ -30,6 +30,10 @@ def build(manifest: dict[str, Any], comparisons: Sequence[Comparison]) -> Sectio
         ("threads", f"{manifest['threads']['threads']} ({manifest['threads']['rule']})"),
     ]
     for name, m in manifest["models"].items():
+        if "description" in m:  # brought from outside: where it came from, which weights
+            weights = f", weights hash {m['weights_hash']}" if m.get("weights_hash") else ""
+            rows.append((f"model {name}", f"{m['description']}{weights}"))
+            continue
         how = (
             "reused from the cache" if m["from_cache"] else f"trained in {m['train_seconds']:.1f} s"
         )

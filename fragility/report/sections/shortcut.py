@@ -13,6 +13,7 @@ from fragility.data import DataBundle, subset
 from fragility.figures import shortcut as figs
 from fragility.figures import to_png
 from fragility.figures.inversion import maxima_gallery
+from fragility.models import default_spec
 from fragility.report.section import (
     Comparison,
     FigureBlock,
@@ -29,6 +30,7 @@ TITLE = TITLES[SLUG]
 CUE = "stripes"
 CORRELATION = 0.9
 REMEDY = "randomise"
+HELPER = "cnn"  # the lesson's stand-in when the report's models were trained elsewhere
 
 
 # On the 60,000-image sets the lesson trains on a stratified subset, so that its eight to ten
@@ -44,19 +46,26 @@ def _lesson_data(ctx: ReportContext) -> tuple[DataBundle, int | None]:
     return subset(ctx.data, SUBSET_TRAIN, SUBSET_TEST, seed=ctx.seed), SUBSET_EPOCHS
 
 
+def _kinds(ctx: ReportContext) -> list[str]:
+    """The networks the lesson retrains: the lecture's networks of this report, or, for a
+    report on models trained elsewhere, fragility's small CNN as a stand-in (HELPER)."""
+    return ctx.trained_here or [HELPER]
+
+
 def _study(ctx: ReportContext, data: DataBundle, epochs: int | None) -> sc.ShortcutStudy:
     cue = sc.Cue(CUE, data.input_shape, data.num_classes)
+    kinds = _kinds(ctx)
     # The report's own models stand in for "no patches" only when trained on the same data.
-    clean = dict(ctx.classifiers) if data is ctx.data else {}
+    clean = {k: ctx.classifiers[k].trained for k in ctx.trained_here} if data is ctx.data else {}
     if ctx.quick:
         # A smoke run: the first model only, three correlations, a quarter of the epochs
         # (its own clean model too, so the comparison stays like for like).
-        kind = next(iter(ctx.classifiers))
-        spec = ctx.classifiers[kind].spec
+        kind = kinds[0]
+        spec = default_spec(kind, data.input_shape, data.num_classes)
         epochs = max(1, (epochs or default_config(spec, data).epochs) // 4)
         kinds, correlations, clean, maxima_steps = [kind], (0.0, CORRELATION, 1.0), {}, 40
     else:
-        kinds, correlations, maxima_steps = list(ctx.classifiers), sc.CORRELATIONS, 100
+        correlations, maxima_steps = sc.CORRELATIONS, 100
     return sc.study(
         kinds,
         data,
@@ -242,6 +251,15 @@ def build(ctx: ReportContext) -> Section:
     m = {**s.to_dict(), "train_images": len(data.x_train), "test_images": len(data.x_test)}
     n = ctx.data.num_classes
     intro = _intro(m, n)
+    if not ctx.trained_here:
+        theirs = " and ".join(ctx.classifiers)
+        intro += (
+            f" This lesson trains networks from scratch, with and without the patches; "
+            f"{theirs} {'were' if len(ctx.classifiers) > 1 else 'was'} trained elsewhere, and "
+            "retraining it several times is beyond this report's budget, so the lesson uses "
+            f"fragility's small {HELPER.upper()} as a stand-in, trained here on the same images "
+            f"({ctx.data.name})."
+        )
     if data is not ctx.data:
         intro += (
             f" (To keep the report quick, this lesson trains every model, the one without "
