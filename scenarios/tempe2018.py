@@ -378,7 +378,7 @@ OUTSIDE: dict[str, Fact] = _facts(
         "Volvo's own simulations of the crash with its automatic emergency braking (City "
         "Safety) on: the collision avoided in 17 of 20 variations, and the speed brought under "
         "10 mph in the other 3.",
-        "S",
+        "U",  # the project's facts: claims about Volvo's simulations are unconfirmed
         "secondary accounts of Volvo's simulations (not seen in a primary source by this project)",
         17 / 20,
         "share of variations avoided",

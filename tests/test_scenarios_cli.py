@@ -280,7 +280,7 @@ def test_sensitivity_writes_json_tornado_and_histograms(tmp_path, capsys):
     assert main([*argv, "--runs", "600", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "planner.motion_trust_s" in printed  # the input that decides persistent tracking
-    assert "outside record [S] Volvo's own simulations" in printed
+    assert "outside record [U] Volvo's own simulations" in printed
     data = json.loads((out / "sensitivity.json").read_text())
     assert data["runs"] == 600 and data["method"]["plausible"]["impact_mph"] == [38.0, 40.0]
     names = [s["name"] for s in data["scenarios"]]

@@ -136,7 +136,7 @@ def test_the_outside_record_stands_beside_the_numbers():
     r = result()
     rows = {(o["fact"], o["question"]): o for o in r.outside_record}
     volvo = rows[("volvo-simulation", "avoided")]
-    assert volvo["certainty"] == "S"
+    assert volvo["certainty"] == "U"
     assert volvo["claim_as_proportion"]["text"] == "85 % (64-95 %)"
     assert volvo["ours"] == r.get("volvo-aeb").avoided.to_dict()
     assert ("police-avoidable", "avoided") in rows

@@ -181,7 +181,7 @@ def test_certainty_labels_say_what_is_assumed():
     braked = next(r for r in tempe2018.TIMELINE if r.t_before_s == -0.7)
     assert braked.certainty == "P"  # "about 0.7 s" is a paraphrase; "< 1 s" is the wording
     volvo = tempe2018.OUTSIDE["volvo-simulation"]  # a conclusion beside the record, not in it
-    assert volvo.certainty == "S" and volvo.value == pytest.approx(17 / 20)
+    assert volvo.certainty == "U" and volvo.value == pytest.approx(17 / 20)
     assert "volvo-simulation" not in tempe2018.FACTS
 
 
