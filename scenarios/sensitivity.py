@@ -44,7 +44,7 @@ import numpy as np
 from scenarios import perception, tempe2018
 from scenarios import spec as spec_mod
 from scenarios.counterfactuals import change_text
-from scenarios.simulate import run_batch, simulate
+from scenarios.simulate import empty_results, run_batch, simulate
 from scenarios.spec import MPH, Distribution, ScenarioSpec
 from scenarios.stats import CLASSES_PER_INPUT, Proportion, first_order_index, index_noise
 
@@ -264,7 +264,7 @@ def worlds(
         if len(idx):
             source, noise = _perception(s, sub, idx, seed)
             got = run_batch(s, len(idx), source, values=sub, noise=noise)
-        out = got if keep.all() else _results_of(n)
+        out = got if keep.all() else empty_results(n)
         if not keep.all():
             for k in out if len(idx) else ():
                 out[k][keep] = got[k]
@@ -272,19 +272,6 @@ def worlds(
         out["ran"] = keep
         parts.append(out)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _results_of(n: int) -> dict[str, np.ndarray]:
-    from scenarios.simulate import RESULT_FIELDS
-
-    out = {k: np.full(n, np.nan) for k in RESULT_FIELDS}
-    out.update(
-        collision=np.zeros(n, bool),
-        brake_by=np.zeros(n, np.int64),
-        resets=np.zeros(n, np.int64),
-        tracks=np.zeros(n, np.int64),
-    )
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

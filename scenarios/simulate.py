@@ -334,7 +334,8 @@ def _store(out: dict, rows: np.ndarray, which, t: float, dt: float, tally, track
         out[k][i] = v
 
 
-def _results(n: int) -> dict[str, np.ndarray]:
+def empty_results(n: int) -> dict[str, np.ndarray]:
+    """RESULT_FIELDS for `n` runs that did not run: no collision, counts 0, the rest NaN."""
     out = {k: np.full(n, np.nan) for k in RESULT_FIELDS}
     out.update(
         collision=np.zeros(n, bool),
@@ -405,7 +406,7 @@ def run_batch(
     track, plan, op = Track.empty(n), Plan.empty(n), OperatorState.empty(n)
     pred, auto, tally = Prediction.empty(n), AebState.empty(n), Tally.empty(n)
     known = np.zeros(n, bool)
-    out = _results(n)
+    out = empty_results(n)
     t = w.start_s
     for k in range(total + 1):
         t = round(w.start_s + k * dt, 9)  # whole steps: no drift in the clock
