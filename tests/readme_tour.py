@@ -224,10 +224,17 @@ def regenerate(text: str, folder: Path, *, fast_only: bool = False) -> tuple[str
     return "\n".join(lines), [by_start[s] for s in new]
 
 
+# Whether Debian's dataset packages are installed differs between machines: for those sets
+# `fragility data` prints the system folder it found or how to get the set.
+SYSTEM_SETS = re.compile(r"^((?:fashion-mnist|mnist) +\d+x\d+) +\S.*$", re.M)
+
+
 def normalise(text: str) -> str:
-    """Timings replaced by "<seconds>", then runs of spaces and of dashes made single."""
+    """Timings replaced by "<seconds>" and where a system-packaged dataset was found by
+    "<found or not>", then runs of spaces and of dashes made single."""
     for pattern in TIMINGS:
         text = pattern.sub("<seconds>", text)
+    text = SYSTEM_SETS.sub(r"\1 <found or not>", text)
     return re.sub(r"-{2,}", "-", re.sub(r" {2,}", " ", text))
 
 

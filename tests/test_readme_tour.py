@@ -43,3 +43,8 @@ def test_normalise_replaces_timings_only():
         "braking 0.30 s (ADS slowdown) before impact"
     )
     assert n("accuracy 98.9 %") != n("accuracy 98.8 %")
+    # where Debian's dataset packages are installed, or not, but nothing else in the listing
+    found = "fashion-mnist      28x28      /usr/share/datasets/fashion-mnist"
+    missing = "fashion-mnist      28x28      not found: on Debian: apt-get install it"
+    assert n(found) == n(missing)
+    assert n("kmnist  28x28  not found: pass --download") != n("kmnist  28x28  /data/kmnist")
