@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import weakref
-from typing import Any
 
 import torch
 from torch import nn
 
 from fragility.contract import model_device
+from fragility.threads import trace_zero_image
 
 MEMORY_SHARE = 0.25  # of the memory available when the batch is sized
 FALLBACK_BYTES = 2 * 1024**3  # where the free memory cannot be read
@@ -62,24 +62,13 @@ def activation_bytes(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
         return cached[key]
     total = 0
 
-    def count(_module: nn.Module, _inp: Any, out: Any) -> None:
+    def count(_module: nn.Module, out: torch.Tensor) -> None:
         nonlocal total
-        if isinstance(out, torch.Tensor):
-            total += out.numel() * out.element_size()
+        total += out.numel() * out.element_size()
 
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
-    hooks = [m.register_forward_hook(count) for m in leaves]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros((1, *key), device=model_device(model)))
-    except Exception:  # a model that cannot take a zero image: sized by its input alone
-        total = 0
-    finally:
-        model.train(was_training)
-        for h in hooks:
-            h.remove()
+    if not trace_zero_image(model, key, leaves, count):
+        total = 0  # a model that cannot take a zero image: sized by its input alone
     total = max(total, 4 * int(torch.tensor(key).prod()))
     cached[key] = total
     return total

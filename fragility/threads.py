@@ -29,7 +29,7 @@ import contextlib
 import os
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,36 @@ _macs_cache: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], int]] = 
 )
 
 
+def trace_zero_image(
+    model: nn.Module,
+    sample_shape: tuple[int, ...],
+    modules: list[nn.Module],
+    on_output: Callable[[nn.Module, torch.Tensor], None],
+) -> bool:
+    """Run one zero image of `sample_shape` (C, H, W) through `model` (eval mode, no
+    gradients, on its device and dtype), calling `on_output(module, out)` for each of `modules`'
+    tensor outputs. False where the model cannot take a zero image."""
+    from fragility.contract import evaluating  # the contract sizes its work through here
+
+    def hook(module: nn.Module, _inp: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor):
+            on_output(module, out)
+
+    hooks = [m.register_forward_hook(hook) for m in modules]
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    try:
+        with evaluating(model), torch.no_grad():
+            model(torch.zeros((1, *sample_shape), device=device, dtype=dtype))
+        return True
+    except Exception:  # a model that cannot take a zero image: the caller's fallback
+        return False
+    finally:
+        for h in hooks:
+            h.remove()
+
+
 def model_macs(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
     """Multiply-adds of one forward pass of one image of `sample_shape` (C, H, W), counted over
     the model's convolution and linear layers (everything else is cheap beside them)."""
@@ -172,33 +202,16 @@ def model_macs(model: nn.Module, sample_shape: tuple[int, ...]) -> int:
         return cached[key]
     total = 0
 
-    def count(module: nn.Module, _inp: Any, out: Any) -> None:
+    def count(module: nn.Module, out: torch.Tensor) -> None:
         nonlocal total
-        if isinstance(out, torch.Tensor):
-            if isinstance(module, nn.modules.conv._ConvNd):
-                per_out = module.weight[0].numel()  # (C_in / groups) * kernel
-                total += out.numel() * per_out
-            elif isinstance(module, nn.Linear):
-                total += out.numel() * module.in_features
+        if isinstance(module, nn.modules.conv._ConvNd):
+            total += out.numel() * module.weight[0].numel()  # (C_in / groups) * kernel
+        else:
+            total += out.numel() * module.in_features
 
-    hooks = [
-        m.register_forward_hook(count)
-        for m in model.modules()
-        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))
-    ]
-    from fragility.contract import evaluating  # the contract sizes its work through here
-
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-    try:
-        with evaluating(model), torch.no_grad():
-            model(torch.zeros((1, *key), device=device, dtype=dtype))
-    except Exception:  # a model that cannot take a zero image is sized as small work
-        total = 0
-    finally:
-        for h in hooks:
-            h.remove()
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd))]
+    if not trace_zero_image(model, key, layers, count):
+        total = 0  # a model that cannot take a zero image is sized as small work
     cached[key] = total
     return total
 
